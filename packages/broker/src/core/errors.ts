@@ -1,0 +1,70 @@
+import { OAUTH_ERROR, type OAuthErrorCode } from '@mandate/sdk/protocol';
+
+/**
+ * The one error catalogue. Every failure the broker reports carries an internal `ERR_*` code;
+ * `http/errors.ts` maps it to RFC 6749 JSON on OAuth routes and RFC 9457 problem+json on the
+ * admin API. Messages are written for the caller and never carry secrets or internals.
+ */
+interface CatalogueEntry {
+  status: number;
+  oauth: OAuthErrorCode;
+  title: string;
+}
+
+const entry = (status: number, oauth: OAuthErrorCode, title: string): CatalogueEntry => ({ status, oauth, title });
+
+export const ERROR_CATALOGUE = {
+  // request parsing (shared by every route)
+  ERR_REQUEST_BODY_TOO_LARGE: entry(413, OAUTH_ERROR.invalidRequest, 'Request body too large'),
+  ERR_REQUEST_CONTENT_TYPE: entry(415, OAUTH_ERROR.invalidRequest, 'Unsupported content type'),
+  ERR_REQUEST_MALFORMED_BODY: entry(400, OAUTH_ERROR.invalidRequest, 'Malformed request body'),
+  ERR_REQUEST_DUPLICATE_PARAMETER: entry(400, OAUTH_ERROR.invalidRequest, 'Duplicate parameter'),
+  ERR_REQUEST_MISSING_PARAMETER: entry(400, OAUTH_ERROR.invalidRequest, 'Missing parameter'),
+  ERR_REQUEST_INVALID_PARAMETER: entry(400, OAUTH_ERROR.invalidRequest, 'Invalid parameter'),
+  ERR_REQUEST_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Not found'),
+  ERR_REQUEST_METHOD_NOT_ALLOWED: entry(405, OAUTH_ERROR.invalidRequest, 'Method not allowed'),
+  ERR_REQUEST_RATE_LIMITED: entry(429, OAUTH_ERROR.slowDown, 'Too many requests'),
+  // admin API authentication and authorization
+  ERR_ADMIN_UNAUTHENTICATED: entry(401, OAUTH_ERROR.invalidClient, 'Authentication required'),
+  ERR_ADMIN_FORBIDDEN: entry(403, OAUTH_ERROR.accessDenied, 'Forbidden'),
+  // directory: humans, agents, admin tokens
+  ERR_HUMAN_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Human not found'),
+  ERR_HUMAN_DISABLED: entry(409, OAUTH_ERROR.invalidRequest, 'Human is disabled'),
+  ERR_AGENT_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Agent not found'),
+  ERR_AGENT_NAME_TAKEN: entry(409, OAUTH_ERROR.invalidRequest, 'Agent name already registered'),
+  ERR_AGENT_STATE: entry(409, OAUTH_ERROR.invalidRequest, 'Agent state does not allow this'),
+  ERR_AGENT_OWNER_REQUIRED: entry(400, OAUTH_ERROR.invalidRequest, 'An agent needs at least one active owner'),
+  ERR_AGENT_POLICY_UNKNOWN: entry(400, OAUTH_ERROR.invalidRequest, 'Unknown attestation policy'),
+  ERR_AGENT_JWK_INVALID: entry(400, OAUTH_ERROR.invalidRequest, 'Invalid agent public key'),
+  ERR_TOKEN_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Admin token not found'),
+  ERR_TOKEN_RIGHTS_EXCEEDED: entry(403, OAUTH_ERROR.accessDenied, 'Cannot grant rights the caller does not hold'),
+  // keys
+  ERR_KEYS_NO_SIGNING_KEY: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'No active signing key'),
+  // audit
+  ERR_AUDIT_UNAVAILABLE: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'Audit log unavailable'),
+  // last resort
+  ERR_INTERNAL: entry(500, OAUTH_ERROR.serverError, 'Internal error'),
+} as const satisfies Record<`ERR_${string}`, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class MandateError extends Error {
+  override readonly name = 'MandateError';
+  readonly code: ErrorCode;
+  /** Extra members safe to show the caller (e.g. the offending parameter name). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+}
+
+export function isMandateError(value: unknown): value is MandateError {
+  return value instanceof MandateError;
+}

@@ -1,0 +1,4 @@
+/** Time source; tests pass a fixed or stepping clock. Epoch milliseconds. */
+export interface Clock {
+  now(): number;
+}

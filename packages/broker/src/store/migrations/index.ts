@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001-foundation.ts';
+import * as m0002 from './0002-audit.ts';
+
+/**
+ * Numbered migrations, listed explicitly (no directory scanning), so SQLite and PostgreSQL
+ * advance in lockstep. A dialect whose DDL differs gets its own file under the same number.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-foundation': m0001,
+  '0002-audit': m0002,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};

@@ -1,0 +1,118 @@
+/** Table shapes as Kysely sees them (snake_case, times in epoch ms, JSON as text). */
+import type { Generated } from 'kysely';
+
+export interface HumansTable {
+  id: string;
+  name: string;
+  email: string | null;
+  status: string;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface AgentsTable {
+  id: string;
+  name: string;
+  kind: string;
+  status: string;
+  policy: string;
+  jwk: string;
+  jwk_thumbprint: string;
+  review_due_at: number | null;
+  created_at: number;
+  last_seen_at: number | null;
+}
+
+/** Owners and approvers of an agent, one row per (agent, human, role). */
+export interface AgentHumansTable {
+  agent_id: string;
+  human_id: string;
+  role: 'owner' | 'approver';
+  position: number;
+}
+
+export interface AdminTokensTable {
+  id: string;
+  human_id: string;
+  label: string;
+  rights: string;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk: string;
+  created_at: number;
+  activates_at: number;
+  retires_at: number | null;
+}
+
+export interface ReplayCacheTable {
+  namespace: string;
+  id: string;
+  expires_at: number;
+}
+
+export interface UseCountersTable {
+  key: string;
+  total: number;
+  remaining: number;
+}
+
+export interface ChangesTable {
+  cursor: Generated<number>;
+  topic: string;
+  key: string;
+  at: number;
+}
+
+export interface AuditEventsTable {
+  chain: string;
+  seq: number;
+  time: number;
+  type: string;
+  actor: string | null;
+  approver: string | null;
+  mandate_id: string | null;
+  jti: string | null;
+  evidence_digest: string | null;
+  request_id: string | null;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadsTable {
+  chain: string;
+  seq: number;
+  hash: string;
+  jws: string;
+}
+
+export interface NotificationsTable {
+  id: Generated<number>;
+  recipient: string;
+  kind: string;
+  payload: string;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface Database {
+  humans: HumansTable;
+  agents: AgentsTable;
+  agent_humans: AgentHumansTable;
+  admin_tokens: AdminTokensTable;
+  signing_keys: SigningKeysTable;
+  replay_cache: ReplayCacheTable;
+  use_counters: UseCountersTable;
+  changes: ChangesTable;
+  audit_events: AuditEventsTable;
+  audit_heads: AuditHeadsTable;
+  notifications: NotificationsTable;
+}

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openSqlite } from './open.ts';
+
+test('migrations create every table and are idempotent across reopen', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-open-'));
+  try {
+    const path = join(dir, 'store.db');
+    const first = await openSqlite({ path });
+    await first.db.destroy();
+    const second = await openSqlite({ path });
+    const tables = second.raw
+      .prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' order by name")
+      .all()
+      .map((r) => (r as { name: string }).name);
+    assert.deepEqual(tables, [
+      'admin_tokens', 'agent_humans', 'agents', 'audit_events', 'audit_heads', 'changes', 'humans',
+      'notifications', 'replay_cache', 'signing_keys', 'use_counters',
+    ]);
+    assert.equal(second.raw.pragma('journal_mode', { simple: true }), 'wal');
+    await second.db.destroy();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

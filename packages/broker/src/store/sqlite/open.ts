@@ -1,0 +1,47 @@
+import Sqlite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { migrationProvider } from '../migrations/index.ts';
+import type { Database } from '../schema.ts';
+
+export interface SqliteOptions {
+  /** File path, or ':memory:'. */
+  path: string;
+  /** `FULL` makes every commit durable in WAL mode; `NORMAL` may lose the last commits on power loss. */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** Open without migrating and refuse writes (offline `audit verify`). */
+  readonly?: boolean;
+  busyTimeoutMs?: number;
+}
+
+export interface SqliteHandle {
+  db: Kysely<Database>;
+  raw: Sqlite.Database;
+}
+
+export function openSqliteConnection(options: SqliteOptions): Sqlite.Database {
+  const raw = new Sqlite(options.path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  if (!options.readonly) {
+    raw.pragma('journal_mode = WAL');
+    raw.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    raw.pragma('foreign_keys = ON');
+  }
+  return raw;
+}
+
+/** Opens (and unless read-only, migrates) a SQLite database. */
+export async function openSqlite(options: SqliteOptions): Promise<SqliteHandle> {
+  const raw = openSqliteConnection(options);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  if (!options.readonly) await migrateToLatest(db);
+  return { db, raw };
+}
+
+export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`store migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
