@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import { registerAuditCommands } from './audit-commands.ts';
+import { registerConfigCommands } from './config-commands.ts';
+import { registerDirectoryCommands } from './directory-commands.ts';
+import { registerKeysCommands } from './keys-commands.ts';
+import { registerServeCommand } from './serve-command.ts';
+
+/** The `mandate` command tree. State-changing commands are clients of the admin API. */
+export function createProgram(): Command {
+  const program = new Command('mandate')
+    .description('Mandate: identity broker for AI agents')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  registerServeCommand(program);
+  registerConfigCommands(program);
+  registerDirectoryCommands(program);
+  registerKeysCommands(program);
+  registerAuditCommands(program);
+  return program;
+}

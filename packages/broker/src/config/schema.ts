@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from '../core/duration.ts';
+
+/**
+ * The one config schema: every key has a default and a description; unknown keys are errors.
+ * `mandate config describe` prints it; `mandate config validate <file>` checks a file against it.
+ */
+const duration = (fallback: string, description: string) =>
+  z
+    .string()
+    .regex(DURATION_PATTERN, 'expected a duration such as 30s, 5m, 24h')
+    .default(fallback)
+    .transform(parseDuration)
+    .describe(description);
+
+const server = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1').describe('Address to bind. Non-loopback requires an https issuer.'),
+    port: z.number().int().min(0).max(65535).default(7420).describe('TCP port (0 picks a free one).'),
+    bodyLimitBytes: z.number().int().min(1024).max(10_485_760).default(65_536).describe('Largest request body accepted; larger → 413.'),
+  })
+  .prefault({})
+  .describe('HTTP listener.');
+
+const store = z
+  .strictObject({
+    synchronous: z.enum(['FULL', 'NORMAL']).default('FULL').describe('SQLite durability: FULL makes every commit durable (required for the audit guarantee).'),
+  })
+  .prefault({})
+  .describe('Embedded SQLite store in the data directory.');
+
+const keys = z
+  .strictObject({
+    activationDelay: duration('90s', 'After `keys rotate`, how long a new key is published before it signs (longer than the 60 s JWKS cache lifetime).'),
+    overlap: duration('1h', 'How long a replaced key stays published after its successor activates (≥ tokens.accessTokenTtl).'),
+  })
+  .prefault({})
+  .describe('Signing keys (ES256).');
+
+const tokens = z
+  .strictObject({
+    accessTokenTtl: duration('5m', 'Access token lifetime; at most 5m.'),
+  })
+  .prefault({})
+  .describe('Issued tokens.');
+
+const audit = z
+  .strictObject({
+    chain: z.string().regex(/^[a-z0-9-]{1,32}$/).default('main').describe('Name of this process\'s audit chain.'),
+    checkpointFile: z.string().min(1).optional().describe('External checkpoint file (default <dataDir>/audit-checkpoints.jsonl).'),
+  })
+  .prefault({})
+  .describe('Tamper-evident audit log.');
+
+const audience = z
+  .strictObject({
+    actions: z.array(z.string().min(1)).min(1).describe('Actions a mandate for this audience may request.'),
+    datatypes: z.array(z.string().min(1)).default([]).describe('Datatypes a mandate may name.'),
+    introspectionSecretSha256: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'expected base64url SHA-256 (43 characters)')
+      .optional()
+      .describe('SHA-256 (base64url) of the secret this audience uses at /introspect.'),
+  })
+  .describe('A registered resource server.');
+
+const requirement = z.strictObject({
+  attestor: z.string().regex(/^[a-z0-9-]+$/).describe('Attestor id.'),
+  claims: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).default({}).describe('Claim constraints: equal, or one of a list.'),
+});
+
+const policy = z
+  .strictObject({
+    freshness: duration('10m', 'How long an attestation result stays fresh.'),
+    anyOf: z.array(z.strictObject({ allOf: z.array(requirement).min(1) })).min(1).describe('Alternatives; each lists attestors that must all affirm.'),
+  })
+  .describe('An attestation policy.');
+
+const audienceMap = z.record(z.url({ protocol: /^https?$/ }), audience).default({}).describe('Resource servers by audience URI.');
+const policyMap = z.record(z.string().regex(/^[a-z0-9-]{1,64}$/), policy).default({}).describe('Attestation policies by name.');
+
+const baseSchema = z
+  .strictObject({
+    issuer: z.url({ protocol: /^https?$/ }).optional().describe('Issuer URL (default http://localhost:<port>).'),
+    dataDir: z.string().min(1).default('./.mandate').describe('Data directory: store, keys, admin token, checkpoints.'),
+    log: z
+      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.') })
+      .prefault({})
+      .describe('Logging.'),
+    server,
+    store,
+    keys,
+    tokens,
+    audit,
+    audiences: audienceMap,
+    attestation: z.strictObject({ policies: policyMap }).prefault({}).describe('Attestation.'),
+    bootstrap: z
+      .strictObject({ adminName: z.string().min(1).max(200).default('admin').describe('Name of the human created at first start, who owns the first admin token.') })
+      .prefault({})
+      .describe('First start.'),
+  });
+
+export const configSchema = baseSchema.superRefine(checkCrossFields);
+
+const MAX_ACCESS_TOKEN_TTL_MS = 5 * 60_000;
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function checkCrossFields(config: z.output<typeof baseSchema>, ctx: z.RefinementCtx): void {
+  if (config.tokens.accessTokenTtl > MAX_ACCESS_TOKEN_TTL_MS)
+    ctx.addIssue({ code: 'custom', path: ['tokens', 'accessTokenTtl'], message: 'must be at most 5m (PROTOCOL §5)' });
+  if (config.keys.overlap < config.tokens.accessTokenTtl)
+    ctx.addIssue({ code: 'custom', path: ['keys', 'overlap'], message: 'must be at least tokens.accessTokenTtl' });
+  if (config.issuer) checkIssuer(config.issuer, ctx);
+  // PROTOCOL §1: binding beyond loopback requires an explicit https issuer.
+  if (!LOOPBACK.has(config.server.host) && !config.issuer?.startsWith('https://'))
+    ctx.addIssue({ code: 'custom', path: ['server', 'host'], message: 'a non-loopback host requires an https issuer' });
+}
+
+function checkIssuer(issuer: string, ctx: z.RefinementCtx): void {
+  const url = new URL(issuer);
+  // RFC 8414 §2: no query or fragment; a trailing slash would make `iss` comparisons ambiguous.
+  if (url.search || url.hash || issuer.endsWith('/') || issuer.includes('?') || issuer.includes('#'))
+    ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'must have no query, fragment or trailing slash' });
+}
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;

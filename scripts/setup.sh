@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Idempotent machine setup for tests and CI: installs only the Debian packages that are missing.
+# better-sqlite3 compiles from source against Node's headers (no prebuilt download here), so the
+# toolchain is listed; later capabilities add their packages (PostgreSQL, Chromium, swtpm) here.
+set -euo pipefail
+
+PACKAGES=(
+  g++ make python3   # node-gyp build of better-sqlite3
+  util-linux         # taskset/setsid: benchmark CPU pinning, smoke test process groups
+  curl               # smoke test
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all Debian packages present (${PACKAGES[*]})"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
