@@ -1,0 +1,96 @@
+import type { Expression, ExpressionBuilder, Kysely, Selectable, SqlBool } from 'kysely';
+import type { Agent, AgentKind, AgentStatus, PublicJwk } from '../../core/model.ts';
+import type { AgentRepository } from '../../ports/directory.ts';
+import type { AgentHumansTable, AgentsTable, Database } from '../schema.ts';
+import type { SqliteHandle } from './open.ts';
+import { transactImmediate } from './sync-transaction.ts';
+
+type AgentRow = Selectable<AgentsTable>;
+type LinkRow = Selectable<AgentHumansTable>;
+type LinkFilter = (eb: ExpressionBuilder<Database, 'agent_humans'>) => Expression<SqlBool>;
+
+export function createSqliteAgents(handle: SqliteHandle): AgentRepository {
+  const { db } = handle;
+  const agents = () => db.selectFrom('agents').selectAll().orderBy('created_at').orderBy('id');
+  return {
+    insert: (agent) => transactImmediate(handle, (q) => {
+      q.run(db.insertInto('agents').values(toRow(agent)));
+      const links = [...toLinks(agent, 'owner'), ...toLinks(agent, 'approver')];
+      if (links.length > 0) q.run(db.insertInto('agent_humans').values(links));
+    }),
+    get: async (id) => one(db, await agents().where('id', '=', id).executeTakeFirst()),
+    getByName: async (name) => one(db, await agents().where('name', '=', name).executeTakeFirst()),
+    list: async () => withHumans(db, await agents().execute()),
+    async listByOwner(humanId) {
+      const owned = db.selectFrom('agent_humans').select('agent_id').where('human_id', '=', humanId).where('role', '=', 'owner');
+      const rows = await agents().where('id', 'in', owned).execute();
+      return withHumans(db, rows, (eb) => eb('agent_id', 'in', owned));
+    },
+    async setStatus(id, status) {
+      const result = await db.updateTable('agents').set({ status }).where('id', '=', id).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    /** Never moves `lastSeenAt` backwards when replicas report out of order. */
+    async touch(id, at) {
+      await db
+        .updateTable('agents')
+        .set({ last_seen_at: at })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', at)]))
+        .execute();
+    },
+  };
+}
+
+async function one(db: Kysely<Database>, row: AgentRow | undefined): Promise<Agent | null> {
+  if (!row) return null;
+  const [agent] = await withHumans(db, [row], (eb) => eb('agent_id', '=', row.id));
+  return agent ?? null;
+}
+
+/** Loads the owner/approver links that `filter` selects (all when absent) and attaches them. */
+async function withHumans(db: Kysely<Database>, rows: AgentRow[], filter?: LinkFilter): Promise<Agent[]> {
+  if (rows.length === 0) return [];
+  let query = db.selectFrom('agent_humans').selectAll().orderBy('position');
+  if (filter) query = query.where(filter);
+  const links = await query.execute();
+  return rows.map((row) => fromRow(row, links.filter((link) => link.agent_id === row.id)));
+}
+
+function toLinks(agent: Agent, role: LinkRow['role']): AgentHumansTable[] {
+  const humans = role === 'owner' ? agent.owners : agent.approvers;
+  return humans.map((humanId, position) => ({ agent_id: agent.id, human_id: humanId, role, position }));
+}
+
+function toRow(agent: Agent): AgentsTable {
+  return {
+    id: agent.id,
+    name: agent.name,
+    kind: agent.kind,
+    status: agent.status,
+    policy: agent.policy,
+    jwk: JSON.stringify(agent.jwk),
+    jwk_thumbprint: agent.jwkThumbprint,
+    review_due_at: agent.reviewDueAt,
+    created_at: agent.createdAt,
+    last_seen_at: agent.lastSeenAt,
+  };
+}
+
+function fromRow(row: AgentRow, links: LinkRow[]): Agent {
+  const humansIn = (role: LinkRow['role']) => links.filter((l) => l.role === role).map((l) => l.human_id);
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind as AgentKind,
+    status: row.status as AgentStatus,
+    owners: humansIn('owner'),
+    approvers: humansIn('approver'),
+    policy: row.policy,
+    jwk: JSON.parse(row.jwk) as PublicJwk,
+    jwkThumbprint: row.jwk_thumbprint,
+    reviewDueAt: row.review_due_at,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+  };
+}

@@ -1,0 +1,94 @@
+import type { Selectable } from 'kysely';
+import { linkEvents, type AuditEventInput, type AuditEventType, type AuditRecord, type ChainHashing, type ChainHead } from '../../core/audit-chain.ts';
+import type { AuditSink, HeadSealer } from '../../ports/audit-sink.ts';
+import type { AuditEventsTable } from '../schema.ts';
+import type { SqliteHandle } from './open.ts';
+import { transactImmediate, type SyncQueries } from './sync-transaction.ts';
+
+/** PROTOCOL §9 on SQLite: the chain's lock is the database write lock (`BEGIN IMMEDIATE`). */
+export function createSqliteAuditSink(handle: SqliteHandle, hashing: ChainHashing): AuditSink {
+  const { db } = handle;
+  const events = () => db.selectFrom('audit_events').selectAll();
+  return {
+    async append(chain, inputs, time, seal) {
+      if (inputs.length === 0) return [];
+      return transactImmediate(handle, (q) => appendLocked(handle, q, { chain, time, seal, hashing }, inputs));
+    },
+    async head(chain) {
+      const row = await db.selectFrom('audit_heads').selectAll().where('chain', '=', chain).executeTakeFirst();
+      return row ?? null;
+    },
+    async read(chain, fromSeq, limit) {
+      const rows = await events().where('chain', '=', chain).where('seq', '>=', fromSeq).orderBy('seq').limit(limit).execute();
+      return rows.map(fromRow);
+    },
+    async tail(limit) {
+      const rows = await events().orderBy('time', 'desc').orderBy('chain', 'desc').orderBy('seq', 'desc').limit(limit).execute();
+      return rows.reverse().map(fromRow);
+    },
+    async chains() {
+      const rows = await db.selectFrom('audit_heads').select('chain').orderBy('chain').execute();
+      return rows.map((row) => row.chain);
+    },
+  };
+}
+
+interface AppendContext {
+  chain: string;
+  time: number;
+  seal: HeadSealer;
+  hashing: ChainHashing;
+}
+
+/** Runs with the write lock held: read the head, link, store events and the sealed new head. */
+function appendLocked({ db }: SqliteHandle, q: SyncQueries, ctx: AppendContext, inputs: readonly AuditEventInput[]): AuditRecord[] {
+  const head = q.first(db.selectFrom('audit_heads').select(['chain', 'seq', 'hash']).where('chain', '=', ctx.chain)) ?? null;
+  const records = linkEvents(ctx.chain, head, inputs, ctx.time, ctx.hashing);
+  q.run(db.insertInto('audit_events').values(records.map(toRow)));
+  const last = records[records.length - 1]!;
+  const next: ChainHead = { chain: ctx.chain, seq: last.seq, hash: last.hash };
+  const jws = ctx.seal(next, ctx.time);
+  q.run(
+    db
+      .insertInto('audit_heads')
+      .values({ ...next, jws })
+      .onConflict((oc) => oc.column('chain').doUpdateSet({ seq: next.seq, hash: next.hash, jws })),
+  );
+  return records;
+}
+
+function toRow(record: AuditRecord): AuditEventsTable {
+  return {
+    chain: record.chain,
+    seq: record.seq,
+    time: record.time,
+    type: record.type,
+    actor: record.actor,
+    approver: record.approver,
+    mandate_id: record.mandateId,
+    jti: record.jti,
+    evidence_digest: record.evidenceDigest,
+    request_id: record.requestId,
+    data: JSON.stringify(record.data),
+    prev_hash: record.prevHash,
+    hash: record.hash,
+  };
+}
+
+function fromRow(row: Selectable<AuditEventsTable>): AuditRecord {
+  return {
+    chain: row.chain,
+    seq: row.seq,
+    time: row.time,
+    type: row.type as AuditEventType,
+    actor: row.actor,
+    approver: row.approver,
+    mandateId: row.mandate_id,
+    jti: row.jti,
+    evidenceDigest: row.evidence_digest,
+    requestId: row.request_id,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,52 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Human, HumanStatus } from '../../core/model.ts';
+import type { HumanRepository } from '../../ports/directory.ts';
+import type { Database, HumansTable } from '../schema.ts';
+
+export function createSqliteHumans(db: Kysely<Database>): HumanRepository {
+  return {
+    async insert(human) {
+      await db.insertInto('humans').values(toRow(human)).execute();
+    },
+    async get(id) {
+      const row = await db.selectFrom('humans').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? fromRow(row) : null;
+    },
+    async list() {
+      const rows = await db.selectFrom('humans').selectAll().orderBy('created_at').orderBy('id').execute();
+      return rows.map(fromRow);
+    },
+    /** False when unknown or already disabled (the first `disabledAt` stays). */
+    async disable(id, at) {
+      const result = await db
+        .updateTable('humans')
+        .set({ status: 'disabled', disabled_at: at })
+        .where('id', '=', id)
+        .where('status', '!=', 'disabled')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+  };
+}
+
+function toRow(human: Human): HumansTable {
+  return {
+    id: human.id,
+    name: human.name,
+    email: human.email,
+    status: human.status,
+    created_at: human.createdAt,
+    disabled_at: human.disabledAt,
+  };
+}
+
+function fromRow(row: Selectable<HumansTable>): Human {
+  return {
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    status: row.status as HumanStatus,
+    createdAt: row.created_at,
+    disabledAt: row.disabled_at,
+  };
+}

@@ -1,0 +1,47 @@
+import type { ChainHashing } from '../../core/audit-chain.ts';
+import type { Store } from '../../ports/store.ts';
+import { nodeChainHashing } from '../chain-hashing.ts';
+import { createSqliteAdminTokens } from './admin-tokens.ts';
+import { createSqliteAgents } from './agents.ts';
+import { createSqliteAuditSink } from './audit-sink.ts';
+import { createSqliteChangeFeed } from './change-feed.ts';
+import { createSqliteHumans } from './humans.ts';
+import { createSqliteKeyStore } from './key-store.ts';
+import { createSqliteNotificationSink } from './notification-sink.ts';
+import { openSqlite, type SqliteHandle, type SqliteOptions } from './open.ts';
+import { createSqliteReplayCache } from './replay-cache.ts';
+import { createSqliteUseCounters } from './use-counters.ts';
+
+export type { SqliteHandle, SqliteOptions } from './open.ts';
+
+/** A `Store` on SQLite; `raw` is the open handle, for diagnostics and `audit verify`. */
+export interface SqliteStore extends Store {
+  raw: SqliteHandle;
+}
+
+/**
+ * Opens (and unless read-only, migrates) the database and builds every port on it. Several
+ * stores may share one file, in one process or several; the ports' atomicity holds across them.
+ *
+ * @example
+ * const store = await createSqliteStore({ path: 'mandate.db' });
+ * await store.replay.checkAndInsert('dpop', jti, exp, now);
+ * await store.close();
+ */
+export async function createSqliteStore(options: SqliteOptions, hashing: ChainHashing = nodeChainHashing): Promise<SqliteStore> {
+  const handle = await openSqlite(options);
+  const { db } = handle;
+  return {
+    humans: createSqliteHumans(db),
+    agents: createSqliteAgents(handle),
+    adminTokens: createSqliteAdminTokens(db),
+    keys: createSqliteKeyStore(db),
+    replay: createSqliteReplayCache(db),
+    counters: createSqliteUseCounters(db),
+    changes: createSqliteChangeFeed(db),
+    audit: createSqliteAuditSink(handle, hashing),
+    notifications: createSqliteNotificationSink(db),
+    raw: handle,
+    close: () => db.destroy(),
+  };
+}

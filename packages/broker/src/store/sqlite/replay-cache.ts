@@ -1,0 +1,29 @@
+import type { Kysely } from 'kysely';
+import type { ReplayCache } from '../../ports/replay-cache.ts';
+import type { Database } from '../schema.ts';
+
+export function createSqliteReplayCache(db: Kysely<Database>): ReplayCache {
+  return {
+    /**
+     * One statement, so two replicas can never both see an id as new: the insert wins, or the
+     * conflicting row is refreshed only if it had expired, or nothing changes (a replay).
+     */
+    async checkAndInsert(namespace, id, expiresAt, now) {
+      const result = await db
+        .insertInto('replay_cache')
+        .values({ namespace, id, expires_at: expiresAt })
+        .onConflict((oc) =>
+          oc
+            .columns(['namespace', 'id'])
+            .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
+            .where('replay_cache.expires_at', '<=', now),
+        )
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async purgeExpired(now) {
+      const result = await db.deleteFrom('replay_cache').where('expires_at', '<=', now).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
