@@ -36,12 +36,29 @@ export const ERROR_CATALOGUE = {
   ERR_AGENT_OWNER_REQUIRED: entry(400, OAUTH_ERROR.invalidRequest, 'An agent needs at least one active owner'),
   ERR_AGENT_POLICY_UNKNOWN: entry(400, OAUTH_ERROR.invalidRequest, 'Unknown attestation policy'),
   ERR_AGENT_JWK_INVALID: entry(400, OAUTH_ERROR.invalidRequest, 'Invalid agent public key'),
+  ERR_AGENT_HUMAN_UNKNOWN: entry(400, OAUTH_ERROR.invalidRequest, 'Owner or approver is not a known human'),
+  ERR_AGENT_HUMAN_DISABLED: entry(400, OAUTH_ERROR.invalidRequest, 'Owner or approver is disabled'),
   ERR_TOKEN_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Admin token not found'),
   ERR_TOKEN_RIGHTS_EXCEEDED: entry(403, OAUTH_ERROR.accessDenied, 'Cannot grant rights the caller does not hold'),
   // keys
   ERR_KEYS_NO_SIGNING_KEY: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'No active signing key'),
   // audit
   ERR_AUDIT_UNAVAILABLE: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'Audit log unavailable'),
+  // DPoP proofs (RFC 9449 §4.3, §8)
+  ERR_DPOP_MISSING: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof required'),
+  ERR_DPOP_MALFORMED: entry(400, OAUTH_ERROR.invalidDpopProof, 'Malformed DPoP proof'),
+  ERR_DPOP_TYP: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof has the wrong typ'),
+  ERR_DPOP_ALG: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof algorithm not allowed'),
+  ERR_DPOP_JWK: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof key invalid'),
+  ERR_DPOP_SIGNATURE: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof signature invalid'),
+  ERR_DPOP_JTI: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof jti invalid'),
+  ERR_DPOP_HTM: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof htm mismatch'),
+  ERR_DPOP_HTU: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof htu mismatch'),
+  ERR_DPOP_IAT: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof iat outside window'),
+  ERR_DPOP_ATH: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof ath mismatch'),
+  ERR_DPOP_REPLAY: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof replayed'),
+  ERR_DPOP_NONCE_REQUIRED: entry(400, OAUTH_ERROR.useDpopNonce, 'DPoP nonce required'),
+  ERR_DPOP_NONCE_INVALID: entry(400, OAUTH_ERROR.useDpopNonce, 'DPoP nonce stale or invalid'),
   // last resort
   ERR_INTERNAL: entry(500, OAUTH_ERROR.serverError, 'Internal error'),
 } as const satisfies Record<`ERR_${string}`, CatalogueEntry>;
