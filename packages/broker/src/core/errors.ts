@@ -44,6 +44,21 @@ export const ERROR_CATALOGUE = {
   ERR_KEYS_NO_SIGNING_KEY: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'No active signing key'),
   // audit
   ERR_AUDIT_UNAVAILABLE: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'Audit log unavailable'),
+  // client authentication: private_key_jwt (RFC 7523 §3, PROTOCOL §2)
+  ERR_CLIENT_AUTH_MISSING: entry(401, OAUTH_ERROR.invalidClient, 'Client authentication required'),
+  ERR_CLIENT_ASSERTION_TYPE: entry(401, OAUTH_ERROR.invalidClient, 'Unsupported client assertion type'),
+  ERR_CLIENT_ASSERTION_MALFORMED: entry(401, OAUTH_ERROR.invalidClient, 'Malformed client assertion'),
+  ERR_CLIENT_ASSERTION_TYP: entry(401, OAUTH_ERROR.invalidClient, 'Client assertion has the wrong typ'),
+  ERR_CLIENT_UNKNOWN: entry(401, OAUTH_ERROR.invalidClient, 'Unknown client'),
+  ERR_CLIENT_ID_MISMATCH: entry(401, OAUTH_ERROR.invalidClient, 'client_id does not match the assertion'),
+  ERR_CLIENT_ASSERTION_ISS_SUB: entry(401, OAUTH_ERROR.invalidClient, 'Client assertion iss and sub must equal client_id'),
+  ERR_CLIENT_ASSERTION_AUD: entry(401, OAUTH_ERROR.invalidClient, 'Client assertion audience must be the issuer'),
+  ERR_CLIENT_ASSERTION_LIFETIME: entry(401, OAUTH_ERROR.invalidClient, 'Client assertion lifetime invalid'),
+  ERR_CLIENT_ASSERTION_EXPIRED: entry(401, OAUTH_ERROR.invalidClient, 'Client assertion expired'),
+  ERR_CLIENT_ASSERTION_JTI: entry(401, OAUTH_ERROR.invalidClient, 'Client assertion jti missing'),
+  ERR_CLIENT_ASSERTION_REPLAY: entry(401, OAUTH_ERROR.invalidClient, 'Client assertion replayed'),
+  ERR_CLIENT_ASSERTION_SIGNATURE: entry(401, OAUTH_ERROR.invalidClient, 'Client assertion signature invalid'),
+  ERR_CLIENT_INACTIVE: entry(401, OAUTH_ERROR.invalidClient, 'Client is suspended or retired'),
   // DPoP proofs (RFC 9449 §4.3, §8)
   ERR_DPOP_MISSING: entry(400, OAUTH_ERROR.invalidDpopProof, 'DPoP proof required'),
   ERR_DPOP_MALFORMED: entry(400, OAUTH_ERROR.invalidDpopProof, 'Malformed DPoP proof'),

@@ -1,0 +1,90 @@
+import type { KeyObject } from 'node:crypto';
+import { CLIENT_ASSERTION_TYPE } from '@mandate/sdk/protocol';
+import { MandateError, type ErrorCode } from '../core/errors.ts';
+import { isIdOf } from '../core/ids.ts';
+import type { Agent } from '../core/model.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { AgentRepository } from '../ports/directory.ts';
+import type { ReplayCache } from '../ports/replay-cache.ts';
+import { importPublicJwk, JwsError, parseJws, verifyJwsSignature, type ParsedJws } from './jws.ts';
+
+export interface ClientAuthOptions {
+  agents: Pick<AgentRepository, 'get'>;
+  replay: ReplayCache;
+  clock: Clock;
+  issuer: string;
+  /** Allowed clock skew in seconds for `exp`/`iat`. */
+  skewSeconds: number;
+}
+
+export interface ClientAuthParams {
+  client_id?: string | undefined;
+  client_assertion_type?: string | undefined;
+  client_assertion?: string | undefined;
+}
+
+const MAX_LIFETIME_SECONDS = 60;
+
+/**
+ * PROTOCOL §2 / RFC 7523 §3: an agent authenticates with `private_key_jwt`. One linear check per
+ * rule, each with its own code; every failure is 401 `invalid_client`.
+ */
+export function createClientAuthenticator(options: ClientAuthOptions) {
+  const keyCache = new Map<string, { thumbprint: string; key: KeyObject }>();
+  const keyOf = (agent: Agent) => {
+    const hit = keyCache.get(agent.id);
+    if (hit && hit.thumbprint === agent.jwkThumbprint) return hit.key;
+    const key = importPublicJwk(agent.jwk as unknown as Record<string, unknown>);
+    keyCache.set(agent.id, { thumbprint: agent.jwkThumbprint, key });
+    return key;
+  };
+
+  return async function authenticateClient(params: ClientAuthParams): Promise<Agent> {
+    if (params.client_assertion === undefined && params.client_assertion_type === undefined)
+      fail('ERR_CLIENT_AUTH_MISSING', 'private_key_jwt client authentication is required');
+    if (params.client_assertion_type !== CLIENT_ASSERTION_TYPE) fail('ERR_CLIENT_ASSERTION_TYPE', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
+    const jws = parseAssertion(params.client_assertion);
+    const typ = jws.header.typ;
+    if (typ !== undefined && typ !== 'client-authentication+jwt') fail('ERR_CLIENT_ASSERTION_TYP', 'typ must be absent or client-authentication+jwt');
+    const { iss, sub, aud, exp, iat, jti } = jws.payload;
+    if (typeof iss !== 'string' || !isIdOf('agent', iss)) fail('ERR_CLIENT_UNKNOWN', 'iss is not an agent id');
+    if (params.client_id !== undefined && params.client_id !== iss) fail('ERR_CLIENT_ID_MISMATCH', 'client_id does not match iss');
+    if (sub !== iss) fail('ERR_CLIENT_ASSERTION_ISS_SUB', 'sub must equal iss');
+    const agent = await options.agents.get(iss);
+    if (!agent) fail('ERR_CLIENT_UNKNOWN', 'unknown client');
+    verifySignature(jws, keyOf(agent));
+    if (aud !== options.issuer) fail('ERR_CLIENT_ASSERTION_AUD', 'aud must be exactly the issuer');
+    const now = Math.floor(options.clock.now() / 1000);
+    if (typeof exp !== 'number' || typeof iat !== 'number' || exp - iat > MAX_LIFETIME_SECONDS || exp <= iat || iat > now + options.skewSeconds)
+      fail('ERR_CLIENT_ASSERTION_LIFETIME', `exp and iat are required and exp - iat must be at most ${MAX_LIFETIME_SECONDS} s`);
+    if (exp <= now - options.skewSeconds) fail('ERR_CLIENT_ASSERTION_EXPIRED', 'the client assertion has expired');
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) fail('ERR_CLIENT_ASSERTION_JTI', 'jti is required');
+    const fresh = await options.replay.checkAndInsert('client-assertion', `${iss}:${jti}`, (exp + options.skewSeconds) * 1000, options.clock.now());
+    if (!fresh) fail('ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
+    if (agent.status !== 'active') fail('ERR_CLIENT_INACTIVE', `the agent is ${agent.status}`);
+    return agent;
+  };
+}
+
+function parseAssertion(assertion: string | undefined): ParsedJws {
+  if (assertion === undefined) fail('ERR_CLIENT_ASSERTION_MALFORMED', 'client_assertion is required');
+  try {
+    return parseJws(assertion);
+  } catch (error) {
+    if (error instanceof JwsError) fail('ERR_CLIENT_ASSERTION_MALFORMED', error.message);
+    throw error;
+  }
+}
+
+function verifySignature(jws: ParsedJws, key: KeyObject): void {
+  try {
+    verifyJwsSignature(jws, key);
+  } catch (error) {
+    if (error instanceof JwsError) fail('ERR_CLIENT_ASSERTION_SIGNATURE', 'signature does not verify with the registered key');
+    throw error;
+  }
+}
+
+function fail(code: ErrorCode, message: string): never {
+  throw new MandateError(code, message);
+}
