@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { JWT_TYP } from '@mandate/sdk/protocol';
+import { verifyCompact } from '../keys/jws.ts';
+import type { AuditSink } from '../ports/audit-sink.ts';
+import { createAuditFixture, FIXTURE_ISSUER } from './audit-fixture.ts';
+import { createAuditLog } from './audit-service.ts';
+
+const checkpointLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
+
+test('record chains events, seals the head and appends one checkpoint per call', async () => {
+  const fx = await createAuditFixture();
+  try {
+    await fx.recordEvents(2);
+    const batch = await fx.audit.record({ type: 'mandate.approved', actor: 'hum_1' }, { type: 'token.issued', actor: 'agt_1', jti: 'j' });
+    assert.deepEqual(batch.map((r) => r.seq), [3, 4]);
+    assert.equal(batch[1]!.prevHash, batch[0]!.hash);
+
+    const head = await fx.store.audit.head('main');
+    assert.deepEqual({ seq: head?.seq, hash: head?.hash }, { seq: 4, hash: batch[1]!.hash });
+    const sealed = verifyCompact(head!.jws, (kid) => fx.keys.verificationKey(kid));
+    assert.equal(sealed?.header.typ, JWT_TYP.auditHead);
+    assert.deepEqual(sealed?.payload, { iss: FIXTURE_ISSUER, chain: 'main', seq: 4, hash: batch[1]!.hash, iat: Math.floor(batch[1]!.time / 1000), time: batch[1]!.time });
+
+    const lines = checkpointLines(fx.checkpointFile);
+    assert.equal(lines.length, 3);
+    assert.equal(lines[2], head!.jws);
+    assert.equal(statSync(fx.checkpointFile).mode & 0o777, 0o600);
+    assert.deepEqual(await fx.verify(), { ok: true, chains: [{ chain: 'main', events: 4, lastSeq: 4, checkpointSeq: 4 }], faults: [] });
+  } finally {
+    await fx.close();
+  }
+});
+
+test('record with no events writes nothing', async () => {
+  const fx = await createAuditFixture();
+  try {
+    assert.deepEqual(await fx.audit.record(), []);
+    assert.equal(await fx.store.audit.head('main'), null);
+    assert.throws(() => readFileSync(fx.checkpointFile), { code: 'ENOENT' });
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a failed checkpoint write keeps the committed record and is reported to onCheckpointError', async () => {
+  const errors: Error[] = [];
+  const fx = await createAuditFixture();
+  try {
+    await fx.recordEvents(2);
+    const broken = createAuditLog({
+      sink: fx.store.audit, keys: fx.keys, clock: fx.clock, chain: 'main', issuer: FIXTURE_ISSUER,
+      checkpointFile: join(fx.dir, 'no-such-dir', 'checkpoints.jsonl'),
+      onCheckpointError: (error) => errors.push(error),
+    });
+    const [record] = await broken.record({ type: 'agent.registered', actor: 'hum_1' });
+    assert.equal(record?.seq, 3);
+    assert.equal(errors.length, 1);
+    assert.equal((errors[0] as NodeJS.ErrnoException).code, 'ENOENT');
+    // The store stays authoritative; the external checkpoint merely lags.
+    assert.deepEqual(await fx.verify(), { ok: true, chains: [{ chain: 'main', events: 3, lastSeq: 3, checkpointSeq: 2 }], faults: [] });
+  } finally {
+    await fx.close();
+  }
+});
+
+test('record resolves only after the store commit, and writes the checkpoint after it', async () => {
+  const fx = await createAuditFixture();
+  try {
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    const slowSink: AuditSink = {
+      ...fx.store.audit,
+      append: async (...args) => {
+        await committed;
+        return fx.store.audit.append(...args);
+      },
+    };
+    const audit = createAuditLog({ sink: slowSink, keys: fx.keys, clock: fx.clock, chain: 'main', issuer: FIXTURE_ISSUER, checkpointFile: fx.checkpointFile });
+    let resolved = false;
+    const pending = audit.record({ type: 'token.issued', actor: 'agt_1' }).then(() => (resolved = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(resolved, false);
+    assert.throws(() => readFileSync(fx.checkpointFile), { code: 'ENOENT' });
+    commit();
+    await pending;
+    assert.equal(checkpointLines(fx.checkpointFile).length, 1);
+  } finally {
+    await fx.close();
+  }
+});

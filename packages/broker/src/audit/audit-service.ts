@@ -1,0 +1,78 @@
+import { appendFileSync } from 'node:fs';
+import { JWT_TYP } from '@mandate/sdk/protocol';
+import type { AuditEventInput, AuditRecord, ChainHead } from '../core/audit-chain.ts';
+import type { KeyService } from '../keys/key-service.ts';
+import type { AuditLog } from '../ports/audit-log.ts';
+import type { AuditSink, HeadSealer } from '../ports/audit-sink.ts';
+import type { Clock } from '../ports/clock.ts';
+
+export interface AuditLogOptions {
+  sink: AuditSink;
+  keys: Pick<KeyService, 'sign'>;
+  clock: Clock;
+  /** This process's chain (PROTOCOL §9: one chain per replica). */
+  chain: string;
+  issuer: string;
+  /** External checkpoint file: one sealed head (compact JWS) per line, append-only. */
+  checkpointFile: string;
+  /** Called when a checkpoint could not be written; the record itself is already committed. */
+  onCheckpointError?: (error: Error) => void;
+}
+
+/** The claims of a sealed chain head (`typ: audit-head+jwt`). */
+export interface AuditHeadClaims {
+  iss: string;
+  chain: string;
+  seq: number;
+  hash: string;
+  iat: number;
+  time: number;
+}
+
+/**
+ * The audit log services write to. `record` resolves once the events and the sealed head are
+ * committed to the store, then appends the head to the external checkpoint file.
+ *
+ * @example
+ * const audit = createAuditLog({ sink: store.audit, keys, clock, chain: 'main', issuer, checkpointFile });
+ * await audit.record({ type: 'token.issued', actor: agentId, jti });
+ */
+export function createAuditLog(options: AuditLogOptions): AuditLog {
+  return {
+    async record(...inputs: AuditEventInput[]): Promise<AuditRecord[]> {
+      if (inputs.length === 0) return [];
+      let sealed = '';
+      const seal: HeadSealer = (head, time) => (sealed = sealHead(options, head, time));
+      // PROTOCOL §9: nothing is issued before this commit resolves.
+      const records = await options.sink.append(options.chain, inputs, options.clock.now(), seal);
+      writeCheckpoint(options, sealed);
+      return records;
+    },
+  };
+}
+
+export function sealHead(options: Pick<AuditLogOptions, 'keys' | 'issuer'>, head: ChainHead, time: number): string {
+  const claims: AuditHeadClaims = {
+    iss: options.issuer,
+    chain: head.chain,
+    seq: head.seq,
+    hash: head.hash,
+    iat: Math.floor(time / 1000),
+    time,
+  };
+  return options.keys.sign({ typ: JWT_TYP.auditHead }, { ...claims });
+}
+
+/**
+ * PROTOCOL §9: the checkpoint outside the store lets `audit verify` detect a truncated tail. A
+ * failed write must not undo a committed record (the store copy stays authoritative); verify
+ * then shows the checkpoint lagging behind.
+ */
+function writeCheckpoint(options: AuditLogOptions, jws: string): void {
+  if (!jws) return;
+  try {
+    appendFileSync(options.checkpointFile, `${jws}\n`, { mode: 0o600, flag: 'a' });
+  } catch (error) {
+    options.onCheckpointError?.(error instanceof Error ? error : new Error(String(error)));
+  }
+}
