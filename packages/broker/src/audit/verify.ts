@@ -114,13 +114,8 @@ async function readPage(options: VerifyAuditOptions, chain: string, fromSeq: num
   }
 }
 
-/**
- * `checkChain` starts at seq 1 and the genesis hash, so later pages are checked together with
- * the last record of the previous page; its own faults were reported with that page.
- */
 function checkPage(previous: AuditRecord | null, page: AuditRecord[], hashing: ChainHashing): ChainFault[] {
-  if (!previous) return checkChain(page, hashing);
-  return checkChain([previous, ...page], hashing).filter((fault) => fault.seq !== previous.seq);
+  return checkChain(page, hashing, previous);
 }
 
 function chainFaultMessage(fault: ChainFault): string {

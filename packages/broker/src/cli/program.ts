@@ -10,7 +10,9 @@ export function createProgram(): Command {
   const program = new Command('mandate')
     .description('Mandate: identity broker for AI agents')
     .showHelpAfterError()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ outputError: (text, write) => write(text) })
+    // Commander would exit(1) on a usage error, which reads like "faults found"; main() maps it to 2.
+    .exitOverride();
   registerServeCommand(program);
   registerConfigCommands(program);
   registerDirectoryCommands(program);

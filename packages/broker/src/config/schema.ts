@@ -44,6 +44,26 @@ const tokens = z
   .prefault({})
   .describe('Issued tokens.');
 
+const ciba = z
+  .strictObject({
+    defaultExpiry: duration('10m', 'How long a mandate request waits for approval when the agent names no requested_expiry.'),
+    maxRequestedExpiry: duration('24h', 'Cap on requested_expiry (OpenID CIBA §7.1).'),
+    interval: z.number().int().min(1).max(60).default(5).describe('Minimum seconds between polls of one request.'),
+    maxPendingPerAgent: z.number().int().min(1).max(1000).default(10).describe('Pending requests one agent may have at once.'),
+    bindingMessageMaxLength: z.number().int().min(8).max(256).default(128).describe('Longest binding_message accepted.'),
+  })
+  .prefault({})
+  .describe('Asking for mandates (OpenID CIBA, poll mode).');
+
+const dpop = z
+  .strictObject({
+    requireNonce: z.boolean().default(false).describe('Require a server nonce (DPoP-Nonce) in every proof at the token endpoint.'),
+    iatWindow: duration('60s', 'How far a proof\'s iat may lie from the server clock, either way.'),
+    nonceLifetime: duration('5m', 'Length of a nonce time slot; the current and the previous slot are accepted.'),
+  })
+  .prefault({})
+  .describe('DPoP (RFC 9449).');
+
 const audit = z
   .strictObject({
     chain: z.string().regex(/^[a-z0-9-]{1,32}$/).default('main').describe('Name of this process\'s audit chain.'),
@@ -61,6 +81,13 @@ const audience = z
       .regex(/^[A-Za-z0-9_-]{43}$/, 'expected base64url SHA-256 (43 characters)')
       .optional()
       .describe('SHA-256 (base64url) of the secret this audience uses at /introspect.'),
+    autonomous: z
+      .strictObject({
+        agents: z.array(z.string().regex(/^agt_[A-Za-z0-9_-]{22}$/, 'expected an agent id')).min(1).describe('Agents allowed to mint autonomous (client_credentials) tokens here.'),
+        actions: z.array(z.string().min(1)).min(1).describe('Actions such a token carries.'),
+      })
+      .optional()
+      .describe('Opt-in for autonomous agents: tokens without a human subject (PROTOCOL §5).'),
   })
   .describe('A registered resource server.');
 
@@ -92,6 +119,8 @@ const baseSchema = z
     keys,
     tokens,
     audit,
+    ciba,
+    dpop,
     audiences: audienceMap,
     attestation: z.strictObject({ policies: policyMap }).prefault({}).describe('Attestation.'),
     bootstrap: z

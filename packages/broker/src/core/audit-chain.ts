@@ -132,13 +132,14 @@ export type ChainFault =
   | { code: 'ERR_AUDIT_HASH_MISMATCH'; seq: number };
 
 /**
- * Checks records read in ascending `seq` order. Returns every fault found; an empty list
- * means the chain is intact from its first event to its last.
+ * Checks records read in ascending `seq` order, starting at the chain's first event or right
+ * after `after` (so a long chain can be checked page by page). Returns every fault found; an
+ * empty list means the chain is intact over the records given.
  */
-export function checkChain(records: Iterable<AuditRecord>, hashing: ChainHashing): ChainFault[] {
+export function checkChain(records: Iterable<AuditRecord>, hashing: ChainHashing, after: ChainHead | null = null): ChainFault[] {
   const faults: ChainFault[] = [];
-  let expectedSeq = 1;
-  let prevHash = GENESIS_HASH;
+  let expectedSeq = (after?.seq ?? 0) + 1;
+  let prevHash = after?.hash ?? GENESIS_HASH;
   for (const record of records) {
     if (record.seq !== expectedSeq) faults.push({ code: 'ERR_AUDIT_SEQ_GAP', seq: record.seq, expected: expectedSeq });
     if (record.prevHash !== prevHash) faults.push({ code: 'ERR_AUDIT_PREV_MISMATCH', seq: record.seq });

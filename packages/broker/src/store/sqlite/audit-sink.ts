@@ -27,7 +27,13 @@ export function createSqliteAuditSink(handle: SqliteHandle, hashing: ChainHashin
       return rows.reverse().map(fromRow);
     },
     async chains() {
-      const rows = await db.selectFrom('audit_heads').select('chain').orderBy('chain').execute();
+      // Chains with events or a head: a deleted head row must not hide its chain's events.
+      const rows = await db
+        .selectFrom('audit_heads')
+        .select('chain')
+        .union(db.selectFrom('audit_events').select('chain').distinct())
+        .orderBy('chain')
+        .execute();
       return rows.map((row) => row.chain);
     },
   };

@@ -1,0 +1,113 @@
+/**
+ * Mandates (delegations): a human approves one task for one agent. Pure: lifecycle rules, the
+ * task document (PROTOCOL §4) and narrowing checks (PROTOCOL §5). Times are epoch milliseconds
+ * unless a name says seconds.
+ */
+
+export type MandateStatus = 'pending' | 'approved' | 'denied' | 'active' | 'expired' | 'exhausted' | 'revoked' | 'suspended';
+
+export type ApprovalMethod = 'admin_token' | 'passkey';
+
+export interface Approval {
+  approvedBy: string;
+  approvedAt: number;
+  method: ApprovalMethod;
+  /** Method-specific proof (the admin token id, or the WebAuthn assertion). */
+  proof: Record<string, unknown>;
+}
+
+/** The `agent-task` authorization details object (RFC 9396) as approved. */
+export interface AgentTask {
+  type: 'agent-task';
+  purpose: string;
+  locations: [string];
+  actions: string[];
+  datatypes?: string[];
+  identifier?: string;
+  constraints: { notAfter: number; maxUses?: number };
+}
+
+export interface Mandate {
+  id: string;
+  agentId: string;
+  /** The `login_hint` human: the only one who may approve, and the token's `sub`. */
+  approverId: string;
+  status: MandateStatus;
+  task: AgentTask;
+  bindingMessage: string | null;
+  taskDocument: string;
+  taskS256: string;
+  attestationId: string;
+  attestationDigest: string;
+  /** The DPoP key pinned at `/bc-authorize` (RFC 9449 §10). */
+  dpopJkt: string;
+  authReqIdHash: string;
+  requestExpiresAt: number;
+  /** CIBA poll interval in seconds; grows by 5 after each `slow_down`. */
+  interval: number;
+  lastPolledAt: number | null;
+  approval: Approval | null;
+  decidedAt: number | null;
+  /** SHA-256 of the mandate grant (base64url); null until collected. */
+  grantHash: string | null;
+  createdAt: number;
+  endedAt: number | null;
+  endReason: string | null;
+}
+
+/** States from which no token may be minted again. */
+export const TERMINAL: ReadonlySet<MandateStatus> = new Set(['denied', 'expired', 'exhausted', 'revoked']);
+
+/** PROTOCOL §8: which transitions are allowed. */
+const TRANSITIONS: Record<MandateStatus, readonly MandateStatus[]> = {
+  pending: ['approved', 'denied', 'expired', 'revoked'],
+  approved: ['active', 'expired', 'revoked', 'suspended', 'exhausted'],
+  active: ['expired', 'exhausted', 'revoked', 'suspended'],
+  suspended: ['active', 'revoked', 'expired'],
+  denied: [],
+  expired: [],
+  exhausted: [],
+  revoked: [],
+};
+
+export function canTransition(from: MandateStatus, to: MandateStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** The status as of `now`: an approved or active mandate past `notAfter` is expired. */
+export function effectiveStatus(mandate: Pick<Mandate, 'status' | 'task' | 'requestExpiresAt'>, now: number): MandateStatus {
+  if ((mandate.status === 'active' || mandate.status === 'approved' || mandate.status === 'suspended') && now >= mandate.task.constraints.notAfter * 1000) return 'expired';
+  if (mandate.status === 'pending' && now >= mandate.requestExpiresAt) return 'expired';
+  return mandate.status;
+}
+
+/** PROTOCOL §4: the members of the task document, canonicalized with RFC 8785 by the caller. */
+export function taskDocumentContent(input: {
+  agentId: string;
+  task: AgentTask;
+  attestationDigest: string;
+  authReqIdHash: string;
+}): Record<string, unknown> {
+  return {
+    agent: input.agentId,
+    audience: input.task.locations[0],
+    actions: input.task.actions,
+    datatypes: input.task.datatypes ?? [],
+    identifier: input.task.identifier ?? null,
+    constraints: input.task.constraints,
+    purpose: input.task.purpose,
+    attestation_digest: input.attestationDigest,
+    auth_req_id: input.authReqIdHash,
+  };
+}
+
+/** PROTOCOL §5: a requested object may only narrow the approved one. Returns the reason it widens. */
+export function widening(approved: AgentTask, requested: AgentTask): string | null {
+  if (requested.locations[0] !== approved.locations[0]) return 'audience';
+  if (!requested.actions.every((a) => approved.actions.includes(a))) return 'actions';
+  if (!(requested.datatypes ?? []).every((d) => (approved.datatypes ?? []).includes(d))) return 'datatypes';
+  if (approved.identifier !== undefined && requested.identifier !== approved.identifier) return 'identifier';
+  if (requested.constraints.notAfter > approved.constraints.notAfter) return 'notAfter';
+  if (approved.constraints.maxUses !== undefined && (requested.constraints.maxUses ?? Infinity) > approved.constraints.maxUses) return 'maxUses';
+  return null;
+}

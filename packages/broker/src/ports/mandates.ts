@@ -1,0 +1,71 @@
+import type { Mandate, MandateStatus } from '../core/mandate.ts';
+
+export type MandatePatch = Partial<Pick<Mandate, 'status' | 'approval' | 'decidedAt' | 'grantHash' | 'endedAt' | 'endReason'>>;
+
+export interface MandateFilter {
+  status?: MandateStatus;
+  agentId?: string;
+  approverId?: string;
+}
+
+/** Mandates. Status changes are conditional updates, so two replicas never both win a transition. */
+export interface MandateRepository {
+  /** Fails when the id, the `authReqIdHash` or a non-null `grantHash` is already stored, or the agent or approver is unknown. */
+  insert(mandate: Mandate): Promise<void>;
+  get(id: string): Promise<Mandate | null>;
+  getByAuthReqIdHash(hash: string): Promise<Mandate | null>;
+  getByGrantHash(hash: string): Promise<Mandate | null>;
+  /** Newest first (`createdAt`, then `id`, descending); every filter given must match. */
+  list(filter: MandateFilter, limit: number): Promise<Mandate[]>;
+  /**
+   * Applies `patch` only while the stored status is one of `from`, in one conditional write; true
+   * when it did, false (nothing changed) for an unknown id or another status. Of concurrent calls
+   * from the same state exactly one returns true. Fields absent from `patch` keep their value; an
+   * empty patch is a bare status check. Which moves are legal is `canTransition`'s business, not
+   * the store's. A `grantHash` already held by another mandate makes it fail.
+   */
+  transition(id: string, from: readonly MandateStatus[], patch: MandatePatch): Promise<boolean>;
+  /**
+   * CIBA polling (OpenID CIBA §7.3): records a poll at `at`. When a previous poll exists and
+   * `at - lastPolledAt < interval * 1000`, the interval grows by `slowDownSeconds` and the call
+   * returns `slowDown: true`; the first poll never slows down. `lastPolledAt` becomes `at` either
+   * way (a slowed-down poll still counts), and the result carries the interval after the call.
+   * Polls are serialized, each seeing the one before: n concurrent polls at one `at` on a mandate
+   * never polled yield one `{ slowDown: false, interval: i }` and n − 1 slow-downs with intervals
+   * i + s, i + 2s, … i + (n − 1)s. Any status; fails for an unknown id.
+   */
+  recordPoll(id: string, at: number, slowDownSeconds: number): Promise<{ slowDown: boolean; interval: number }>;
+  /**
+   * Mandates of an agent, or where a human is the approver, that can still yield tokens: stored
+   * status `pending`, `approved`, `active` or `suspended` (the store has no clock; apply
+   * `effectiveStatus`). Both filters given must both match; none lists every live mandate. Newest first.
+   */
+  listLive(filter: { agentId?: string; approverId?: string }): Promise<Mandate[]>;
+}
+
+/** An issued access token, kept for introspection and revocation (never the token itself). */
+export interface Credential {
+  jti: string;
+  mandateId: string | null;
+  agentId: string;
+  subject: string;
+  audience: string;
+  jkt: string;
+  issuedAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+export interface CredentialRepository {
+  /** Fails when the jti is already stored, or the agent or a non-null mandate is unknown. */
+  insert(credential: Credential): Promise<void>;
+  get(jti: string): Promise<Credential | null>;
+  /** False when unknown or already revoked (the first `revokedAt` stays); of concurrent calls one wins. */
+  revoke(jti: string, at: number): Promise<boolean>;
+  /** Revokes every unrevoked credential of the mandate; returns how many. */
+  revokeByMandate(mandateId: string, at: number): Promise<number>;
+  /** Revokes every unrevoked credential of the agent; returns how many. */
+  revokeByAgent(agentId: string, at: number): Promise<number>;
+  /** Oldest first (`issuedAt`, then `jti`). */
+  listByMandate(mandateId: string): Promise<Credential[]>;
+}
