@@ -2,6 +2,7 @@ import type { AuditSink } from './audit-sink.ts';
 import type { ChangeFeed } from './change-feed.ts';
 import type { AdminTokenRepository, AgentRepository, HumanRepository } from './directory.ts';
 import type { KeyStore } from './key-store.ts';
+import type { CredentialRepository, MandateRepository } from './mandates.ts';
 import type { NotificationSink } from './notification-sink.ts';
 import type { ReplayCache } from './replay-cache.ts';
 import type { UseCounters } from './use-counters.ts';
@@ -17,5 +18,7 @@ export interface Store {
   changes: ChangeFeed;
   audit: AuditSink;
   notifications: NotificationSink;
+  mandates: MandateRepository;
+  credentials: CredentialRepository;
   close(): Promise<void>;
 }

@@ -103,6 +103,43 @@ export interface NotificationsTable {
   delivered_at: number | null;
 }
 
+/** A mandate; `task` and `approval` are JSON text. */
+export interface MandatesTable {
+  id: string;
+  agent_id: string;
+  approver_id: string;
+  status: string;
+  task: string;
+  binding_message: string | null;
+  task_document: string;
+  task_s256: string;
+  attestation_id: string;
+  attestation_digest: string;
+  dpop_jkt: string;
+  auth_req_id_hash: string;
+  request_expires_at: number;
+  interval: number;
+  last_polled_at: number | null;
+  approval: string | null;
+  decided_at: number | null;
+  grant_hash: string | null;
+  created_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+}
+
+export interface CredentialsTable {
+  jti: string;
+  mandate_id: string | null;
+  agent_id: string;
+  subject: string;
+  audience: string;
+  jkt: string;
+  issued_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
 export interface Database {
   humans: HumansTable;
   agents: AgentsTable;
@@ -115,4 +152,6 @@ export interface Database {
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
   notifications: NotificationsTable;
+  mandates: MandatesTable;
+  credentials: CredentialsTable;
 }

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-foundation.ts';
 import * as m0002 from './0002-audit.ts';
+import * as m0004 from './0004-mandates.ts';
 
 /**
  * Numbered migrations, listed explicitly (no directory scanning), so SQLite and PostgreSQL
@@ -9,6 +10,7 @@ import * as m0002 from './0002-audit.ts';
 const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': m0001,
   '0002-audit': m0002,
+  '0004-mandates': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {

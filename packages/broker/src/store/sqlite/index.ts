@@ -5,8 +5,10 @@ import { createSqliteAdminTokens } from './admin-tokens.ts';
 import { createSqliteAgents } from './agents.ts';
 import { createSqliteAuditSink } from './audit-sink.ts';
 import { createSqliteChangeFeed } from './change-feed.ts';
+import { createSqliteCredentials } from './credentials.ts';
 import { createSqliteHumans } from './humans.ts';
 import { createSqliteKeyStore } from './key-store.ts';
+import { createSqliteMandates } from './mandates.ts';
 import { createSqliteNotificationSink } from './notification-sink.ts';
 import { openSqlite, type SqliteHandle, type SqliteOptions } from './open.ts';
 import { createSqliteReplayCache } from './replay-cache.ts';
@@ -41,6 +43,8 @@ export async function createSqliteStore(options: SqliteOptions, hashing: ChainHa
     changes: createSqliteChangeFeed(db),
     audit: createSqliteAuditSink(handle, hashing),
     notifications: createSqliteNotificationSink(db),
+    mandates: createSqliteMandates(handle),
+    credentials: createSqliteCredentials(db),
     raw: handle,
     close: () => db.destroy(),
   };

@@ -10,9 +10,11 @@ import { checkChain } from '../../core/audit-chain.ts';
 import { nodeChainHashing } from '../chain-hashing.ts';
 import { auditSinkSuite } from '../conformance/audit-sink.suite.ts';
 import { changeFeedSuite } from '../conformance/change-feed.suite.ts';
+import { credentialRepositorySuite } from '../conformance/credentials.suite.ts';
 import { directorySuite } from '../conformance/directory.suite.ts';
 import type { StoreFixture } from '../conformance/fixture.ts';
 import { keyStoreSuite } from '../conformance/key-store.suite.ts';
+import { mandateRepositorySuite } from '../conformance/mandates.suite.ts';
 import { notificationSinkSuite } from '../conformance/notification-sink.suite.ts';
 import { aHuman } from '../conformance/records.ts';
 import { replayCacheSuite } from '../conformance/replay-cache.suite.ts';
@@ -52,6 +54,8 @@ changeFeedSuite(makeSqliteFixture);
 auditSinkSuite(makeSqliteFixture);
 notificationSinkSuite(makeSqliteFixture);
 directorySuite(makeSqliteFixture);
+mandateRepositorySuite(makeSqliteFixture);
+credentialRepositorySuite(makeSqliteFixture);
 
 test('data written by one store survives closing and reopening the file', async () => {
   await withTempDir(async (dir) => {

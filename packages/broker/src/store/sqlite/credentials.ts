@@ -1,0 +1,66 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Credential, CredentialRepository } from '../../ports/mandates.ts';
+import type { CredentialsTable, Database } from '../schema.ts';
+
+export function createSqliteCredentials(db: Kysely<Database>): CredentialRepository {
+  /** Each revocation is one conditional statement: the first `revokedAt` stays, and a row is counted once. */
+  const revokeWhere = async (column: 'jti' | 'mandate_id' | 'agent_id', value: string, at: number) => {
+    const result = await db
+      .updateTable('credentials')
+      .set({ revoked_at: at })
+      .where(column, '=', value)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  };
+  return {
+    async insert(credential) {
+      await db.insertInto('credentials').values(toRow(credential)).execute();
+    },
+    async get(jti) {
+      const row = await db.selectFrom('credentials').selectAll().where('jti', '=', jti).executeTakeFirst();
+      return row ? fromRow(row) : null;
+    },
+    revoke: async (jti, at) => (await revokeWhere('jti', jti, at)) === 1,
+    revokeByMandate: (mandateId, at) => revokeWhere('mandate_id', mandateId, at),
+    revokeByAgent: (agentId, at) => revokeWhere('agent_id', agentId, at),
+    async listByMandate(mandateId) {
+      const rows = await db
+        .selectFrom('credentials')
+        .selectAll()
+        .where('mandate_id', '=', mandateId)
+        .orderBy('issued_at')
+        .orderBy('jti')
+        .execute();
+      return rows.map(fromRow);
+    },
+  };
+}
+
+function toRow(credential: Credential): CredentialsTable {
+  return {
+    jti: credential.jti,
+    mandate_id: credential.mandateId,
+    agent_id: credential.agentId,
+    subject: credential.subject,
+    audience: credential.audience,
+    jkt: credential.jkt,
+    issued_at: credential.issuedAt,
+    expires_at: credential.expiresAt,
+    revoked_at: credential.revokedAt,
+  };
+}
+
+function fromRow(row: Selectable<CredentialsTable>): Credential {
+  return {
+    jti: row.jti,
+    mandateId: row.mandate_id,
+    agentId: row.agent_id,
+    subject: row.subject,
+    audience: row.audience,
+    jkt: row.jkt,
+    issuedAt: row.issued_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  };
+}
