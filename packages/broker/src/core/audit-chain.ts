@@ -22,6 +22,8 @@ export type AuditEventType =
   | 'mandate.denied'
   | 'mandate.revoked'
   | 'mandate.suspended'
+  | 'mandate.activated'
+  | 'mandate.exhausted'
   | 'token.issued'
   | 'token.revoked';
 

@@ -1,0 +1,39 @@
+import { MandateError } from '../core/errors.ts';
+import type { Agent } from '../core/model.ts';
+import { verifyPresentedAttestation } from './actor-attestation.ts';
+import { createTokenIssuer, type IssuedToken } from './issue-token.ts';
+import type { LoopDeps } from './loop-deps.ts';
+
+export interface AutonomousInput {
+  agent: Agent;
+  resources: string[];
+  /** The `OAuth-Client-Attestation` header: an attestation result (PoP checked by the caller). */
+  clientAttestation: string | undefined;
+  jkt: string;
+  requestId: string;
+}
+
+/**
+ * PROTOCOL §5: `client_credentials` for autonomous agents. No human approves, so the audience must
+ * opt in for this agent in config (`audiences.<uri>.autonomous`), and the token has `sub` = agent.
+ */
+export function createAutonomousService(deps: LoopDeps) {
+  const issue = createTokenIssuer(deps);
+
+  const allowedActions = (input: AutonomousInput) => {
+    if (input.resources.length !== 1) throw new MandateError('ERR_MINT_TARGET', 'exactly one resource is required');
+    const audience = deps.config.audiences[input.resources[0]!];
+    if (!audience) throw new MandateError('ERR_MINT_TARGET', 'resource is not a registered audience');
+    if (!audience.autonomous?.agents.includes(input.agent.id))
+      throw new MandateError('ERR_MINT_UNAUTHORIZED_CLIENT', 'this audience does not accept autonomous tokens from this agent');
+    return audience.autonomous.actions;
+  };
+
+  return async function mintAutonomous(input: AutonomousInput): Promise<IssuedToken> {
+    const actions = allowedActions(input);
+    const attestation = await verifyPresentedAttestation(deps, input.clientAttestation, { agentId: input.agent.id, jkt: input.jkt });
+    if (attestation.verdict === 'contraindicated')
+      throw new MandateError('ERR_MINT_ATTESTATION_CONTRAINDICATED', 'the attestation is contraindicated', { mandate_error: 'attestation_contraindicated' });
+    return issue({ mandate: null, agentId: input.agent.id, subject: input.agent.id, audience: input.resources[0]!, jkt: input.jkt, attestation, autonomousActions: actions, requestId: input.requestId });
+  };
+}

@@ -1,0 +1,74 @@
+import { JWT_TYP } from '@mandate/sdk/protocol';
+import { accessTokenClaims, type AccessTokenInput } from '../core/access-token.ts';
+import { MandateError } from '../core/errors.ts';
+import type { Mandate } from '../core/mandate.ts';
+import type { LoopDeps, AttestationSummary } from './loop-deps.ts';
+
+export interface IssueInput {
+  mandate: Mandate | null;
+  agentId: string;
+  subject: string;
+  audience: string;
+  jkt: string;
+  attestation: AttestationSummary;
+  autonomousActions?: string[];
+  requestId: string;
+  /** A narrower task than the mandate's, when the agent asked for one. */
+  task?: Mandate['task'];
+}
+
+export interface IssuedToken {
+  accessToken: string;
+  expiresIn: number;
+  jti: string;
+  claims: Record<string, unknown>;
+}
+
+/**
+ * Mints one access token: takes a use (PROTOCOL §5 `maxUses`, atomically, before signing),
+ * records the credential, commits the `token.issued` audit event, and only then signs.
+ */
+export function createTokenIssuer(deps: LoopDeps) {
+  const { store, clock, config } = deps;
+
+  const takeUse = async (mandate: Mandate) => {
+    if (mandate.task.constraints.maxUses === undefined) return;
+    if ((await store.counters.take(mandate.id)) !== null) return;
+    if (await store.mandates.transition(mandate.id, ['approved', 'active'], { status: 'exhausted', endedAt: clock.now(), endReason: 'max_uses' }))
+      await deps.audit.record({ type: 'mandate.exhausted', actor: mandate.agentId, approver: mandate.approverId, mandateId: mandate.id });
+    throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate has no uses left', { mandate_error: 'mandate_exhausted' });
+  };
+
+  const lifetime = (input: IssueInput, nowSeconds: number) => {
+    const caps = [nowSeconds + Math.floor(config.tokens.accessTokenTtl / 1000), input.attestation.exp];
+    if (input.mandate) caps.push((input.task ?? input.mandate.task).constraints.notAfter);
+    return Math.min(...caps);
+  };
+
+  return async function issueAccessToken(input: IssueInput): Promise<IssuedToken> {
+    if (input.mandate) await takeUse(input.mandate);
+    const nowSeconds = Math.floor(clock.now() / 1000);
+    const exp = lifetime(input, nowSeconds);
+    const jti = deps.random.base64url(16);
+    const tokenInput: AccessTokenInput = {
+      issuer: config.issuer, jti, subject: input.subject, agentId: input.agentId, audience: input.audience, jkt: input.jkt,
+      iat: nowSeconds, exp, attestation: input.attestation,
+      delegation: input.mandate?.approval
+        ? { mandateId: input.mandate.id, task: input.task ?? input.mandate.task, approval: input.mandate.approval, taskS256: input.mandate.taskS256 }
+        : null,
+      ...(input.autonomousActions ? { autonomousActions: input.autonomousActions } : {}),
+    };
+    const claims = accessTokenClaims(tokenInput);
+    await store.credentials.insert({
+      jti, mandateId: input.mandate?.id ?? null, agentId: input.agentId, subject: input.subject, audience: input.audience,
+      jkt: input.jkt, issuedAt: nowSeconds * 1000, expiresAt: exp * 1000, revokedAt: null,
+    });
+    // PROTOCOL §9: the event is committed before the token exists outside the broker.
+    await deps.audit.record({
+      type: 'token.issued', actor: input.agentId, approver: input.mandate?.approverId ?? null, mandateId: input.mandate?.id ?? null,
+      jti, evidenceDigest: input.attestation.evidenceDigest, requestId: input.requestId,
+      data: { audience: input.audience, exp, jkt: input.jkt, attestation: input.attestation.id, autonomous: input.mandate === null },
+    });
+    return { accessToken: deps.keys.sign({ typ: JWT_TYP.accessToken }, claims), expiresIn: exp - nowSeconds, jti, claims };
+  };
+}

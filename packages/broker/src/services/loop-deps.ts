@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import type { ChainHashing } from '../core/audit-chain.ts';
+import type { Config } from '../config/load.ts';
+import type { KeyService } from '../keys/key-service.ts';
+import type { AuditLog } from '../ports/audit-log.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Random } from '../ports/random.ts';
+import type { Store } from '../ports/store.ts';
+
+/** What `/attest` produced, as read back from a verified attestation result JWT. */
+export interface AttestationSummary {
+  /** `att_…`: the stored result. */
+  id: string;
+  verdict: 'affirming' | 'warning' | 'contraindicated';
+  /** Epoch seconds. */
+  iat: number;
+  exp: number;
+  evidenceDigest: string;
+  attestors: Record<string, { status: string }>;
+}
+
+/** Verifies an attestation result for `agentId` bound to `jkt`; throws ERR_ATTESTATION_* codes. */
+export type AttestationResultVerifier = (jwt: string, expected: { agentId: string; jkt: string }) => Promise<AttestationSummary>;
+
+/** The dependencies of the core-loop services (ask, decide, collect, mint, introspect, revoke). */
+export interface LoopDeps {
+  store: Store;
+  audit: AuditLog;
+  clock: Clock;
+  random: Random;
+  keys: KeyService;
+  config: Config;
+  hashing: ChainHashing;
+  verifyAttestation: AttestationResultVerifier;
+}
+
+export const sha256b64url = (text: string): string => createHash('sha256').update(text).digest('base64url');

@@ -1,0 +1,97 @@
+import { TOKEN_TYPE } from '@mandate/sdk/protocol';
+import { MandateError, type ErrorCode } from '../core/errors.ts';
+import { effectiveStatus, widening, type AgentTask, type Mandate } from '../core/mandate.ts';
+import type { Agent } from '../core/model.ts';
+import { parseAgentTask } from './agent-task.ts';
+import { verifyPresentedAttestation } from './actor-attestation.ts';
+import { createTokenIssuer, type IssuedToken } from './issue-token.ts';
+import { sha256b64url, type AttestationSummary, type LoopDeps } from './loop-deps.ts';
+
+export interface MintInput {
+  agent: Agent;
+  subjectToken: string | undefined;
+  subjectTokenType: string | undefined;
+  actorToken: string | undefined;
+  actorTokenType: string | undefined;
+  resources: string[];
+  authorizationDetails: string | undefined;
+  /** Thumbprint of the verified DPoP proof: the new token is bound to it. */
+  jkt: string;
+  requestId: string;
+}
+
+export interface Minted {
+  token: IssuedToken;
+  task: AgentTask;
+}
+
+const INACTIVE_REASON: Partial<Record<Mandate['status'], string>> = {
+  revoked: 'mandate_revoked',
+  exhausted: 'mandate_exhausted',
+  expired: 'mandate_expired',
+  suspended: 'mandate_suspended',
+  denied: 'mandate_denied',
+};
+
+/** PROTOCOL §5: token exchange of the mandate grant plus a fresh attestation result. */
+export function createMintService(deps: LoopDeps) {
+  const { store, clock, config } = deps;
+  const issue = createTokenIssuer(deps);
+  const reject = (code: ErrorCode, message: string, mandateError: string): never => {
+    throw new MandateError(code, message, { mandate_error: mandateError });
+  };
+
+  const checkTokenTypes = (input: MintInput) => {
+    if (input.subjectTokenType !== TOKEN_TYPE.refreshToken) throw new MandateError('ERR_TOKEN_TYPE_UNSUPPORTED', `subject_token_type must be ${TOKEN_TYPE.refreshToken}`);
+    if (input.actorTokenType !== TOKEN_TYPE.jwt) throw new MandateError('ERR_TOKEN_TYPE_UNSUPPORTED', `actor_token_type must be ${TOKEN_TYPE.jwt}`);
+  };
+
+  const loadMandate = async (input: MintInput) => {
+    if (!input.subjectToken) return reject('ERR_MINT_SUBJECT_TOKEN', 'subject_token is required', 'grant_missing');
+    const mandate = await store.mandates.getByGrantHash(sha256b64url(input.subjectToken));
+    if (!mandate) return reject('ERR_MINT_SUBJECT_TOKEN', 'subject_token is not a mandate grant', 'grant_invalid');
+    if (mandate.agentId !== input.agent.id) return reject('ERR_MINT_CLIENT_MISMATCH', 'the mandate belongs to another agent', 'client_mismatch');
+    return mandate;
+  };
+
+  const checkTarget = (input: MintInput, mandate: Mandate) => {
+    if (input.resources.length !== 1) throw new MandateError('ERR_MINT_TARGET', 'exactly one resource is required');
+    if (input.resources[0] !== mandate.task.locations[0]) throw new MandateError('ERR_MINT_TARGET', 'resource is not the audience of this mandate');
+  };
+
+  // PROTOCOL §3: contraindicated evidence suspends the mandate and tells the owners.
+  const suspendFor = async (mandate: Mandate, attestation: AttestationSummary, requestId: string) => {
+    if (await store.mandates.transition(mandate.id, ['active', 'approved'], { status: 'suspended', endReason: 'attestation_contraindicated' })) {
+      await store.changes.publish('mandate.suspended', mandate.id, clock.now());
+      await deps.audit.record({ type: 'mandate.suspended', actor: mandate.agentId, approver: mandate.approverId, mandateId: mandate.id, evidenceDigest: attestation.evidenceDigest, requestId, data: { reason: 'attestation_contraindicated', attestation: attestation.id } });
+      const agent = await store.agents.get(mandate.agentId);
+      for (const owner of agent?.owners ?? []) await store.notifications.enqueue(owner, 'mandate.suspended', { mandate_id: mandate.id, reason: 'attestation_contraindicated' }, clock.now());
+    }
+    reject('ERR_MINT_ATTESTATION_CONTRAINDICATED', 'the attestation is contraindicated: the mandate is suspended', 'attestation_contraindicated');
+  };
+
+  const checkActive = (mandate: Mandate) => {
+    const status = effectiveStatus(mandate, clock.now());
+    if (status !== 'active') reject('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, INACTIVE_REASON[status] ?? 'mandate_not_active');
+  };
+
+  const narrowedTask = (input: MintInput, mandate: Mandate): AgentTask => {
+    if (input.authorizationDetails === undefined) return mandate.task;
+    const requested = parseAgentTask(input.authorizationDetails, config.audiences, Math.floor(clock.now() / 1000), 'ERR_MINT_WIDENING');
+    const widened = widening(mandate.task, requested);
+    if (widened) reject('ERR_MINT_WIDENING', `authorization_details widen the mandate (${widened})`, `widening_${widened.toLowerCase()}`);
+    return requested;
+  };
+
+  return async function mint(input: MintInput): Promise<Minted> {
+    checkTokenTypes(input);
+    const mandate = await loadMandate(input);
+    checkTarget(input, mandate);
+    const attestation = await verifyPresentedAttestation(deps, input.actorToken, { agentId: input.agent.id, jkt: input.jkt });
+    if (attestation.verdict === 'contraindicated') await suspendFor(mandate, attestation, input.requestId);
+    checkActive(mandate);
+    const task = narrowedTask(input, mandate);
+    const token = await issue({ mandate, task, agentId: input.agent.id, subject: mandate.approverId, audience: mandate.task.locations[0], jkt: input.jkt, attestation, requestId: input.requestId });
+    return { token, task };
+  };
+}
