@@ -52,6 +52,7 @@ export const ADMIN_RIGHTS = [
   'agents:read',
   'agents:write',
   'tokens:manage',
+  'keys:read',
   'keys:rotate',
   'audit:read',
 ] as const;

@@ -1,0 +1,34 @@
+import { clip } from '../../core/clip.ts';
+import { MandateError, type ErrorCode } from '../../core/errors.ts';
+
+/**
+ * `application/x-www-form-urlencoded` (WHATWG URL §5.1), strictly: every `%` starts a valid
+ * escape, decoded bytes are UTF-8, and (RFC 6749 §3.1) no parameter appears twice. Also used for
+ * query strings. Returns a null-prototype object, so no name reaches `Object.prototype`.
+ */
+export function parseUrlEncoded(text: string, malformed: ErrorCode): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const piece of text.split('&')) {
+    if (piece === '') continue;
+    const eq = piece.indexOf('=');
+    const name = decodeComponent(eq === -1 ? piece : piece.slice(0, eq), malformed);
+    const value = eq === -1 ? '' : decodeComponent(piece.slice(eq + 1), malformed);
+    if (name === '') throw new MandateError(malformed, 'a parameter has an empty name');
+    if (Object.hasOwn(out, name))
+      throw new MandateError('ERR_REQUEST_DUPLICATE_PARAMETER', `parameter ${clip(name)} appears more than once`, { parameter: clip(name) });
+    out[name] = value;
+  }
+  return out;
+}
+
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
+function decodeComponent(raw: string, malformed: ErrorCode): string {
+  if (BAD_ESCAPE.test(raw)) throw new MandateError(malformed, 'malformed percent-encoding');
+  try {
+    // decodeURIComponent throws on byte sequences that are not UTF-8.
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    throw new MandateError(malformed, 'percent-encoded bytes are not UTF-8');
+  }
+}

@@ -1,0 +1,30 @@
+import { agentRoutes } from './admin/agents.ts';
+import { auditRoutes } from './admin/audit.ts';
+import { humanRoutes } from './admin/humans.ts';
+import { keyRoutes } from './admin/keys.ts';
+import { tokenRoutes } from './admin/tokens.ts';
+import { discoveryRoutes } from './oauth/discovery.ts';
+import type { RouteSpec } from './route-spec.ts';
+
+/** The one route table: the server registers exactly these, and tests walk them. */
+export const ROUTES: readonly RouteSpec[] = [
+  ...discoveryRoutes,
+  ...humanRoutes,
+  ...agentRoutes,
+  ...tokenRoutes,
+  ...keyRoutes,
+  ...auditRoutes,
+];
+
+/** Whether a concrete path matches a route path with `:param` segments. */
+export function matchesPath(pattern: string, path: string): boolean {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  return want.length === got.length && want.every((segment, i) => segment.startsWith(':') ? got[i] !== '' : segment === got[i]);
+}
+
+/** Methods served at `path` (HEAD comes with GET), for 405 and `Allow`. */
+export function methodsAt(routes: readonly RouteSpec[], path: string): string[] {
+  const methods = routes.filter((route) => matchesPath(route.path, path)).map((route) => route.method);
+  return [...new Set(methods.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])))];
+}

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ecPublicJwk, ed25519PublicJwk, startTestApp, type TestApp } from '../../test/support/app-fixture.ts';
+import { MandateError } from '../core/errors.ts';
+import type { Agent } from '../core/model.ts';
+import type { AddAgentInput } from './directory.ts';
+
+let t: TestApp;
+let ctx: { actor: string; requestId: string };
+let names = 0;
+before(async () => {
+  t = await startTestApp();
+  ctx = { actor: t.admin.id, requestId: 'req_AAAAAAAAAAAAAAAAAAAAAA' };
+});
+after(() => t.close());
+
+const directory = () => t.app.directory;
+const newHuman = (name = 'someone') => directory().addHuman({ name }, ctx);
+const lastEvents = async (n: number) => t.app.store.audit.tail(n);
+
+async function agentInput(overrides: Partial<AddAgentInput> = {}): Promise<AddAgentInput> {
+  const owner = overrides.owners ? undefined : await newHuman('owner');
+  return { name: `agent-${++names}`, owners: owner ? [owner.id] : [], policy: 'default', jwk: ecPublicJwk(), ...overrides };
+}
+
+async function rejects(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof MandateError, String(error));
+    assert.equal(error.code, code);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+describe('humans', () => {
+  test('addHuman stores the human and audits human.added with actor and request id', async () => {
+    const human = await directory().addHuman({ name: 'Alice', email: 'alice@example.com' }, ctx);
+    assert.match(human.id, /^usr_[A-Za-z0-9_-]{22}$/);
+    assert.deepEqual(await directory().getHuman(human.id), human);
+    const [event] = await lastEvents(1);
+    assert.equal(event!.type, 'human.added');
+    assert.equal(event!.actor, t.admin.id);
+    assert.equal(event!.requestId, ctx.requestId);
+    assert.equal(event!.data.human_id, human.id);
+  });
+
+  test('getHuman of an unknown id is ERR_HUMAN_NOT_FOUND', () => rejects(directory().getHuman('usr_nobody'), 'ERR_HUMAN_NOT_FOUND', /no human usr_nobody/));
+  test('a blank name is refused', () => rejects(directory().addHuman({ name: '   ' }, ctx), 'ERR_REQUEST_INVALID_PARAMETER', /must not be blank/));
+  test('disabling an unknown human is ERR_HUMAN_NOT_FOUND', () => rejects(directory().disableHuman('usr_nobody', ctx), 'ERR_HUMAN_NOT_FOUND', /no human/));
+});
+
+describe('agent registration', () => {
+  test('registers a P-256 agent; approvers default to the owners; audited', async () => {
+    const input = await agentInput();
+    const agent = await directory().addAgent(input, ctx);
+    assert.match(agent.id, /^agt_/);
+    assert.deepEqual(agent.approvers, agent.owners);
+    assert.equal(agent.kind, 'ai_agent');
+    assert.equal(agent.status, 'active');
+    assert.deepEqual(await directory().getAgent(agent.id), agent);
+    const [event] = await lastEvents(1);
+    assert.equal(event!.type, 'agent.registered');
+    assert.equal(event!.data.jwk_thumbprint, agent.jwkThumbprint);
+  });
+
+  test('accepts an Ed25519 key and explicit approvers', async () => {
+    const approver = await newHuman('approver');
+    const agent = await directory().addAgent(await agentInput({ jwk: ed25519PublicJwk(), approvers: [approver.id], kind: 'workload' }), ctx);
+    assert.equal(agent.jwk.kty, 'OKP');
+    assert.deepEqual(agent.approvers, [approver.id]);
+  });
+
+  test('no owner', async () => rejects(directory().addAgent(await agentInput({ owners: [] }), ctx), 'ERR_AGENT_OWNER_REQUIRED', /at least one human/));
+  test('an agent id as owner', async () =>
+    rejects(directory().addAgent(await agentInput({ owners: [`agt_${'A'.repeat(22)}`] }), ctx), 'ERR_REQUEST_INVALID_PARAMETER', /human ids \(usr_…\)/));
+  test('the same owner twice', async () => {
+    const owner = await newHuman();
+    await rejects(directory().addAgent(await agentInput({ owners: [owner.id, owner.id] }), ctx), 'ERR_REQUEST_INVALID_PARAMETER', /twice/);
+  });
+  test('an unknown owner', async () =>
+    rejects(directory().addAgent(await agentInput({ owners: [`usr_${'Z'.repeat(22)}`] }), ctx), 'ERR_AGENT_HUMAN_UNKNOWN', /not a known human/));
+  test('a disabled owner', async () => {
+    const owner = await newHuman();
+    await directory().disableHuman(owner.id, ctx);
+    await rejects(directory().addAgent(await agentInput({ owners: [owner.id] }), ctx), 'ERR_AGENT_HUMAN_DISABLED', /is disabled/);
+  });
+  test('a disabled approver', async () => {
+    const approver = await newHuman();
+    await directory().disableHuman(approver.id, ctx);
+    await rejects(directory().addAgent(await agentInput({ approvers: [approver.id] }), ctx), 'ERR_AGENT_HUMAN_DISABLED', /is disabled/);
+  });
+  test('an empty approver list', async () =>
+    rejects(directory().addAgent(await agentInput({ approvers: [] }), ctx), 'ERR_REQUEST_INVALID_PARAMETER', /approvers must name/));
+  test('an unknown policy', async () =>
+    rejects(directory().addAgent(await agentInput({ policy: 'nope' }), ctx), 'ERR_AGENT_POLICY_UNKNOWN', /no attestation policy named "nope"/));
+  test('a policy name inherited from Object.prototype is unknown', async () =>
+    rejects(directory().addAgent(await agentInput({ policy: 'toString' }), ctx), 'ERR_AGENT_POLICY_UNKNOWN', /toString/));
+  test('a private JWK', async () =>
+    rejects(directory().addAgent(await agentInput({ jwk: { ...ecPublicJwk(), d: 'x' } }), ctx), 'ERR_AGENT_JWK_INVALID', /"d" is not allowed/));
+  test('coordinates that are not a point on P-256', async () => {
+    const jwk = ecPublicJwk();
+    const y = `${jwk.y![0] === 'A' ? 'B' : 'A'}${jwk.y!.slice(1)}`;
+    await rejects(directory().addAgent(await agentInput({ jwk: { ...jwk, y } }), ctx), 'ERR_AGENT_JWK_INVALID', /not a point on the curve/);
+  });
+  test('a name already registered', async () => {
+    const first = await directory().addAgent(await agentInput(), ctx);
+    await rejects(directory().addAgent(await agentInput({ name: first.name }), ctx), 'ERR_AGENT_NAME_TAKEN', /already exists/);
+  });
+});
+
+describe('agent lifecycle', () => {
+  let agent: Agent;
+  before(async () => {
+    agent = await directory().addAgent(await agentInput(), ctx);
+  });
+
+  test('active → suspended, audited', async () => {
+    assert.equal((await directory().suspendAgent(agent.id, ctx)).status, 'suspended');
+    const [event] = await lastEvents(1);
+    assert.deepEqual([event!.type, event!.data.agent_id], ['agent.suspended', agent.id]);
+  });
+  test('suspended cannot be suspended again', () => rejects(directory().suspendAgent(agent.id, ctx), 'ERR_AGENT_STATE', /is suspended and cannot become suspended/));
+  test('suspended → retired, audited', async () => {
+    assert.equal((await directory().retireAgent(agent.id, ctx)).status, 'retired');
+    assert.equal((await lastEvents(1))[0]!.type, 'agent.retired');
+  });
+  test('retired is terminal: no retire', () => rejects(directory().retireAgent(agent.id, ctx), 'ERR_AGENT_STATE', /is retired/));
+  test('retired is terminal: no suspend', () => rejects(directory().suspendAgent(agent.id, ctx), 'ERR_AGENT_STATE', /is retired/));
+  test('active → retired directly', async () => {
+    const other = await directory().addAgent(await agentInput(), ctx);
+    assert.equal((await directory().retireAgent(other.id, ctx)).status, 'retired');
+  });
+  test('an unknown agent', () => rejects(directory().suspendAgent('agt_nobody', ctx), 'ERR_AGENT_NOT_FOUND', /no agent agt_nobody/));
+});
+
+describe('disabling a human', () => {
+  test('audits human.disabled and agent.orphaned only for agents left without an active owner', async () => {
+    const leaving = await newHuman('leaving');
+    const staying = await newHuman('staying');
+    const orphan = await directory().addAgent(await agentInput({ owners: [leaving.id] }), ctx);
+    const shared = await directory().addAgent(await agentInput({ owners: [leaving.id, staying.id] }), ctx);
+    const retired = await directory().addAgent(await agentInput({ owners: [leaving.id] }), ctx);
+    await directory().retireAgent(retired.id, ctx);
+    const disabled = await directory().disableHuman(leaving.id, ctx);
+    assert.equal(disabled.status, 'disabled');
+    const events = await lastEvents(2);
+    assert.deepEqual(events.map((e) => e.type), ['human.disabled', 'agent.orphaned']);
+    assert.equal(events[1]!.data.agent_id, orphan.id);
+    assert.equal(events[1]!.actor, t.admin.id);
+    assert.notEqual(events[1]!.data.agent_id, shared.id);
+  });
+
+  test('disabling twice changes nothing and audits nothing', async () => {
+    const human = await newHuman();
+    await directory().disableHuman(human.id, ctx);
+    const before = (await lastEvents(1))[0]!.seq;
+    assert.equal((await directory().disableHuman(human.id, ctx)).status, 'disabled');
+    assert.equal((await lastEvents(1))[0]!.seq, before);
+  });
+});

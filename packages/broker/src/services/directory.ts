@@ -1,0 +1,161 @@
+import type { AuditEventInput } from '../core/audit-chain.ts';
+import { MandateError } from '../core/errors.ts';
+import { formatId } from '../core/ids.ts';
+import type { Agent, AgentKind, Human } from '../core/model.ts';
+import type { AuditLog } from '../ports/audit-log.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Random } from '../ports/random.ts';
+import type { Store } from '../ports/store.ts';
+import type { ActionContext } from './action-context.ts';
+import { checkAgentRegistration, nameTaken } from './agent-registration.ts';
+
+export interface DirectoryDeps {
+  store: Store;
+  audit: AuditLog;
+  clock: Clock;
+  random: Random;
+  /** Attestation policies by name (config); an agent must name one of them. */
+  policies: Readonly<Record<string, unknown>>;
+}
+
+export interface AddHumanInput {
+  name: string;
+  email?: string | null;
+}
+
+export interface AddAgentInput {
+  name: string;
+  kind?: AgentKind;
+  owners: string[];
+  /** Defaults to the owners (PROTOCOL §4). */
+  approvers?: string[];
+  policy: string;
+  /** Checked here: a public EC P-256 or Ed25519 JWK. */
+  jwk: unknown;
+  reviewDueAt?: number | null;
+}
+
+/** Humans and agents: registration and lifecycle (PROTOCOL §8). Every change is audited first. */
+export interface DirectoryService {
+  addHuman(input: AddHumanInput, ctx: ActionContext): Promise<Human>;
+  listHumans(): Promise<Human[]>;
+  getHuman(id: string): Promise<Human>;
+  disableHuman(id: string, ctx: ActionContext): Promise<Human>;
+  addAgent(input: AddAgentInput, ctx: ActionContext): Promise<Agent>;
+  listAgents(): Promise<Agent[]>;
+  getAgent(id: string): Promise<Agent>;
+  suspendAgent(id: string, ctx: ActionContext): Promise<Agent>;
+  retireAgent(id: string, ctx: ActionContext): Promise<Agent>;
+}
+
+export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
+  const { store, audit, clock } = deps;
+  const getHuman = async (id: string) => (await store.humans.get(id)) ?? notFound('ERR_HUMAN_NOT_FOUND', `no human ${id}`);
+  const getAgent = async (id: string) => (await store.agents.get(id)) ?? notFound('ERR_AGENT_NOT_FOUND', `no agent ${id}`);
+  const event = (type: AuditEventInput['type'], ctx: ActionContext, data: Record<string, unknown>): AuditEventInput => ({
+    type, actor: ctx.actor, requestId: ctx.requestId, data,
+  });
+
+  const changeAgentStatus = async (id: string, to: 'suspended' | 'retired', ctx: ActionContext) => {
+    const agent = await getAgent(id);
+    const allowed = to === 'suspended' ? agent.status === 'active' : agent.status !== 'retired';
+    if (!allowed) throw new MandateError('ERR_AGENT_STATE', `agent ${id} is ${agent.status} and cannot become ${to}`, { status: agent.status });
+    // PROTOCOL §8: suspending an agent also suspends its mandates; that step joins this one with mandates.
+    await store.agents.setStatus(id, to);
+    await audit.record(event(to === 'suspended' ? 'agent.suspended' : 'agent.retired', ctx, { agent_id: id, previous_status: agent.status }));
+    return { ...agent, status: to };
+  };
+
+  return {
+    async addHuman(input, ctx) {
+      const human = makeHuman(input, formatId('human', deps.random.base64url(16)), clock.now());
+      await store.humans.insert(human);
+      await audit.record(event('human.added', ctx, { human_id: human.id, name: human.name }));
+      return human;
+    },
+    listHumans: () => store.humans.list(),
+    getHuman,
+    async disableHuman(id, ctx) {
+      const human = await getHuman(id);
+      if (human.status === 'disabled') return human;
+      const now = clock.now();
+      // The store disables conditionally: a concurrent call that got there first did the auditing.
+      if (!(await store.humans.disable(id, now))) return getHuman(id);
+      // PROTOCOL §8: disabling also revokes the human's mandates; that step joins this one with mandates.
+      const orphans = await orphanedBy(store, id);
+      await audit.record(
+        event('human.disabled', ctx, { human_id: id }),
+        ...orphans.map((agent) => event('agent.orphaned', ctx, { agent_id: agent.id, owners: agent.owners, cause: 'owner_disabled' })),
+      );
+      return { ...human, status: 'disabled', disabledAt: now };
+    },
+    async addAgent(input, ctx) {
+      const checked = await checkAgentRegistration(deps, input);
+      const agent: Agent = {
+        id: formatId('agent', deps.random.base64url(16)),
+        name: input.name,
+        kind: input.kind ?? 'ai_agent',
+        status: 'active',
+        ...checked,
+        policy: input.policy,
+        reviewDueAt: input.reviewDueAt ?? null,
+        createdAt: clock.now(),
+        lastSeenAt: null,
+      };
+      await insertAgent(store, agent);
+      await audit.record(event('agent.registered', ctx, registrationFacts(agent)));
+      return agent;
+    },
+    listAgents: () => store.agents.list(),
+    getAgent,
+    suspendAgent: (id, ctx) => changeAgentStatus(id, 'suspended', ctx),
+    retireAgent: (id, ctx) => changeAgentStatus(id, 'retired', ctx),
+  };
+}
+
+export function makeHuman(input: AddHumanInput, id: string, now: number): Human {
+  if (input.name.trim().length === 0) throw new MandateError('ERR_REQUEST_INVALID_PARAMETER', 'name must not be blank', { parameter: 'name' });
+  return { id, name: input.name, email: input.email ?? null, status: 'active', createdAt: now, disabledAt: null };
+}
+
+function notFound(code: 'ERR_HUMAN_NOT_FOUND' | 'ERR_AGENT_NOT_FOUND', message: string): never {
+  throw new MandateError(code, message);
+}
+
+/** Agents (not retired) that `humanId` owned and that now have no active owner left. */
+async function orphanedBy(store: Store, humanId: string): Promise<Agent[]> {
+  const agents = (await store.agents.listByOwner(humanId)).filter((agent) => agent.status !== 'retired');
+  const active = new Map<string, boolean>();
+  const isActive = async (id: string) => {
+    if (!active.has(id)) active.set(id, (await store.humans.get(id))?.status === 'active');
+    return active.get(id)!;
+  };
+  const orphans: Agent[] = [];
+  for (const agent of agents) {
+    const owned = await Promise.all(agent.owners.map(isActive));
+    if (!owned.includes(true)) orphans.push(agent);
+  }
+  return orphans;
+}
+
+/** The unique name is checked first; a racing registration surfaces as the store's error, re-read here. */
+async function insertAgent(store: Store, agent: Agent): Promise<void> {
+  try {
+    await store.agents.insert(agent);
+  } catch (error) {
+    if (await store.agents.getByName(agent.name)) throw nameTaken(agent.name);
+    throw error;
+  }
+}
+
+function registrationFacts(agent: Agent): Record<string, unknown> {
+  return {
+    agent_id: agent.id,
+    name: agent.name,
+    kind: agent.kind,
+    owners: agent.owners,
+    approvers: agent.approvers,
+    policy: agent.policy,
+    jwk_thumbprint: agent.jwkThumbprint,
+  };
+}
