@@ -75,6 +75,17 @@ describe('every kind of mistake fails with a dotted path', () => {
     ['audience without actions', { audiences: { 'https://api.example.com': { actions: [] } } }, 'audiences.https://api.example.com.actions', /too small|>=1/i],
     ['policy with empty anyOf', { attestation: { policies: { ci: { anyOf: [] } } } }, 'attestation.policies.ci.anyOf', /too small|>=1/i],
     ['policy requirement with unknown key', { attestation: { policies: { ci: { anyOf: [{ allOf: [{ attestor: 'oidc-token', claim: {} }] }] } } } }, 'attestation.policies.ci.anyOf.0.allOf.0.claim', /unknown key/],
+    ['policy requirement naming an unknown attestor', { attestation: { policies: { ci: { anyOf: [{ allOf: [{ attestor: 'tpm-qoute' }] }] } } } }, 'attestation.policies.ci.anyOf.0.allOf.0.attestor', /expected one of/],
+    ['bad minStatus', { attestation: { policies: { ci: { anyOf: [{ allOf: [{ attestor: 'code-digest', minStatus: 'contraindicated' }] }] } } } }, 'attestation.policies.ci.anyOf.0.allOf.0.minStatus', /expected one of/],
+    ['policy scoped to something not an agent id', { attestation: { policies: { ci: { agents: ['usr_AAAAAAAAAAAAAAAAAAAAAA'], anyOf: [{ allOf: [{ attestor: 'oidc-token' }] }] } } } }, 'attestation.policies.ci.agents.0', /agent id/],
+    ['equality side without a claim', { attestation: { policies: { ci: { anyOf: [{ allOf: [{ attestor: 'oidc-token' }] }], equal: [['oidc-token.sha', 'code-digest']] } } } }, 'attestation.policies.ci.equal.0.1', /<attestor>\.<claim>/],
+    ['equality naming an unknown attestor', { attestation: { policies: { ci: { anyOf: [{ allOf: [{ attestor: 'oidc-token' }] }], equal: [['tpm.ima', 'code-digest.digest']] } } } }, 'attestation.policies.ci.equal.0.0', /unknown attestor/],
+    ['equality within one attestor', { attestation: { policies: { ci: { anyOf: [{ allOf: [{ attestor: 'oidc-token' }] }], equal: [['oidc-token.sub', 'oidc-token.sha']] } } } }, 'attestation.policies.ci.equal.0', /two different attestors/],
+    ['unknown attestor section', { attestation: { attestors: { 'tpm-quote': {} } } }, 'attestation.attestors.tpm-quote', /unknown key/],
+    ['code-digest takes no settings', { attestation: { attestors: { 'code-digest': { strict: true } } } }, 'attestation.attestors.code-digest.strict', /unknown key/],
+    ['oidc issuer with two key sources', { attestation: { attestors: { 'oidc-token': { issuers: [{ issuer: 'https://token.actions.githubusercontent.com', discovery: true, jwksFile: 'jwks.json' }] } } } }, 'attestation.attestors.oidc-token.issuers.0', /exactly one of discovery, jwksUri, jwksFile/],
+    ['oidc issuer over plain http off loopback', { attestation: { attestors: { 'oidc-token': { issuers: [{ issuer: 'http://ci.example.com', discovery: true }] } } } }, 'attestation.attestors.oidc-token.issuers.0.issuer', /https/],
+    ['oidc issuer allowing HMAC', { attestation: { attestors: { 'oidc-token': { issuers: [{ issuer: 'https://ci.example.com', discovery: true, allowedAlgs: ['HS256'] }] } } } }, 'attestation.attestors.oidc-token.issuers.0.allowedAlgs.0', /expected one of/],
     ['root is not an object', [1, 2], '(root)', /object/],
   ];
   for (const [name, content, path, message] of cases) {
@@ -122,6 +133,30 @@ describe('config validate', () => {
       attestation: { policies: { ci: { freshness: '5m', anyOf: [{ allOf: [{ attestor: 'oidc-token', claims: { repository_id: '42' } }] }] } } },
     });
     assert.deepEqual(validateConfigFile(file), []);
+  });
+
+  test('attestors and a policy using every key', () => {
+    const file = writeConfig({
+      attestation: {
+        attestors: {
+          'oidc-token': { issuers: [{ issuer: 'https://token.actions.githubusercontent.com', discovery: true, claims: ['repository_id', 'job_workflow_ref'], allowFixedAudience: 'sts.amazonaws.com' }], clockSkew: '10s' },
+          'code-digest': {},
+        },
+        policies: {
+          ci: {
+            freshness: '5m',
+            agents: ['agt_AAAAAAAAAAAAAAAAAAAAAA'],
+            anyOf: [{ allOf: [{ attestor: 'oidc-token', claims: { repository_id: '42' } }, { attestor: 'code-digest', minStatus: 'warning' }] }],
+            equal: [['oidc-token.job_workflow_sha', 'code-digest.digest']],
+          },
+        },
+      },
+    });
+    assert.deepEqual(validateConfigFile(file), []);
+    const config = loadConfig({ flags: { config: file }, env: {} });
+    assert.deepEqual(config.attestation.attestors['oidc-token']?.issuers[0]?.allowedAlgs, ['RS256', 'ES256']);
+    assert.equal(config.attestation.attestors['oidc-token']?.clockSkew, 10_000);
+    assert.equal(config.attestation.policies.ci?.anyOf[0]?.allOf[0]?.minStatus, 'affirming');
   });
 
   test('an invalid file lists every issue', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ATTESTOR_IDS, attestorsConfigSchema } from '../attestors/registry.ts';
 import { DURATION_PATTERN, parseDuration } from '../core/duration.ts';
 
 /**
@@ -92,14 +93,23 @@ const audience = z
   .describe('A registered resource server.');
 
 const requirement = z.strictObject({
-  attestor: z.string().regex(/^[a-z0-9-]+$/).describe('Attestor id.'),
+  attestor: z.enum(ATTESTOR_IDS as [string, ...string[]]).describe('Attestor id.'),
   claims: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).default({}).describe('Claim constraints: equal, or one of a list.'),
+  minStatus: z.enum(['affirming', 'warning']).default('affirming').describe('Weakest status accepted from this attestor (code-digest alone is only warning).'),
 });
+
+/** `attestor.claim`, e.g. `oidc-token.repository_id`. */
+const claimRef = z.string().regex(/^[a-z0-9-]+\.[A-Za-z0-9_:.-]{1,64}$/, 'expected <attestor>.<claim>');
 
 const policy = z
   .strictObject({
     freshness: duration('10m', 'How long an attestation result stays fresh.'),
+    agents: z.array(z.string().regex(/^agt_[A-Za-z0-9_-]{22}$/, 'expected an agent id')).min(1).optional().describe('Only these agents may use the policy.'),
     anyOf: z.array(z.strictObject({ allOf: z.array(requirement).min(1) })).min(1).describe('Alternatives; each lists attestors that must all affirm.'),
+    equal: z
+      .array(z.tuple([claimRef, claimRef]))
+      .default([])
+      .describe('Claims of two attestors that must be equal, e.g. ["tpm-quote.ima_digest", "code-digest.digest"] (PROTOCOL §3).'),
   })
   .describe('An attestation policy.');
 
@@ -122,7 +132,7 @@ const baseSchema = z
     ciba,
     dpop,
     audiences: audienceMap,
-    attestation: z.strictObject({ policies: policyMap }).prefault({}).describe('Attestation.'),
+    attestation: z.strictObject({ attestors: attestorsConfigSchema, policies: policyMap }).prefault({}).describe('Attestation.'),
     bootstrap: z
       .strictObject({ adminName: z.string().min(1).max(200).default('admin').describe('Name of the human created at first start, who owns the first admin token.') })
       .prefault({})
@@ -143,6 +153,21 @@ function checkCrossFields(config: z.output<typeof baseSchema>, ctx: z.Refinement
   // PROTOCOL §1: binding beyond loopback requires an explicit https issuer.
   if (!LOOPBACK.has(config.server.host) && !config.issuer?.startsWith('https://'))
     ctx.addIssue({ code: 'custom', path: ['server', 'host'], message: 'a non-loopback host requires an https issuer' });
+  checkEqualities(config.attestation.policies, ctx);
+}
+
+/** Each side of an equality names a known attestor, and the two sides name different attestors. */
+function checkEqualities(policies: z.output<typeof policyMap>, ctx: z.RefinementCtx): void {
+  for (const [name, { equal }] of Object.entries(policies)) {
+    equal.forEach((pair, i) => {
+      const [left, right] = pair.map((ref) => ref.slice(0, ref.indexOf('.')));
+      pair.forEach((ref, side) => {
+        if (!ATTESTOR_IDS.includes(ref.slice(0, ref.indexOf('.'))))
+          ctx.addIssue({ code: 'custom', path: ['attestation', 'policies', name, 'equal', i, side], message: `unknown attestor; expected one of ${ATTESTOR_IDS.join(', ')}` });
+      });
+      if (left === right) ctx.addIssue({ code: 'custom', path: ['attestation', 'policies', name, 'equal', i], message: 'an equality must compare two different attestors' });
+    });
+  }
 }
 
 function checkIssuer(issuer: string, ctx: z.RefinementCtx): void {

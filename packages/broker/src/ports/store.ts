@@ -1,3 +1,4 @@
+import type { AttestationRepository } from './attestations.ts';
 import type { AuditSink } from './audit-sink.ts';
 import type { ChangeFeed } from './change-feed.ts';
 import type { AdminTokenRepository, AgentRepository, HumanRepository } from './directory.ts';
@@ -20,5 +21,6 @@ export interface Store {
   notifications: NotificationSink;
   mandates: MandateRepository;
   credentials: CredentialRepository;
+  attestations: AttestationRepository;
   close(): Promise<void>;
 }

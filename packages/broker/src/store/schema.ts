@@ -140,6 +140,21 @@ export interface CredentialsTable {
   revoked_at: number | null;
 }
 
+/** Attestation outcomes; `results` and `failures` are JSON text. */
+export interface AttestationsTable {
+  id: string;
+  agent_id: string;
+  jkt: string;
+  policy: string;
+  verdict: string;
+  results: string;
+  failures: string;
+  satisfied_by: number | null;
+  evidence_digest: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   humans: HumansTable;
   agents: AgentsTable;
@@ -152,6 +167,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
   notifications: NotificationsTable;
+  attestations: AttestationsTable;
   mandates: MandatesTable;
   credentials: CredentialsTable;
 }

@@ -3,6 +3,7 @@ import type { Store } from '../../ports/store.ts';
 import { nodeChainHashing } from '../chain-hashing.ts';
 import { createSqliteAdminTokens } from './admin-tokens.ts';
 import { createSqliteAgents } from './agents.ts';
+import { createSqliteAttestations } from './attestations.ts';
 import { createSqliteAuditSink } from './audit-sink.ts';
 import { createSqliteChangeFeed } from './change-feed.ts';
 import { createSqliteCredentials } from './credentials.ts';
@@ -45,6 +46,7 @@ export async function createSqliteStore(options: SqliteOptions, hashing: ChainHa
     notifications: createSqliteNotificationSink(db),
     mandates: createSqliteMandates(handle),
     credentials: createSqliteCredentials(db),
+    attestations: createSqliteAttestations(db),
     raw: handle,
     close: () => db.destroy(),
   };

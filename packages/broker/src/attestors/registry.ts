@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import type { Attestor, AttestorDeps } from '../ports/attestor.ts';
+import * as codeDigest from './code-digest/index.ts';
+import * as oidcToken from './oidc-token/index.ts';
+
+/** The shape every `attestors/<id>/index.ts` has. */
+export interface AttestorModule<Config> {
+  id: string;
+  configSchema: z.ZodType<Config>;
+  create(config: Config, deps: AttestorDeps): Attestor;
+}
+
+/**
+ * The catalogue, listed explicitly (no directory scanning). Attestor id = folder name = config
+ * key under `attestation.attestors` = audit field.
+ */
+export const ATTESTOR_MODULES = [oidcToken, codeDigest] as const;
+
+export const ATTESTOR_IDS: readonly string[] = ATTESTOR_MODULES.map((m) => m.id);
+
+/** `attestation.attestors`: an attestor is enabled when its key is present. */
+export const attestorsConfigSchema = z
+  .strictObject({
+    [oidcToken.id]: oidcToken.configSchema.optional(),
+    [codeDigest.id]: codeDigest.configSchema.optional(),
+  })
+  .prefault({})
+  .describe('Enabled attestors by id: an attestor runs only when its key is present.');
+
+export type AttestorsConfig = z.output<typeof attestorsConfigSchema>;
+
+/**
+ * Builds the enabled attestors, keyed by id.
+ *
+ * @example
+ * const attestors = createAttestors(config.attestation.attestors, { replay: store.replay, clock });
+ */
+export function createAttestors(config: AttestorsConfig, deps: AttestorDeps): ReadonlyMap<string, Attestor> {
+  const attestors = new Map<string, Attestor>();
+  for (const module of ATTESTOR_MODULES as readonly AttestorModule<unknown>[]) {
+    const settings = (config as Record<string, unknown>)[module.id];
+    if (settings !== undefined) attestors.set(module.id, module.create(settings, deps));
+  }
+  return attestors;
+}
