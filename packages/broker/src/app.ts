@@ -1,16 +1,33 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { createAttestors } from './attestors/registry.ts';
 import { createAuditLog } from './audit/audit-service.ts';
 import type { Config } from './config/load.ts';
+import type { LoopServices } from './http/deps.ts';
 import { createHttpServer } from './http/server.ts';
 import { createKeyService, type KeyService } from './keys/key-service.ts';
 import type { AuditLog } from './ports/audit-log.ts';
 import type { Clock } from './ports/clock.ts';
 import type { Random } from './ports/random.ts';
 import type { Store } from './ports/store.ts';
+import { createClientAuthenticator } from './proof/client-assertion.ts';
+import { createDpopVerifier } from './proof/dpop.ts';
+import { createDpopNonces } from './proof/nonce.ts';
 import { createAdminTokenService, type AdminTokenService } from './services/admin-tokens.ts';
+import { createAskService } from './services/ask.ts';
+import { createAttestationResultVerifier } from './services/attestation-result.ts';
+import { createAttestationService } from './services/attestation.ts';
+import { createAutonomousService } from './services/autonomous.ts';
+import { createChallengeService } from './services/challenge.ts';
+import { createCollectService } from './services/collect.ts';
+import { createDecisionService } from './services/decide.ts';
 import { createDirectoryService, type DirectoryService } from './services/directory.ts';
+import { createIntrospectionService } from './services/introspect.ts';
+import type { LoopDeps } from './services/loop-deps.ts';
+import { createMintService } from './services/mint.ts';
+import { createRevocationService } from './services/revocation.ts';
+import { nodeChainHashing } from './store/chain-hashing.ts';
 import { createSqliteStore } from './store/sqlite/index.ts';
 import { cryptoRandom, systemClock } from './system.ts';
 
@@ -22,6 +39,7 @@ export interface App {
   audit: AuditLog;
   directory: DirectoryService;
   adminTokens: AdminTokenService;
+  loop: LoopServices;
   http: FastifyInstance;
   close(): Promise<void>;
 }
@@ -32,6 +50,8 @@ export interface AppOverrides {
 }
 
 export const STORE_FILE = 'mandate.db';
+const CHALLENGE_TTL_MS = 120_000;
+const CLIENT_ASSERTION_SKEW_SECONDS = 30;
 
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const clock = overrides.clock ?? systemClock;
@@ -40,16 +60,43 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const store = await createSqliteStore({ path: join(config.dataDir, STORE_FILE), synchronous: config.store.synchronous });
   const keys = createKeyService({ store: store.keys, clock, activationDelay: config.keys.activationDelay, overlap: config.keys.overlap });
   await keys.ensureKey();
-  const audit = createAuditLog({ sink: store.audit, keys, clock, chain: config.audit.chain, issuer: config.issuer, checkpointFile: config.audit.checkpointFile });
-  const directory = createDirectoryService({ store, audit, clock, random, policies: config.attestation.policies });
+  const audit = createAuditLog({
+    sink: store.audit, keys, clock, chain: config.audit.chain, issuer: config.issuer, checkpointFile: config.audit.checkpointFile,
+    onCheckpointError: (error) => process.stderr.write(`audit checkpoint write failed: ${error.message}\n`),
+  });
+  const loop = await createLoop({ store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }) });
+  const directory = createDirectoryService({ store, audit, clock, random, policies: config.attestation.policies, cascade: loop.revocation });
   const adminTokens = createAdminTokenService({ store, audit, clock, random });
-  const http = await createHttpServer({ config, store, keys, audit, directory, adminTokens, clock, random });
+  const http = await createHttpServer({ config, store, keys, audit, directory, adminTokens, loop, clock, random });
   return {
-    config, store, keys, audit, directory, adminTokens, http,
+    config, store, keys, audit, directory, adminTokens, loop, http,
     async close() {
       await http.close();
       await store.close();
     },
+  };
+}
+
+/** The core loop: proofs, attestation, asking, deciding, minting, introspection, revocation. */
+async function createLoop(deps: LoopDeps): Promise<LoopServices> {
+  const { store, clock, random, config, keys, audit } = deps;
+  const sharedKey = async (name: string) => Buffer.from(await store.secrets.getOrCreate(name, random.base64url(32), clock.now()), 'base64url');
+  const nonces = createDpopNonces(await sharedKey('dpop-nonce'), clock, config.dpop.nonceLifetime / 1000);
+  const challenges = createChallengeService({ key: await sharedKey('attest-challenge'), clock, random, replay: store.replay, ttlMs: CHALLENGE_TTL_MS });
+  const decisions = createDecisionService(deps);
+  const revocation = createRevocationService(deps, decisions);
+  const attest = createAttestationService({
+    attestations: store.attestations, challenges, attestors: createAttestors(config.attestation.attestors, { replay: store.replay, clock }),
+    policies: config.attestation.policies, keys, audit, clock, random, issuer: config.issuer,
+    // PROTOCOL §3: contraindicated evidence suspends the agent's mandates (owners are notified).
+    onContraindicated: async (record, requestId) => void (await revocation.suspendAgentMandates(record.agentId, { actor: record.agentId, requestId })),
+  });
+  return {
+    authenticateClient: createClientAuthenticator({ agents: store.agents, replay: store.replay, clock, issuer: config.issuer, skewSeconds: CLIENT_ASSERTION_SKEW_SECONDS }),
+    verifyDpop: createDpopVerifier({ replay: store.replay, clock, nonces, requireNonce: config.dpop.requireNonce, iatWindowSeconds: config.dpop.iatWindow / 1000 }),
+    nonces, challenges, attest, verifyAttestation: deps.verifyAttestation,
+    ask: createAskService(deps), decisions, collect: createCollectService(deps), mint: createMintService(deps),
+    mintAutonomous: createAutonomousService(deps), introspect: createIntrospectionService(deps), revocation,
   };
 }
 

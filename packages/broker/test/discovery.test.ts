@@ -24,13 +24,27 @@ describe('metadata follows the configured issuer only (PROTOCOL §1)', () => {
     try {
       const response = await t.inject({ method: 'GET', url: METADATA, headers: SPOOFED });
       assert.equal(response.statusCode, 200);
+      const base = 'https://broker.example.com/tenant-a';
       assert.deepEqual(json(response), {
-        issuer: 'https://broker.example.com/tenant-a',
-        jwks_uri: 'https://broker.example.com/tenant-a/jwks',
+        issuer: base,
+        jwks_uri: `${base}/jwks`,
+        token_endpoint: `${base}/token`,
+        backchannel_authentication_endpoint: `${base}/bc-authorize`,
+        introspection_endpoint: `${base}/introspect`,
+        revocation_endpoint: `${base}/revoke`,
+        challenge_endpoint: `${base}/challenge`,
+        attestation_endpoint: `${base}/attest`,
         response_types_supported: [],
-        grant_types_supported: [],
+        grant_types_supported: ['urn:openid:params:grant-type:ciba', 'urn:ietf:params:oauth:grant-type:token-exchange', 'client_credentials'],
+        backchannel_token_delivery_modes_supported: ['poll'],
+        backchannel_user_code_parameter_supported: false,
         token_endpoint_auth_methods_supported: ['private_key_jwt'],
         token_endpoint_auth_signing_alg_values_supported: ['ES256', 'EdDSA'],
+        revocation_endpoint_auth_methods_supported: ['private_key_jwt'],
+        revocation_endpoint_auth_signing_alg_values_supported: ['ES256', 'EdDSA'],
+        introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        dpop_signing_alg_values_supported: ['ES256', 'EdDSA'],
+        authorization_details_types_supported: ['agent-task'],
       });
       assert.doesNotMatch(response.body, /evil/);
     } finally {

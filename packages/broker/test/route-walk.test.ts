@@ -39,14 +39,29 @@ const ANY_BODY: BadInput[] = [
   { name: 'nested duplicate JSON member', request: { headers: JSON_CT, payload: '{"jwk":{"x":"a","x":"b"}}' }, status: 400, code: 'ERR_REQUEST_DUPLICATE_PARAMETER' },
   { name: '__proto__ member', request: { headers: JSON_CT, payload: '{"__proto__":{"x":1}}' }, status: 400, code: 'ERR_REQUEST_MALFORMED_BODY' },
   { name: 'JSON that is not UTF-8', request: { headers: JSON_CT, payload: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]) }, status: 400, code: 'ERR_REQUEST_MALFORMED_BODY' },
-  { name: 'form body on a JSON route', request: { headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=a' }, status: 415, code: 'ERR_REQUEST_CONTENT_TYPE' },
   { name: 'text/plain body', request: { headers: { 'content-type': 'text/plain' }, payload: 'hello' }, status: 415, code: 'ERR_REQUEST_CONTENT_TYPE' },
   { name: 'unparseable content type', request: { headers: { 'content-type': 'json' }, payload: '{}' }, status: 415, code: 'ERR_REQUEST_CONTENT_TYPE' },
   { name: 'charset other than UTF-8', request: { headers: { 'content-type': 'application/json; charset=iso-8859-1' }, payload: '{}' }, status: 415, code: 'ERR_REQUEST_CONTENT_TYPE' },
   { name: 'oversized body', request: { headers: JSON_CT, payload: big() }, status: 413, code: 'ERR_REQUEST_BODY_TOO_LARGE' },
 ];
 
+const FORM_CT = { 'content-type': 'application/x-www-form-urlencoded' };
+
+const FORM_BODY: BadInput[] = [
+  { name: 'JSON body on a form route', request: { headers: JSON_CT, payload: '{}' }, status: 415, code: 'ERR_REQUEST_CONTENT_TYPE' },
+  { name: 'malformed form escape', request: { headers: FORM_CT, payload: 'a=%zz' }, status: 400, code: 'ERR_REQUEST_MALFORMED_BODY' },
+  { name: 'duplicate form parameter', request: { headers: FORM_CT, payload: 'a=1&a=2' }, status: 400, code: 'ERR_REQUEST_DUPLICATE_PARAMETER' },
+  { name: 'form that is not UTF-8', request: { headers: FORM_CT, payload: 'a=%ff%fe' }, status: 400, code: 'ERR_REQUEST_MALFORMED_BODY' },
+  { name: 'form with a charset other than UTF-8', request: { headers: { 'content-type': `${FORM_CT['content-type']}; charset=iso-8859-1` }, payload: 'a=1' }, status: 415, code: 'ERR_REQUEST_CONTENT_TYPE' },
+];
+
+/** Form routes with required parameters (`/challenge` takes none). */
+const FORM_REQUIRED: BadInput[] = [
+  { name: 'missing parameters', request: { headers: FORM_CT, payload: '' }, status: 400, code: 'ERR_REQUEST_MISSING_PARAMETER' },
+];
+
 const JSON_BODY: BadInput[] = [
+  { name: 'form body on a JSON route', request: { headers: FORM_CT, payload: 'name=a' }, status: 415, code: 'ERR_REQUEST_CONTENT_TYPE' },
   { name: 'missing parameters', request: { headers: JSON_CT, payload: '{}' }, status: 400, code: 'ERR_REQUEST_MISSING_PARAMETER' },
   { name: 'no body at all', request: {}, status: 400, code: 'ERR_REQUEST_MISSING_PARAMETER' },
 ];
@@ -62,9 +77,15 @@ const BAD_VALUES: Record<string, Record<string, unknown>> = {
   'POST /admin/v1/tokens': { label: 'x', rights: ['root'] },
 };
 
+function bodyCases(route: RouteSpec): BadInput[] {
+  if (route.body === 'json') return JSON_BODY;
+  if (route.body === 'none') return NO_BODY;
+  return route.schema.body ? [...FORM_BODY, ...FORM_REQUIRED] : FORM_BODY;
+}
+
 function casesFor(route: RouteSpec): BadInput[] {
   const cases = [...ANY_ROUTE, ...(route.family === 'admin' ? ADMIN_ONLY : [])];
-  if (route.method === 'POST') cases.push(...ANY_BODY, ...(route.body === 'json' ? JSON_BODY : NO_BODY));
+  if (route.method === 'POST') cases.push(...ANY_BODY, ...bodyCases(route));
   const bad = BAD_VALUES[`${route.method} ${route.path}`];
   if (bad) cases.push({ name: 'a bad value', request: { headers: JSON_CT, payload: JSON.stringify(bad) }, status: 400, code: 'ERR_REQUEST_INVALID_PARAMETER' });
   return cases;

@@ -135,7 +135,6 @@ export const ERROR_CATALOGUE = {
   ERR_MINT_CLIENT_MISMATCH: entry(400, OAUTH_ERROR.invalidRequest, 'The mandate belongs to another agent'),
   ERR_MINT_ACTOR_TOKEN: entry(400, OAUTH_ERROR.invalidRequest, 'Invalid actor token'),
   ERR_MINT_ATTESTATION_STALE: entry(400, OAUTH_ERROR.invalidRequest, 'Attestation result is stale'),
-  ERR_MINT_ATTESTATION_CONTRAINDICATED: entry(400, OAUTH_ERROR.invalidRequest, 'Attestation is contraindicated'),
   ERR_MINT_MANDATE_INACTIVE: entry(400, OAUTH_ERROR.invalidRequest, 'The mandate is not active'),
   ERR_MINT_WIDENING: entry(400, OAUTH_ERROR.invalidAuthorizationDetails, 'Requested authorization details widen the mandate'),
   ERR_MINT_UNAUTHORIZED_CLIENT: entry(400, OAUTH_ERROR.unauthorizedClient, 'The agent may not use this grant here'),

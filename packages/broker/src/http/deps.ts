@@ -4,8 +4,39 @@ import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
 import type { Store } from '../ports/store.ts';
+import type { ClientAuthParams } from '../proof/client-assertion.ts';
+import type { DpopRequest, VerifiedDpop } from '../proof/dpop.ts';
+import type { DpopNonces } from '../proof/nonce.ts';
+import type { Agent } from '../core/model.ts';
 import type { AdminTokenService } from '../services/admin-tokens.ts';
+import type { createAskService } from '../services/ask.ts';
+import type { createAttestationService } from '../services/attestation.ts';
+import type { createAutonomousService } from '../services/autonomous.ts';
+import type { ChallengeService } from '../services/challenge.ts';
+import type { createCollectService } from '../services/collect.ts';
+import type { DecisionService } from '../services/decide.ts';
 import type { DirectoryService } from '../services/directory.ts';
+import type { createIntrospectionService } from '../services/introspect.ts';
+import type { AttestationResultVerifier } from '../services/loop-deps.ts';
+import type { createMintService } from '../services/mint.ts';
+import type { RevocationService } from '../services/revocation.ts';
+
+/** The core loop as the OAuth endpoints use it. */
+export interface LoopServices {
+  authenticateClient(params: ClientAuthParams): Promise<Agent>;
+  verifyDpop(request: DpopRequest): Promise<VerifiedDpop>;
+  nonces: DpopNonces;
+  challenges: ChallengeService;
+  attest: ReturnType<typeof createAttestationService>;
+  verifyAttestation: AttestationResultVerifier;
+  ask: ReturnType<typeof createAskService>;
+  decisions: DecisionService;
+  collect: ReturnType<typeof createCollectService>;
+  mint: ReturnType<typeof createMintService>;
+  mintAutonomous: ReturnType<typeof createAutonomousService>;
+  introspect: ReturnType<typeof createIntrospectionService>;
+  revocation: RevocationService;
+}
 
 /** What the HTTP layer is given by the composition root. */
 export interface HttpDeps {
@@ -15,6 +46,7 @@ export interface HttpDeps {
   audit: AuditLog;
   directory: DirectoryService;
   adminTokens: AdminTokenService;
+  loop: LoopServices;
   clock: Clock;
   random: Random;
 }

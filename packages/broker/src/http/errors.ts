@@ -55,7 +55,9 @@ export function errorToWire(error: MandateError, family: Family, requestId: stri
   if (family === 'oauth') {
     headers.pragma = 'no-cache';
     headers['content-type'] = 'application/json; charset=utf-8';
-    return { status: entry.status, headers, body: { error: entry.oauth, error_description: oauthDescription(detail) } };
+    // PROTOCOL §5: a machine-readable reason next to the RFC code.
+    const reason = typeof error.details.mandate_error === 'string' ? { mandate_error: error.details.mandate_error } : {};
+    return { status: entry.status, headers, body: { error: entry.oauth, error_description: oauthDescription(detail), ...reason } };
   }
   headers['content-type'] = 'application/problem+json; charset=utf-8';
   const body = { ...error.details, type: 'about:blank', title: entry.title, status: entry.status, detail, code: error.code, instance: requestId };

@@ -34,7 +34,8 @@ export function registerRoute(app: FastifyInstance, spec: RouteSpec, deps: HttpD
     method: spec.method,
     url: spec.path,
     config: { family: spec.family },
-    onRequest: async (request) => {
+    onRequest: async (request, reply) => {
+      if (spec.dpopNonce) reply.header('dpop-nonce', deps.loop.nonces.current());
       const ctx = createContext(deps, spec, request);
       contexts.set(request, ctx);
       await runSteps(gate, ctx);
@@ -48,7 +49,7 @@ export function registerRoute(app: FastifyInstance, spec: RouteSpec, deps: HttpD
 }
 
 function createContext(deps: HttpDeps, spec: RouteSpec, request: FastifyRequest): RouteContext {
-  return { deps, spec, request, requestId: request.id, caller: null, params: {}, query: {}, body: {}, outcome: null };
+  return { deps, spec, request, requestId: request.id, caller: null, agent: null, dpop: null, params: {}, query: {}, body: {}, outcome: null };
 }
 
 async function runSteps(steps: readonly Step[], ctx: RouteContext): Promise<void> {

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { AdminRight } from '../core/model.ts';
+import type { Agent, AdminRight } from '../core/model.ts';
+import type { VerifiedDpop } from '../proof/dpop.ts';
 import type { AdminCaller } from '../services/admin-tokens.ts';
 import type { HttpDeps } from './deps.ts';
 import type { Family } from './errors.ts';
@@ -35,6 +36,10 @@ export interface RouteContext<S extends RouteSchemas = RouteSchemas> {
   readonly requestId: string;
   /** Set by `authenticateAdmin`. */
   caller: AdminCaller | null;
+  /** Set by `authenticateClient` (an agent, `private_key_jwt`). */
+  agent: Agent | null;
+  /** Set by `checkDpop`. */
+  dpop: VerifiedDpop | null;
   params: Parsed<S['params']>;
   query: Parsed<S['query']>;
   body: Parsed<S['body']>;
@@ -53,6 +58,8 @@ export interface RouteSpec<S extends RouteSchemas = RouteSchemas> {
   body: BodyKind;
   /** Required on every admin route. */
   right?: AdminRight;
+  /** PROTOCOL §6: every response carries a fresh `DPoP-Nonce`. */
+  dpopNonce?: boolean;
   summary: string;
   schema: S;
   /** The endpoint's own steps, after the shared ones (see `stepsOf`). */

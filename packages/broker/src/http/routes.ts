@@ -3,12 +3,20 @@ import { auditRoutes } from './admin/audit.ts';
 import { humanRoutes } from './admin/humans.ts';
 import { keyRoutes } from './admin/keys.ts';
 import { tokenRoutes } from './admin/tokens.ts';
+import { attestRoutes } from './oauth/attest.ts';
+import { backchannelRoutes } from './oauth/bc-authorize.ts';
 import { discoveryRoutes } from './oauth/discovery.ts';
+import { introspectionRoutes } from './oauth/introspect-revoke.ts';
+import { tokenEndpointRoutes } from './oauth/token.ts';
 import type { RouteSpec } from './route-spec.ts';
 
 /** The one route table: the server registers exactly these, and tests walk them. */
 export const ROUTES: readonly RouteSpec[] = [
   ...discoveryRoutes,
+  ...attestRoutes,
+  ...backchannelRoutes,
+  ...tokenEndpointRoutes,
+  ...introspectionRoutes,
   ...humanRoutes,
   ...agentRoutes,
   ...tokenRoutes,

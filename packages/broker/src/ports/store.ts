@@ -6,6 +6,7 @@ import type { KeyStore } from './key-store.ts';
 import type { CredentialRepository, MandateRepository } from './mandates.ts';
 import type { NotificationSink } from './notification-sink.ts';
 import type { ReplayCache } from './replay-cache.ts';
+import type { SecretStore } from './secrets.ts';
 import type { UseCounters } from './use-counters.ts';
 
 /** Everything the broker keeps, behind one seam; an adapter per engine (SQLite now, PostgreSQL later). */
@@ -22,5 +23,6 @@ export interface Store {
   mandates: MandateRepository;
   credentials: CredentialRepository;
   attestations: AttestationRepository;
+  secrets: SecretStore;
   close(): Promise<void>;
 }

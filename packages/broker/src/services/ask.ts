@@ -58,9 +58,7 @@ export function createAskService(deps: LoopDeps) {
   const checkAttestation = async (attestation: string | undefined, agentId: string, jkt: string): Promise<AttestationSummary> => {
     if (!attestation) throw new MandateError('ERR_ASK_ATTESTATION', 'the attestation parameter is required');
     try {
-      const summary = await deps.verifyAttestation(attestation, { agentId, jkt });
-      if (summary.verdict === 'contraindicated') throw new MandateError('ERR_ASK_ATTESTATION', 'the attestation is contraindicated');
-      return summary;
+      return await deps.verifyAttestation(attestation, { agentId, jkt });
     } catch (error) {
       if (error instanceof MandateError && error.code !== 'ERR_ASK_ATTESTATION') throw new MandateError('ERR_ASK_ATTESTATION', error.message, { mandate_error: mandateErrorOf(error.code) });
       throw error;

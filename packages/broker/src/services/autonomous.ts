@@ -32,8 +32,6 @@ export function createAutonomousService(deps: LoopDeps) {
   return async function mintAutonomous(input: AutonomousInput): Promise<IssuedToken> {
     const actions = allowedActions(input);
     const attestation = await verifyPresentedAttestation(deps, input.clientAttestation, { agentId: input.agent.id, jkt: input.jkt });
-    if (attestation.verdict === 'contraindicated')
-      throw new MandateError('ERR_MINT_ATTESTATION_CONTRAINDICATED', 'the attestation is contraindicated', { mandate_error: 'attestation_contraindicated' });
     return issue({ mandate: null, agentId: input.agent.id, subject: input.agent.id, audience: input.resources[0]!, jkt: input.jkt, attestation, autonomousActions: actions, requestId: input.requestId });
   };
 }

@@ -64,7 +64,6 @@ export function createCollectService(deps: LoopDeps) {
     if (mandate.status !== 'approved' || effectiveStatus(mandate, clock.now()) !== 'approved') return answerUnapproved(mandate);
     if (input.jkt !== mandate.dpopJkt) throw new MandateError('ERR_CIBA_DPOP_KEY', 'the DPoP proof is not by the key pinned at /bc-authorize');
     const attestation = await freshAttestation(mandate, input);
-    if (attestation.verdict === 'contraindicated') throw new MandateError('ERR_MINT_ATTESTATION_CONTRAINDICATED', 'the attestation is contraindicated', { mandate_error: 'attestation_contraindicated' });
     const grant = `mgr_${deps.random.base64url(32)}`;
     // Redeemed exactly once: the conditional update is the lock.
     if (!(await store.mandates.transition(mandate.id, ['approved'], { status: 'active', grantHash: sha256b64url(grant) })))

@@ -16,6 +16,14 @@ export interface DirectoryDeps {
   random: Random;
   /** Attestation policies by name (config); an agent must name one of them. */
   policies: Readonly<Record<string, unknown>>;
+  /** PROTOCOL §8: what an agent's or human's status change does to their mandates. */
+  cascade?: MandateCascade;
+}
+
+export interface MandateCascade {
+  suspendAgentMandates(agentId: string, ctx: ActionContext): Promise<number>;
+  revokeAgentMandates(agentId: string, ctx: ActionContext): Promise<number>;
+  revokeHumanMandates(humanId: string, ctx: ActionContext): Promise<number>;
 }
 
 export interface AddHumanInput {
@@ -60,9 +68,11 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
     const agent = await getAgent(id);
     const allowed = to === 'suspended' ? agent.status === 'active' : agent.status !== 'retired';
     if (!allowed) throw new MandateError('ERR_AGENT_STATE', `agent ${id} is ${agent.status} and cannot become ${to}`, { status: agent.status });
-    // PROTOCOL §8: suspending an agent also suspends its mandates; that step joins this one with mandates.
     await store.agents.setStatus(id, to);
     await audit.record(event(to === 'suspended' ? 'agent.suspended' : 'agent.retired', ctx, { agent_id: id, previous_status: agent.status }));
+    // PROTOCOL §8: suspending an agent suspends its mandates; retiring ends them.
+    if (to === 'suspended') await deps.cascade?.suspendAgentMandates(id, ctx);
+    else await deps.cascade?.revokeAgentMandates(id, ctx);
     return { ...agent, status: to };
   };
 
@@ -81,7 +91,8 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
       const now = clock.now();
       // The store disables conditionally: a concurrent call that got there first did the auditing.
       if (!(await store.humans.disable(id, now))) return getHuman(id);
-      // PROTOCOL §8: disabling also revokes the human's mandates; that step joins this one with mandates.
+      // PROTOCOL §8: disabling revokes every mandate the human approved (they are its `sub`).
+      await deps.cascade?.revokeHumanMandates(id, ctx);
       const orphans = await orphanedBy(store, id);
       await audit.record(
         event('human.disabled', ctx, { human_id: id }),

@@ -11,7 +11,8 @@ import type { Store } from '../ports/store.ts';
 export interface AttestationSummary {
   /** `att_…`: the stored result. */
   id: string;
-  verdict: 'affirming' | 'warning' | 'contraindicated';
+  /** Contraindicated results are never signed, so never presented (PROTOCOL §3). */
+  verdict: 'affirming' | 'warning';
   /** Epoch seconds. */
   iat: number;
   exp: number;

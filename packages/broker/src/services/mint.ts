@@ -5,7 +5,7 @@ import type { Agent } from '../core/model.ts';
 import { parseAgentTask } from './agent-task.ts';
 import { verifyPresentedAttestation } from './actor-attestation.ts';
 import { createTokenIssuer, type IssuedToken } from './issue-token.ts';
-import { sha256b64url, type AttestationSummary, type LoopDeps } from './loop-deps.ts';
+import { sha256b64url, type LoopDeps } from './loop-deps.ts';
 
 export interface MintInput {
   agent: Agent;
@@ -59,17 +59,6 @@ export function createMintService(deps: LoopDeps) {
     if (input.resources[0] !== mandate.task.locations[0]) throw new MandateError('ERR_MINT_TARGET', 'resource is not the audience of this mandate');
   };
 
-  // PROTOCOL §3: contraindicated evidence suspends the mandate and tells the owners.
-  const suspendFor = async (mandate: Mandate, attestation: AttestationSummary, requestId: string) => {
-    if (await store.mandates.transition(mandate.id, ['active', 'approved'], { status: 'suspended', endReason: 'attestation_contraindicated' })) {
-      await store.changes.publish('mandate.suspended', mandate.id, clock.now());
-      await deps.audit.record({ type: 'mandate.suspended', actor: mandate.agentId, approver: mandate.approverId, mandateId: mandate.id, evidenceDigest: attestation.evidenceDigest, requestId, data: { reason: 'attestation_contraindicated', attestation: attestation.id } });
-      const agent = await store.agents.get(mandate.agentId);
-      for (const owner of agent?.owners ?? []) await store.notifications.enqueue(owner, 'mandate.suspended', { mandate_id: mandate.id, reason: 'attestation_contraindicated' }, clock.now());
-    }
-    reject('ERR_MINT_ATTESTATION_CONTRAINDICATED', 'the attestation is contraindicated: the mandate is suspended', 'attestation_contraindicated');
-  };
-
   const checkActive = (mandate: Mandate) => {
     const status = effectiveStatus(mandate, clock.now());
     if (status !== 'active') reject('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, INACTIVE_REASON[status] ?? 'mandate_not_active');
@@ -88,7 +77,6 @@ export function createMintService(deps: LoopDeps) {
     const mandate = await loadMandate(input);
     checkTarget(input, mandate);
     const attestation = await verifyPresentedAttestation(deps, input.actorToken, { agentId: input.agent.id, jkt: input.jkt });
-    if (attestation.verdict === 'contraindicated') await suspendFor(mandate, attestation, input.requestId);
     checkActive(mandate);
     const task = narrowedTask(input, mandate);
     const token = await issue({ mandate, task, agentId: input.agent.id, subject: mandate.approverId, audience: mandate.task.locations[0], jkt: input.jkt, attestation, requestId: input.requestId });

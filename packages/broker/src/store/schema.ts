@@ -170,4 +170,11 @@ export interface Database {
   attestations: AttestationsTable;
   mandates: MandatesTable;
   credentials: CredentialsTable;
+  broker_secrets: BrokerSecretsTable;
+}
+
+export interface BrokerSecretsTable {
+  name: string;
+  value: string;
+  created_at: number;
 }

@@ -1,4 +1,4 @@
-import { BROKER_PATH } from '@mandate/sdk/protocol';
+import { AGENT_TASK_TYPE, BROKER_PATH, GRANT_TYPE } from '@mandate/sdk/protocol';
 import { defineRoute, respond, type RouteContext } from '../route-spec.ts';
 
 /** Public documents may be cached briefly; a rotation is published ahead of use (PROTOCOL §7). */
@@ -6,18 +6,33 @@ const PUBLIC_CACHE = { 'cache-control': 'public, max-age=60' };
 
 /**
  * RFC 8414 §2 metadata. Every URL derives from the configured issuer only, never from `Host` or
- * `X-Forwarded-*` (PROTOCOL §1). Only what is served today is listed; `response_types_supported`
- * is required by RFC 8414 and is empty because there is no authorization endpoint.
+ * `X-Forwarded-*` (PROTOCOL §1). `response_types_supported` is required by RFC 8414 and is empty:
+ * there is no authorization endpoint. `challenge_endpoint` and `attestation_endpoint` are
+ * Mandate's own members (RFC 8414 §2 allows extensions).
  */
 export function authorizationServerMetadata(issuer: string): Record<string, unknown> {
+  const algs = ['ES256', 'EdDSA'];
   return {
     issuer,
     jwks_uri: issuer + BROKER_PATH.jwks,
+    token_endpoint: issuer + BROKER_PATH.token,
+    backchannel_authentication_endpoint: issuer + BROKER_PATH.backchannelAuthorize,
+    introspection_endpoint: issuer + BROKER_PATH.introspect,
+    revocation_endpoint: issuer + BROKER_PATH.revoke,
+    challenge_endpoint: issuer + BROKER_PATH.challenge,
+    attestation_endpoint: issuer + BROKER_PATH.attest,
     response_types_supported: [],
-    grant_types_supported: [],
+    grant_types_supported: [GRANT_TYPE.ciba, GRANT_TYPE.tokenExchange, GRANT_TYPE.clientCredentials],
+    backchannel_token_delivery_modes_supported: ['poll'],
+    backchannel_user_code_parameter_supported: false,
     token_endpoint_auth_methods_supported: ['private_key_jwt'],
     // RFC 8414 §2: required when private_key_jwt is listed; agents hold P-256 or Ed25519 keys.
-    token_endpoint_auth_signing_alg_values_supported: ['ES256', 'EdDSA'],
+    token_endpoint_auth_signing_alg_values_supported: algs,
+    revocation_endpoint_auth_methods_supported: ['private_key_jwt'],
+    revocation_endpoint_auth_signing_alg_values_supported: algs,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    dpop_signing_alg_values_supported: algs,
+    authorization_details_types_supported: [AGENT_TASK_TYPE],
   };
 }
 

@@ -3,6 +3,7 @@ import * as m0001 from './0001-foundation.ts';
 import * as m0002 from './0002-audit.ts';
 import * as m0003 from './0003-attestations.ts';
 import * as m0004 from './0004-mandates.ts';
+import * as m0005 from './0005-secrets.ts';
 
 /**
  * Numbered migrations, listed explicitly (no directory scanning), so SQLite and PostgreSQL
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-audit': m0002,
   '0003-attestations': m0003,
   '0004-mandates': m0004,
+  '0005-secrets': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {

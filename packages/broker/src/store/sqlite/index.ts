@@ -13,6 +13,7 @@ import { createSqliteMandates } from './mandates.ts';
 import { createSqliteNotificationSink } from './notification-sink.ts';
 import { openSqlite, type SqliteHandle, type SqliteOptions } from './open.ts';
 import { createSqliteReplayCache } from './replay-cache.ts';
+import { createSqliteSecrets } from './secrets.ts';
 import { createSqliteUseCounters } from './use-counters.ts';
 
 export type { SqliteHandle, SqliteOptions } from './open.ts';
@@ -47,6 +48,7 @@ export async function createSqliteStore(options: SqliteOptions, hashing: ChainHa
     mandates: createSqliteMandates(handle),
     credentials: createSqliteCredentials(db),
     attestations: createSqliteAttestations(db),
+    secrets: createSqliteSecrets(db),
     raw: handle,
     close: () => db.destroy(),
   };

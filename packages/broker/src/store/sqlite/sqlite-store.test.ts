@@ -18,6 +18,7 @@ import { keyStoreSuite } from '../conformance/key-store.suite.ts';
 import { mandateRepositorySuite } from '../conformance/mandates.suite.ts';
 import { notificationSinkSuite } from '../conformance/notification-sink.suite.ts';
 import { aHuman } from '../conformance/records.ts';
+import { secretsSuite } from '../conformance/secrets.suite.ts';
 import { replayCacheSuite } from '../conformance/replay-cache.suite.ts';
 import { useCountersSuite } from '../conformance/use-counters.suite.ts';
 import type { ContentionJob } from './contention-worker.ts';
@@ -58,6 +59,7 @@ directorySuite(makeSqliteFixture);
 mandateRepositorySuite(makeSqliteFixture);
 credentialRepositorySuite(makeSqliteFixture);
 attestationRepositorySuite(makeSqliteFixture);
+secretsSuite(makeSqliteFixture);
 
 test('data written by one store survives closing and reopening the file', async () => {
   await withTempDir(async (dir) => {

@@ -1,0 +1,86 @@
+import { BROKER_PATH, GRANT_TYPE, TOKEN_TYPE } from '@mandate/sdk/protocol';
+import { z } from 'zod';
+import { MandateError } from '../../core/errors.ts';
+import { importPublicJwk } from '../../proof/jws.ts';
+import { verifyClientAttestationPop } from '../../proof/client-attestation-pop.ts';
+import { defineRoute, respond, type RouteContext } from '../route-spec.ts';
+import { authenticateClient, checkDpop, clientAuthFields, headerValues, NO_STORE } from './client-steps.ts';
+
+const tokenBody = z.object({
+  ...clientAuthFields,
+  grant_type: z.string(),
+  auth_req_id: z.string().optional(),
+  subject_token: z.string().optional(),
+  subject_token_type: z.string().optional(),
+  actor_token: z.string().optional(),
+  actor_token_type: z.string().optional(),
+  resource: z.union([z.string(), z.array(z.string())]).optional(),
+  authorization_details: z.string().optional(),
+  scope: z.string().optional(),
+});
+type Token = RouteContext<{ body: typeof tokenBody }>;
+
+const ATTESTATION_HEADER = 'oauth-client-attestation';
+const ATTESTATION_POP_HEADER = 'oauth-client-attestation-pop';
+
+/** RFC 6749 §5.2: an unknown grant is refused before anyone is authenticated. */
+function checkGrantType(ctx: Token): void {
+  const supported: string[] = [GRANT_TYPE.ciba, GRANT_TYPE.tokenExchange, GRANT_TYPE.clientCredentials];
+  // PROTOCOL §5: `refresh_token` is not a grant in v1, renewal needs fresh evidence.
+  if (!supported.includes(ctx.body.grant_type)) throw new MandateError('ERR_GRANT_TYPE_UNSUPPORTED', `grant_type ${ctx.body.grant_type} is not supported`);
+}
+
+/** draft-ietf-oauth-attestation-based-client-auth: the attestation result and its PoP, when sent. */
+async function readClientAttestation(ctx: Token, required: boolean): Promise<string | undefined> {
+  const [attestation, ...more] = headerValues(ctx.request, ATTESTATION_HEADER);
+  if (more.length > 0) throw new MandateError('ERR_REQUEST_DUPLICATE_PARAMETER', `one ${ATTESTATION_HEADER} header at most`);
+  if (!attestation && !required) return undefined;
+  const { config, store, clock } = ctx.deps;
+  await verifyClientAttestationPop(headerValues(ctx.request, ATTESTATION_POP_HEADER)[0], {
+    clientId: ctx.agent!.id, issuer: config.issuer, key: importPublicJwk(ctx.dpop!.jwk as never),
+  }, { replay: store.replay, clock, iatWindowSeconds: config.dpop.iatWindow / 1000 });
+  return attestation;
+}
+
+async function collectCiba(ctx: Token): Promise<void> {
+  const clientAttestation = await readClientAttestation(ctx, false);
+  const { token, grant } = await ctx.deps.loop.collect({ agent: ctx.agent!, authReqId: ctx.body.auth_req_id, jkt: ctx.dpop!.jkt, clientAttestation, requestId: ctx.requestId });
+  respond(ctx, 200, { access_token: token.accessToken, token_type: 'DPoP', expires_in: token.expiresIn, refresh_token: grant, authorization_details: token.claims.authorization_details }, NO_STORE);
+}
+
+async function exchange(ctx: Token): Promise<void> {
+  const { body } = ctx;
+  const { token } = await ctx.deps.loop.mint({
+    agent: ctx.agent!, subjectToken: body.subject_token, subjectTokenType: body.subject_token_type, actorToken: body.actor_token,
+    actorTokenType: body.actor_token_type, resources: resources(body.resource), authorizationDetails: body.authorization_details, jkt: ctx.dpop!.jkt, requestId: ctx.requestId,
+  });
+  respond(ctx, 200, {
+    access_token: token.accessToken, issued_token_type: TOKEN_TYPE.accessToken, token_type: 'DPoP', expires_in: token.expiresIn,
+    authorization_details: token.claims.authorization_details,
+  }, NO_STORE);
+}
+
+async function clientCredentials(ctx: Token): Promise<void> {
+  const clientAttestation = await readClientAttestation(ctx, true);
+  const token = await ctx.deps.loop.mintAutonomous({ agent: ctx.agent!, resources: resources(ctx.body.resource), clientAttestation, jkt: ctx.dpop!.jkt, requestId: ctx.requestId });
+  respond(ctx, 200, { access_token: token.accessToken, token_type: 'DPoP', expires_in: token.expiresIn, authorization_details: token.claims.authorization_details }, NO_STORE);
+}
+
+/** RFC 8707: `resource` may repeat; the form parser refuses repeats, so one value is the rule. */
+function resources(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+async function issueByGrant(ctx: Token): Promise<void> {
+  if (ctx.body.grant_type === GRANT_TYPE.ciba) return collectCiba(ctx);
+  if (ctx.body.grant_type === GRANT_TYPE.tokenExchange) return exchange(ctx);
+  return clientCredentials(ctx);
+}
+
+export const tokenEndpointRoutes = [
+  defineRoute({
+    method: 'POST', path: BROKER_PATH.token, family: 'oauth', body: 'form', dpopNonce: true,
+    summary: 'Token endpoint: CIBA, token exchange, client_credentials (DPoP-bound)', schema: { body: tokenBody },
+    steps: [checkGrantType, authenticateClient, checkDpop, issueByGrant],
+  }),
+];

@@ -1,0 +1,8 @@
+/**
+ * Named random secrets the replicas must share (HMAC keys for stateless DPoP nonces and attest
+ * challenges). The first caller's value wins; everyone reads that one.
+ */
+export interface SecretStore {
+  /** Returns the secret `name`, creating it with `fresh` (base64url) if none exists yet. */
+  getOrCreate(name: string, fresh: string, at: number): Promise<string>;
+}

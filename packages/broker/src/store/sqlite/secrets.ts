@@ -1,0 +1,14 @@
+import type { Kysely } from 'kysely';
+import type { SecretStore } from '../../ports/secrets.ts';
+import type { Database } from '../schema.ts';
+
+export function createSqliteSecrets(db: Kysely<Database>): SecretStore {
+  return {
+    /** Insert-if-absent, then read: two replicas racing both end up with the winner's value. */
+    async getOrCreate(name, fresh, at) {
+      await db.insertInto('broker_secrets').values({ name, value: fresh, created_at: at }).onConflict((oc) => oc.column('name').doNothing()).execute();
+      const row = await db.selectFrom('broker_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+      return row.value;
+    },
+  };
+}
