@@ -55,6 +55,9 @@ export const ADMIN_RIGHTS = [
   'keys:read',
   'keys:rotate',
   'audit:read',
+  'mandates:read',
+  'mandates:decide',
+  'mandates:revoke',
 ] as const;
 export type AdminRight = (typeof ADMIN_RIGHTS)[number];
 

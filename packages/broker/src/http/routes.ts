@@ -2,6 +2,7 @@ import { agentRoutes } from './admin/agents.ts';
 import { auditRoutes } from './admin/audit.ts';
 import { humanRoutes } from './admin/humans.ts';
 import { keyRoutes } from './admin/keys.ts';
+import { mandateRoutes } from './admin/mandates.ts';
 import { tokenRoutes } from './admin/tokens.ts';
 import { attestRoutes } from './oauth/attest.ts';
 import { backchannelRoutes } from './oauth/bc-authorize.ts';
@@ -21,6 +22,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...agentRoutes,
   ...tokenRoutes,
   ...keyRoutes,
+  ...mandateRoutes,
   ...auditRoutes,
 ];
 

@@ -19,4 +19,6 @@ export interface AuditSink {
   /** The newest `limit` events across chains, newest last. */
   tail(limit: number): Promise<AuditRecord[]>;
   chains(): Promise<string[]>;
+  /** Events naming `mandateId`, oldest first, at most `limit`. */
+  byMandate(mandateId: string, limit: number): Promise<AuditRecord[]>;
 }

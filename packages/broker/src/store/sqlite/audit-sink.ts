@@ -26,6 +26,10 @@ export function createSqliteAuditSink(handle: SqliteHandle, hashing: ChainHashin
       const rows = await events().orderBy('time', 'desc').orderBy('chain', 'desc').orderBy('seq', 'desc').limit(limit).execute();
       return rows.reverse().map(fromRow);
     },
+    async byMandate(mandateId, limit) {
+      const rows = await events().where('mandate_id', '=', mandateId).orderBy('time').orderBy('chain').orderBy('seq').limit(limit).execute();
+      return rows.map(fromRow);
+    },
     async chains() {
       // Chains with events or a head: a deleted head row must not hide its chain's events.
       const rows = await db
