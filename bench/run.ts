@@ -65,7 +65,7 @@ const ratios = {
 const at = new Date().toISOString();
 const result = { at, quick, ...environment(), settings: { dpop_require_nonce: false, rate_limits: 'defaults' }, ratios, figures: { raw_es256_sign: raw, rough_inprocess_mint: mint, attested_http_mint: http } };
 mkdirSync(join(root, 'bench/results'), { recursive: true });
-const file = join(root, 'bench/results', `${at.replaceAll(':', '-')}.json`);
+const file = join(root, 'bench/results', `${at.replaceAll(':', '-')}${quick ? '-quick' : ''}.json`);
 writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 
 const row = (c: CaseResult) => `| ${c.name} | ${c.median.toFixed(0)} ${c.unit} | ${c.spread.min.toFixed(0)}–${c.spread.max.toFixed(0)} | ${c.medianPerCpuSecond.toFixed(0)} |`;
