@@ -33,7 +33,9 @@ function startServer(dir: string, port: number): Promise<{ child: ChildProcess; 
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const bin = new URL('../packages/broker/bin/mandate.js', import.meta.url).pathname;
-  const args = ['-c', '0', process.execPath, bin, 'serve', '--config', join(dir, 'config.json'), '--data', join(dir, 'data'), '--port', String(port), '--log-level', 'error'];
+  // BENCH_PROFILE=<dir> writes a V8 CPU profile of the server (see bench/README.md).
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  const args = ['-c', '0', process.execPath, ...profile, bin, 'serve', '--config', join(dir, 'config.json'), '--data', join(dir, 'data'), '--port', String(port), '--log-level', 'error'];
   const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
