@@ -24,5 +24,6 @@ export { VerifierError, VERIFIER_ERRORS, type VerifierErrorCode } from './resour
 export { requireAction, type ActionNeeds } from './resource/require-action.ts';
 export { protectedResourceMetadata, type ProtectedResourceMetadataInput } from './resource/metadata.ts';
 export { createMemoryReplayCache, type ReplayCache } from './resource/replay-cache.ts';
+export { normalizeHtu } from './resource/htu.ts';
 export { nodeHttpAdapter, type NodeRequestLike, type NodeResponseLike } from './resource/node-http.ts';
 export type { HeaderBag } from './util/headers.ts';

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import { linkEvents, type AuditEventInput, type AuditEventType, type AuditRecord, type ChainHashing, type ChainHead } from '../../core/audit-chain.ts';
+import { hashedContent, linkEvents, type AuditEventInput, type AuditEventType, type AuditRecord, type ChainHashing, type ChainHead } from '../../core/audit-chain.ts';
 import type { AuditSink, HeadSealer } from '../../ports/audit-sink.ts';
 import type { AuditEventsTable } from '../schema.ts';
 import type { SqliteHandle } from './open.ts';
@@ -67,22 +67,10 @@ function appendLocked({ db }: SqliteHandle, q: SyncQueries, ctx: AppendContext, 
   return records;
 }
 
+/** The row is the hashed content (wire names) plus the hash, with `data` as JSON text. */
 function toRow(record: AuditRecord): AuditEventsTable {
-  return {
-    chain: record.chain,
-    seq: record.seq,
-    time: record.time,
-    type: record.type,
-    actor: record.actor,
-    approver: record.approver,
-    mandate_id: record.mandateId,
-    jti: record.jti,
-    evidence_digest: record.evidenceDigest,
-    request_id: record.requestId,
-    data: JSON.stringify(record.data),
-    prev_hash: record.prevHash,
-    hash: record.hash,
-  };
+  const { data, ...content } = hashedContent(record) as Omit<AuditEventsTable, 'hash'> & { data: unknown };
+  return { ...content, data: JSON.stringify(data), hash: record.hash };
 }
 
 function fromRow(row: Selectable<AuditEventsTable>): AuditRecord {
