@@ -83,3 +83,8 @@ function show(value: unknown): string {
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
+
+/** Stored and token text may be attacker-written: no terminal control sequences reach the screen. */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}

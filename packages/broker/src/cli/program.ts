@@ -1,8 +1,10 @@
 import { Command } from 'commander';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerConfigCommands } from './config-commands.ts';
+import { registerDemoCommand } from './demo.ts';
 import { registerDirectoryCommands } from './directory-commands.ts';
 import { registerKeysCommands } from './keys-commands.ts';
+import { registerMandateCommands } from './mandate-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 
 /** The `mandate` command tree. State-changing commands are clients of the admin API. */
@@ -14,6 +16,8 @@ export function createProgram(): Command {
     // Commander would exit(1) on a usage error, which reads like "faults found"; main() maps it to 2.
     .exitOverride();
   registerServeCommand(program);
+  registerDemoCommand(program);
+  registerMandateCommands(program);
   registerConfigCommands(program);
   registerDirectoryCommands(program);
   registerKeysCommands(program);

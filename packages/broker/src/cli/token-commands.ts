@@ -3,12 +3,13 @@ import { parseDuration } from '../core/duration.ts';
 import { ADMIN_RIGHTS, type AdminRight } from '../core/model.ts';
 import { UsageError } from './admin-client.ts';
 import { adminAction, leaf, printRecord, printTable, type ActionApi } from './cli-output.ts';
+import { registerTokenInspectCommand } from './token-inspect.ts';
 
 const TOKEN_COLUMNS = ['id', 'human_id', 'label', 'rights', 'expires_at', 'revoked_at'];
 
-/** `mandate token create|list|revoke`: admin tokens, each belonging to a named human. */
+/** `mandate token create|list|revoke`: admin tokens, each belonging to a named human; `token inspect` decodes any JWT. */
 export function registerTokenCommands(program: Command): void {
-  const token = program.command('token').description('Admin tokens');
+  const token = program.command('token').description('Admin tokens; decode a JWT with token inspect');
   leaf(token, 'create', 'Create an admin token; its secret is printed once')
     .requiredOption('--human <usr_id>', 'the human the token belongs to')
     .requiredOption('--rights <list>', `comma-separated: ${ADMIN_RIGHTS.join(', ')}`)
@@ -21,6 +22,7 @@ export function registerTokenCommands(program: Command): void {
   leaf(token, 'revoke <id>', 'Revoke an admin token').action(adminAction(async ({ client, io, json, args }) => {
     printRecord(io, await client.post(`/admin/v1/tokens/${encodeURIComponent(args[0]!)}/revoke`), json);
   }));
+  registerTokenInspectCommand(token);
 }
 
 async function createToken({ client, io, json, options }: ActionApi): Promise<void> {
