@@ -8,6 +8,7 @@ import type { LoopServices } from './http/deps.ts';
 import { createHttpServer } from './http/server.ts';
 import { createKeyService, type KeyService } from './keys/key-service.ts';
 import type { AuditLog } from './ports/audit-log.ts';
+import type { AuditSink } from './ports/audit-sink.ts';
 import type { Clock } from './ports/clock.ts';
 import type { Random } from './ports/random.ts';
 import type { Store } from './ports/store.ts';
@@ -47,6 +48,8 @@ export interface App {
 export interface AppOverrides {
   clock?: Clock;
   random?: Random;
+  /** Test seam: wraps the store's audit sink (e.g. to fail or delay commits, PROTOCOL §9). */
+  auditSink?: (sink: AuditSink) => AuditSink;
 }
 
 export const STORE_FILE = 'mandate.db';
@@ -61,7 +64,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const keys = createKeyService({ store: store.keys, clock, activationDelay: config.keys.activationDelay, overlap: config.keys.overlap });
   await keys.ensureKey();
   const audit = createAuditLog({
-    sink: store.audit, keys, clock, chain: config.audit.chain, issuer: config.issuer, checkpointFile: config.audit.checkpointFile,
+    sink: overrides.auditSink?.(store.audit) ?? store.audit, keys, clock, chain: config.audit.chain, issuer: config.issuer, checkpointFile: config.audit.checkpointFile,
     onCheckpointError: (error) => process.stderr.write(`audit checkpoint write failed: ${error.message}\n`),
   });
   const loop = await createLoop({ store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }) });

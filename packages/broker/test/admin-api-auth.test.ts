@@ -4,6 +4,7 @@ import type { AdminRight } from '../src/core/model.ts';
 import type { RouteSpec } from '../src/http/route-spec.ts';
 import { ROUTES } from '../src/http/routes.ts';
 import { ecPublicJwk, startTestApp, type TestApp } from './support/app-fixture.ts';
+import { createPendingMandate, MANDATE_TEST_CONFIG } from './support/mandate-fixture.ts';
 import { assertFamilyError } from './support/wire-asserts.ts';
 
 /** How to make a request to each admin route succeed: its URL and body, prepared on the real store. */
@@ -36,6 +37,12 @@ const SUCCESS: Record<string, Success> = {
   'GET /admin/v1/keys': async () => ({ url: '/admin/v1/keys' }),
   'POST /admin/v1/keys/rotate': async () => ({ url: '/admin/v1/keys/rotate' }),
   'GET /admin/v1/audit/events': async () => ({ url: '/admin/v1/audit/events?limit=5' }),
+  // The tokens act as the bootstrap human, who is the approver of these real pending mandates.
+  'GET /admin/v1/mandates': async () => ({ url: '/admin/v1/mandates?status=pending&limit=5' }),
+  'GET /admin/v1/mandates/:id': async (t) => ({ url: `/admin/v1/mandates/${await createPendingMandate(t.app, t.admin.id)}` }),
+  'POST /admin/v1/mandates/:id/approve': async (t) => ({ url: `/admin/v1/mandates/${await createPendingMandate(t.app, t.admin.id)}/approve` }),
+  'POST /admin/v1/mandates/:id/deny': async (t) => ({ url: `/admin/v1/mandates/${await createPendingMandate(t.app, t.admin.id)}/deny` }),
+  'POST /admin/v1/mandates/:id/revoke': async (t) => ({ url: `/admin/v1/mandates/${await createPendingMandate(t.app, t.admin.id)}/revoke`, body: { reason: 'no longer needed' } }),
 };
 
 const ADMIN_ROUTES = ROUTES.filter((route) => route.family === 'admin');
@@ -55,7 +62,7 @@ async function tokenWith(right: AdminRight): Promise<string> {
 }
 
 before(async () => {
-  t = await startTestApp();
+  t = await startTestApp({ config: MANDATE_TEST_CONFIG });
   const revoked = await t.app.adminTokens.create({ humanId: t.admin.id, label: 'gone', rights: ['admin'] }, { ...ctx(t), callerRights: ['admin'] });
   await t.app.adminTokens.revoke(revoked.token.id, ctx(t));
   revokedSecret = revoked.secret;

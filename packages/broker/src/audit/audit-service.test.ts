@@ -3,6 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { JWT_TYP } from '@mandate/sdk/protocol';
+import { MandateError } from '../core/errors.ts';
 import { verifyCompact } from '../keys/jws.ts';
 import type { AuditSink } from '../ports/audit-sink.ts';
 import { createAuditFixture, FIXTURE_ISSUER } from './audit-fixture.ts';
@@ -61,6 +62,26 @@ test('a failed checkpoint write keeps the committed record and is reported to on
     assert.equal((errors[0] as NodeJS.ErrnoException).code, 'ENOENT');
     // The store stays authoritative; the external checkpoint merely lags.
     assert.deepEqual(await fx.verify(), { ok: true, chains: [{ chain: 'main', events: 3, lastSeq: 3, checkpointSeq: 2 }], faults: [] });
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a failed store commit is ERR_AUDIT_UNAVAILABLE (503) with the cause kept, and no checkpoint is written', async () => {
+  const fx = await createAuditFixture();
+  try {
+    const cause = new Error('disk full');
+    const failingSink: AuditSink = { ...fx.store.audit, append: async () => Promise.reject(cause) };
+    const audit = createAuditLog({ sink: failingSink, keys: fx.keys, clock: fx.clock, chain: 'main', issuer: FIXTURE_ISSUER, checkpointFile: fx.checkpointFile });
+    await assert.rejects(audit.record({ type: 'token.issued', actor: 'agt_1' }), (error: unknown) => {
+      assert.ok(error instanceof MandateError);
+      assert.equal(error.code, 'ERR_AUDIT_UNAVAILABLE');
+      assert.equal(error.status, 503);
+      assert.equal(error.message, 'the audit log could not commit the event');
+      assert.equal(error.cause, cause);
+      return true;
+    });
+    assert.throws(() => readFileSync(fx.checkpointFile), { code: 'ENOENT' });
   } finally {
     await fx.close();
   }

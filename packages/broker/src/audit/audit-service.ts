@@ -1,6 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { JWT_TYP } from '@mandate/sdk/protocol';
 import type { AuditEventInput, AuditRecord, ChainHead } from '../core/audit-chain.ts';
+import { MandateError } from '../core/errors.ts';
 import type { KeyService } from '../keys/key-service.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { AuditSink, HeadSealer } from '../ports/audit-sink.ts';
@@ -43,8 +44,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       if (inputs.length === 0) return [];
       let sealed = '';
       const seal: HeadSealer = (head, time) => (sealed = sealHead(options, head, time));
-      // PROTOCOL §9: nothing is issued before this commit resolves.
-      const records = await options.sink.append(options.chain, inputs, options.clock.now(), seal);
+      // PROTOCOL §9: nothing is issued before this commit resolves; a failed commit is a 503 the caller may retry.
+      const records = await options.sink.append(options.chain, inputs, options.clock.now(), seal).catch((error: unknown) => {
+        throw Object.assign(new MandateError('ERR_AUDIT_UNAVAILABLE', 'the audit log could not commit the event'), { cause: error });
+      });
       writeCheckpoint(options, sealed);
       return records;
     },

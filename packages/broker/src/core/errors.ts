@@ -23,7 +23,6 @@ export const ERROR_CATALOGUE = {
   ERR_REQUEST_INVALID_PARAMETER: entry(400, OAUTH_ERROR.invalidRequest, 'Invalid parameter'),
   ERR_REQUEST_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Not found'),
   ERR_REQUEST_METHOD_NOT_ALLOWED: entry(405, OAUTH_ERROR.invalidRequest, 'Method not allowed'),
-  ERR_REQUEST_RATE_LIMITED: entry(429, OAUTH_ERROR.slowDown, 'Too many requests'),
   // admin API authentication and authorization
   ERR_ADMIN_UNAUTHENTICATED: entry(401, OAUTH_ERROR.invalidClient, 'Authentication required'),
   ERR_ADMIN_FORBIDDEN: entry(403, OAUTH_ERROR.accessDenied, 'Forbidden'),

@@ -122,7 +122,8 @@ async function runAttestors(items: readonly EvidenceItem[], binding: EvidenceBin
       const result = await attestors.get(attestor)!.verify(evidence, binding);
       return [attestor, { outcome: { ok: true, result }, message: '', evidenceDigest: result.evidenceDigest }];
     } catch (error) {
-      if (!isMandateError(error)) throw error;
+      // A 5xx (issuer keys unreachable) says nothing about the evidence: the request fails instead.
+      if (!isMandateError(error) || error.status >= 500) throw error;
       return [attestor, { outcome: { ok: false, reason: error.code }, message: error.message, evidenceDigest: digestEvidence(evidence) }];
     }
   };

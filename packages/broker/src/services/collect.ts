@@ -1,6 +1,7 @@
 import { MandateError } from '../core/errors.ts';
 import { effectiveStatus, type Mandate } from '../core/mandate.ts';
 import type { Agent } from '../core/model.ts';
+import { verifyPresentedAttestation } from './actor-attestation.ts';
 import type { IssuedToken } from './issue-token.ts';
 import { createTokenIssuer } from './issue-token.ts';
 import { sha256b64url, type AttestationSummary, type LoopDeps } from './loop-deps.ts';
@@ -52,7 +53,7 @@ export function createCollectService(deps: LoopDeps) {
   };
 
   const freshAttestation = async (mandate: Mandate, input: CollectInput): Promise<AttestationSummary> => {
-    if (input.clientAttestation) return deps.verifyAttestation(input.clientAttestation, { agentId: input.agent.id, jkt: input.jkt });
+    if (input.clientAttestation) return verifyPresentedAttestation(deps, input.clientAttestation, { agentId: input.agent.id, jkt: input.jkt });
     const stored = await store.attestations.get(mandate.attestationId);
     if (!stored || stored.expiresAt <= clock.now())
       throw new MandateError('ERR_MINT_ATTESTATION_STALE', 'the attestation from the request is stale: send a fresh one in OAuth-Client-Attestation', { mandate_error: 'attestation_stale' });

@@ -1,7 +1,10 @@
 import { MandateError } from '../core/errors.ts';
 import { effectiveStatus, type Approval, type Mandate, type MandateStatus } from '../core/mandate.ts';
+import type { MandateFilter } from '../ports/mandates.ts';
 import type { ActionContext } from './action-context.ts';
 import type { LoopDeps } from './loop-deps.ts';
+
+const LIVE = ['pending', 'approved', 'active', 'suspended'] as const;
 
 export interface DecisionProof {
   method: Approval['method'];
@@ -32,7 +35,22 @@ export function createDecisionService(deps: LoopDeps) {
 
   return {
     get: load,
-    list: (filter: Parameters<typeof store.mandates.list>[0], limit: number) => store.mandates.list(filter, limit),
+    /**
+     * Newest first, each with its status as of now (a request past its expiry reads `expired`, as in
+     * `get`), filtered on that status. A stored live status may now read `expired`, so those rows are
+     * candidates for `expired` too; a filtered page may then hold fewer than `limit`.
+     */
+    async list(filter: MandateFilter, limit: number): Promise<Mandate[]> {
+      const { status, ...rest } = filter;
+      const stored = status === undefined ? [undefined] : status === 'expired' ? ['expired' as const, ...LIVE] : [status];
+      const rows = (await Promise.all(stored.map((s) => store.mandates.list({ ...rest, ...(s ? { status: s } : {}) }, limit)))).flat();
+      const now = clock.now();
+      return rows
+        .map((m) => ({ ...m, status: effectiveStatus(m, now) }))
+        .filter((m) => status === undefined || m.status === status)
+        .sort((x, y) => y.createdAt - x.createdAt || (x.id < y.id ? 1 : x.id > y.id ? -1 : 0))
+        .slice(0, limit);
+    },
 
     async approve(id: string, decision: DecisionProof, ctx: ActionContext): Promise<Mandate> {
       const mandate = await decidable(id, ctx);

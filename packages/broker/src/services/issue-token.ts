@@ -59,15 +59,16 @@ export function createTokenIssuer(deps: LoopDeps) {
       ...(input.autonomousActions ? { autonomousActions: input.autonomousActions } : {}),
     };
     const claims = accessTokenClaims(tokenInput);
-    await store.credentials.insert({
-      jti, mandateId: input.mandate?.id ?? null, agentId: input.agentId, subject: input.subject, audience: input.audience,
-      jkt: input.jkt, issuedAt: nowSeconds * 1000, expiresAt: exp * 1000, revokedAt: null,
-    });
-    // PROTOCOL §9: the event is committed before the token exists outside the broker.
+    // PROTOCOL §9: the event is committed before the token exists outside the broker, and before its
+    // credential is stored, so a failed commit leaves neither a token nor a credential behind.
     await deps.audit.record({
       type: 'token.issued', actor: input.agentId, approver: input.mandate?.approverId ?? null, mandateId: input.mandate?.id ?? null,
       jti, evidenceDigest: input.attestation.evidenceDigest, requestId: input.requestId,
       data: { audience: input.audience, exp, jkt: input.jkt, attestation: input.attestation.id, autonomous: input.mandate === null },
+    });
+    await store.credentials.insert({
+      jti, mandateId: input.mandate?.id ?? null, agentId: input.agentId, subject: input.subject, audience: input.audience,
+      jkt: input.jkt, issuedAt: nowSeconds * 1000, expiresAt: exp * 1000, revokedAt: null,
     });
     return { accessToken: deps.keys.sign({ typ: JWT_TYP.accessToken }, claims), expiresIn: exp - nowSeconds, jti, claims };
   };

@@ -7,6 +7,9 @@ import { parseStrictJson } from './strict-json.ts';
 export const FORM = 'application/x-www-form-urlencoded';
 export const JSON_TYPE = 'application/json';
 
+/** RFC 8707 §2: `resource` may be repeated; the token endpoint refuses several as `invalid_target`. */
+const REPEATABLE: ReadonlySet<string> = new Set(['resource']);
+
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
@@ -19,7 +22,7 @@ export function registerBodyParsers(app: FastifyInstance): void {
     settle(done, () => parseStrictJson(decodeBody(request, body as Buffer)));
   });
   app.addContentTypeParser(FORM, { parseAs: 'buffer' }, (request, body, done) => {
-    settle(done, () => parseUrlEncoded(decodeBody(request, body as Buffer), 'ERR_REQUEST_MALFORMED_BODY'));
+    settle(done, () => parseUrlEncoded(decodeBody(request, body as Buffer), 'ERR_REQUEST_MALFORMED_BODY', REPEATABLE));
   });
 }
 

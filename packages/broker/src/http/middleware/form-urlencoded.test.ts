@@ -29,6 +29,10 @@ test('keeps __proto__ as an ordinary own name', () => {
 
 test('rejects a repeated parameter (RFC 6749 §3.1)', () => rejects('a=1&b=2&a=1', 'ERR_REQUEST_DUPLICATE_PARAMETER', /parameter a appears more than once/));
 test('rejects a repeated parameter spelled differently', () => rejects('a=1&%61=2', 'ERR_REQUEST_DUPLICATE_PARAMETER', /parameter a/));
+test('a parameter named repeatable becomes an array when repeated (RFC 8707 resource)', () => {
+  assert.deepEqual({ ...parseUrlEncoded('resource=a&x=1&resource=b&resource=c', 'ERR_REQUEST_MALFORMED_BODY', new Set(['resource'])) }, { resource: ['a', 'b', 'c'], x: '1' });
+  assert.deepEqual({ ...parseUrlEncoded('resource=a', 'ERR_REQUEST_MALFORMED_BODY', new Set(['resource'])) }, { resource: 'a' });
+});
 test('rejects a truncated escape', () => rejects('a=%4', 'ERR_REQUEST_MALFORMED_BODY', /malformed percent-encoding/));
 test('rejects a non-hex escape', () => rejects('a=%zz', 'ERR_REQUEST_MALFORMED_BODY', /malformed percent-encoding/));
 test('rejects a lone %', () => rejects('a%=1', 'ERR_REQUEST_MALFORMED_BODY', /malformed percent-encoding/));

@@ -7,10 +7,11 @@ const askBody = z.object({
   ...clientAuthFields,
   login_hint: z.string(),
   binding_message: z.string().optional(),
-  authorization_details: z.string(),
+  // Optional here, so that their absence gets the service's own answer (PROTOCOL §4).
+  authorization_details: z.string().optional(),
   requested_expiry: z.string().optional(),
   dpop_jkt: z.string().optional(),
-  attestation: z.string(),
+  attestation: z.string().optional(),
   scope: z.string().optional(),
 });
 type Ask = RouteContext<{ body: typeof askBody }>;

@@ -35,6 +35,7 @@ async function readClientAttestation(ctx: Token, required: boolean): Promise<str
   const [attestation, ...more] = headerValues(ctx.request, ATTESTATION_HEADER);
   if (more.length > 0) throw new MandateError('ERR_REQUEST_DUPLICATE_PARAMETER', `one ${ATTESTATION_HEADER} header at most`);
   if (!attestation && !required) return undefined;
+  if (!attestation) throw new MandateError('ERR_MINT_ACTOR_TOKEN', `the ${ATTESTATION_HEADER} header is required`, { mandate_error: 'attestation_missing' });
   const { config, store, clock } = ctx.deps;
   await verifyClientAttestationPop(headerValues(ctx.request, ATTESTATION_POP_HEADER)[0], {
     clientId: ctx.agent!.id, issuer: config.issuer, key: importPublicJwk(ctx.dpop!.jwk as never),
@@ -66,7 +67,7 @@ async function clientCredentials(ctx: Token): Promise<void> {
   respond(ctx, 200, { access_token: token.accessToken, token_type: 'DPoP', expires_in: token.expiresIn, authorization_details: token.claims.authorization_details }, NO_STORE);
 }
 
-/** RFC 8707: `resource` may repeat; the form parser refuses repeats, so one value is the rule. */
+/** RFC 8707 §2: `resource` may repeat (the form parser makes an array); the services want exactly one. */
 function resources(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
