@@ -239,6 +239,28 @@ test('a failing audit commit: 503 temporarily_unavailable, no token, no credenti
   assert.equal(report.ok, true, JSON.stringify(report.faults));
 });
 
+test('a failing audit commit while collecting the CIBA grant puts the request back: the next poll collects it', async () => {
+  const client = fx.agent.client();
+  const { authReqId } = await client.ask({
+    loginHint: fx.alice.id, bindingMessage: 'Triage the items', task: { purpose: 'Triage the items', audience: API, actions: ['read'], notAfter: notAfter(3600) },
+  });
+  const listed = await fx.adminApi('GET', `/admin/v1/mandates?status=pending&agent=${fx.agent.agent.id}&limit=1`, fx.secrets.alice);
+  const mandateId = (listed.body.mandates as Array<{ id: string }>)[0]!.id;
+  assert.equal((await fx.adminApi('POST', `/admin/v1/mandates/${mandateId}/approve`, fx.secrets.alice)).status, 200);
+  fx.auditControl.fail = (inputs) => inputs.some((i) => i.type === 'token.issued');
+  try {
+    await assert.rejects(client.waitForApproval(authReqId, { interval: 0.05, timeoutMs: 10_000 }), (error: unknown) => error instanceof OAuthResponseError && error.status === 503);
+  } finally {
+    fx.auditControl.fail = null;
+  }
+  const mandate = await fx.app.loop.decisions.get(mandateId);
+  assert.equal(mandate.status, 'approved');
+  assert.equal(mandate.grantHash, null);
+  const { grant } = await client.waitForApproval(authReqId, { interval: 0.05, timeoutMs: 10_000 });
+  assert.match(grant, /^mgr_/);
+  assert.equal((await fx.app.loop.decisions.get(mandateId)).status, 'active');
+});
+
 test('a restart keeps mandates and grants: a new agent process mints again with its stored grant', async () => {
   const { client, mandateId, grant } = await approvedMandate();
   await fx.restart();

@@ -620,8 +620,11 @@ describe('§5 token exchange', () => {
   test('an exhausted mandate → mandate_exhausted; maxUses counts the first CIBA token', async () => {
     const b = await newActor();
     const limited = await activeMandate(b, { constraints: { notAfter: nowSeconds() + 3600, maxUses: 2 } });
-    assert.equal((await exchange(b, limited.grant)).status, 200);
-    assertOAuthError(await exchange(b, limited.grant), 'ERR_MINT_MANDATE_INACTIVE', 'the mandate has no uses left', 'mandate_exhausted');
+    const last = await exchange(b, limited.grant);
+    assert.equal(last.status, 200);
+    // PROTOCOL §5: at zero the mandate is exhausted at once; the last token stays valid until exp.
+    assert.equal((await fx.app.loop.decisions.get(limited.mandateId)).status, 'exhausted');
+    assert.equal((await introspect(last.body.access_token as string)).body.active, true);
     assertOAuthError(await exchange(b, limited.grant), 'ERR_MINT_MANDATE_INACTIVE', 'the mandate is exhausted', 'mandate_exhausted');
   });
   test('an expired mandate → mandate_expired', async () => {

@@ -70,9 +70,15 @@ export function createCollectService(deps: LoopDeps) {
     if (!(await store.mandates.transition(mandate.id, ['approved'], { status: 'active', grantHash: sha256b64url(grant) })))
       throw new MandateError('ERR_CIBA_INVALID_GRANT', 'unknown auth_req_id');
     const active = { ...mandate, status: 'active' as const };
-    await deps.audit.record({ type: 'mandate.activated', actor: input.agent.id, approver: mandate.approverId, mandateId: mandate.id, requestId: input.requestId });
-    const token = await issue({ mandate: active, agentId: input.agent.id, subject: mandate.approverId, audience: mandate.task.locations[0], jkt: input.jkt, attestation, requestId: input.requestId });
-    return { token, grant, mandate: active };
+    try {
+      await deps.audit.record({ type: 'mandate.activated', actor: input.agent.id, approver: mandate.approverId, mandateId: mandate.id, requestId: input.requestId });
+      const token = await issue({ mandate: active, agentId: input.agent.id, subject: mandate.approverId, audience: mandate.task.locations[0], jkt: input.jkt, attestation, requestId: input.requestId });
+      return { token, grant, mandate: active };
+    } catch (error) {
+      // The agent never received the grant: put the request back so a later poll can collect it.
+      await store.mandates.transition(mandate.id, ['active'], { status: 'approved', grantHash: null });
+      throw error;
+    }
   };
 }
 

@@ -51,7 +51,8 @@ export function createIntrospectionService(deps: LoopDeps) {
     if (!agent || agent.status !== 'active') return false;
     if (credential.mandateId === null) return true;
     const mandate = await store.mandates.get(credential.mandateId);
-    return mandate !== null && effectiveStatus(mandate, clock.now()) === 'active';
+    // An exhausted mandate mints no more, but its last tokens stay valid until they expire.
+    return mandate !== null && ['active', 'exhausted'].includes(effectiveStatus(mandate, clock.now()));
   };
 
   return async function introspect(caller: IntrospectionCaller, token: string | undefined): Promise<Record<string, unknown>> {

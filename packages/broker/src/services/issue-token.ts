@@ -31,11 +31,17 @@ export interface IssuedToken {
 export function createTokenIssuer(deps: LoopDeps) {
   const { store, clock, config } = deps;
 
-  const takeUse = async (mandate: Mandate) => {
-    if (mandate.task.constraints.maxUses === undefined) return;
-    if ((await store.counters.take(mandate.id)) !== null) return;
+  const exhaust = async (mandate: Mandate, requestId: string) => {
     if (await store.mandates.transition(mandate.id, ['approved', 'active'], { status: 'exhausted', endedAt: clock.now(), endReason: 'max_uses' }))
-      await deps.audit.record({ type: 'mandate.exhausted', actor: mandate.agentId, approver: mandate.approverId, mandateId: mandate.id });
+      await deps.audit.record({ type: 'mandate.exhausted', actor: mandate.agentId, approver: mandate.approverId, mandateId: mandate.id, requestId });
+  };
+
+  /** Returns the uses left after this one (null when the mandate has no `maxUses`). */
+  const takeUse = async (mandate: Mandate, requestId: string): Promise<number | null> => {
+    if (mandate.task.constraints.maxUses === undefined) return null;
+    const left = await store.counters.take(mandate.id);
+    if (left !== null) return left;
+    await exhaust(mandate, requestId);
     throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate has no uses left', { mandate_error: 'mandate_exhausted' });
   };
 
@@ -46,7 +52,7 @@ export function createTokenIssuer(deps: LoopDeps) {
   };
 
   return async function issueAccessToken(input: IssueInput): Promise<IssuedToken> {
-    if (input.mandate) await takeUse(input.mandate);
+    const usesLeft = input.mandate ? await takeUse(input.mandate, input.requestId) : null;
     const nowSeconds = Math.floor(clock.now() / 1000);
     const exp = lifetime(input, nowSeconds);
     const jti = deps.random.base64url(16);
@@ -70,6 +76,8 @@ export function createTokenIssuer(deps: LoopDeps) {
       jti, mandateId: input.mandate?.id ?? null, agentId: input.agentId, subject: input.subject, audience: input.audience,
       jkt: input.jkt, issuedAt: nowSeconds * 1000, expiresAt: exp * 1000, revokedAt: null,
     });
+    // PROTOCOL §5: at zero the mandate is exhausted; the token just minted stays valid until `exp`.
+    if (usesLeft === 0 && input.mandate) await exhaust(input.mandate, input.requestId);
     return { accessToken: deps.keys.sign({ typ: JWT_TYP.accessToken }, claims), expiresIn: exp - nowSeconds, jti, claims };
   };
 }
