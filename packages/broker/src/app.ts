@@ -55,6 +55,7 @@ export interface AppOverrides {
 export const STORE_FILE = 'mandate.db';
 const CHALLENGE_TTL_MS = 120_000;
 const CLIENT_ASSERTION_SKEW_SECONDS = 30;
+const REPLAY_PURGE_INTERVAL_MS = 60_000;
 
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const clock = overrides.clock ?? systemClock;
@@ -71,9 +72,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const directory = createDirectoryService({ store, audit, clock, random, policies: config.attestation.policies, cascade: loop.revocation });
   const adminTokens = createAdminTokenService({ store, audit, clock, random });
   const http = await createHttpServer({ config, store, keys, audit, directory, adminTokens, loop, clock, random });
+  // Single-use ids are only needed until they expire: purge them so the table stays small.
+  const purge = setInterval(() => void store.replay.purgeExpired(clock.now()).catch(() => undefined), REPLAY_PURGE_INTERVAL_MS);
+  purge.unref();
   return {
     config, store, keys, audit, directory, adminTokens, loop, http,
     async close() {
+      clearInterval(purge);
       await http.close();
       await store.close();
     },
@@ -91,8 +96,12 @@ async function createLoop(deps: LoopDeps): Promise<LoopServices> {
   const attest = createAttestationService({
     attestations: store.attestations, challenges, attestors: createAttestors(config.attestation.attestors, { replay: store.replay, clock }),
     policies: config.attestation.policies, keys, audit, clock, random, issuer: config.issuer,
-    // PROTOCOL §3: contraindicated evidence suspends the agent's mandates (owners are notified).
-    onContraindicated: async (record, requestId) => void (await revocation.suspendAgentMandates(record.agentId, { actor: record.agentId, requestId })),
+    // PROTOCOL §3: contraindicated evidence suspends the agent's mandates and its owners are notified.
+    onContraindicated: async (record, requestId) => {
+      await revocation.suspendAgentMandates(record.agentId, { actor: record.agentId, requestId });
+      for (const owner of (await store.agents.get(record.agentId))?.owners ?? [])
+        await store.notifications.enqueue(owner, 'attestation.contraindicated', { agent_id: record.agentId, attestation_id: record.id }, clock.now());
+    },
   });
   return {
     authenticateClient: createClientAuthenticator({ agents: store.agents, replay: store.replay, clock, issuer: config.issuer, skewSeconds: CLIENT_ASSERTION_SKEW_SECONDS }),

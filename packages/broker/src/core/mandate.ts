@@ -55,29 +55,14 @@ export interface Mandate {
   endReason: string | null;
 }
 
-/** States from which no token may be minted again. */
-export const TERMINAL: ReadonlySet<MandateStatus> = new Set(['denied', 'expired', 'exhausted', 'revoked']);
-
-/** PROTOCOL §8: which transitions are allowed. */
-const TRANSITIONS: Record<MandateStatus, readonly MandateStatus[]> = {
-  pending: ['approved', 'denied', 'expired', 'revoked'],
-  approved: ['active', 'expired', 'revoked', 'suspended', 'exhausted'],
-  active: ['expired', 'exhausted', 'revoked', 'suspended'],
-  suspended: ['active', 'revoked', 'expired'],
-  denied: [],
-  expired: [],
-  exhausted: [],
-  revoked: [],
-};
-
-export function canTransition(from: MandateStatus, to: MandateStatus): boolean {
-  return TRANSITIONS[from].includes(to);
-}
+/** Mandates that can still yield tokens, now or after a decision. */
+export const LIVE_STATUSES: readonly MandateStatus[] = ['pending', 'approved', 'active', 'suspended'];
 
 /** The status as of `now`: an approved or active mandate past `notAfter` is expired. */
 export function effectiveStatus(mandate: Pick<Mandate, 'status' | 'task' | 'requestExpiresAt'>, now: number): MandateStatus {
   if ((mandate.status === 'active' || mandate.status === 'approved' || mandate.status === 'suspended') && now >= mandate.task.constraints.notAfter * 1000) return 'expired';
-  if (mandate.status === 'pending' && now >= mandate.requestExpiresAt) return 'expired';
+  // OpenID CIBA §7.3: an `auth_req_id` is collectable until `expires_in`, approved or not.
+  if ((mandate.status === 'pending' || mandate.status === 'approved') && now >= mandate.requestExpiresAt) return 'expired';
   return mandate.status;
 }
 
@@ -104,8 +89,12 @@ export function taskDocumentContent(input: {
 /** PROTOCOL §5: a requested object may only narrow the approved one. Returns the reason it widens. */
 export function widening(approved: AgentTask, requested: AgentTask): string | null {
   if (requested.locations[0] !== approved.locations[0]) return 'audience';
+  // The token carries the purpose next to the approval's `task_s256`: it must be the approved one.
+  if (requested.purpose !== approved.purpose) return 'purpose';
   if (!requested.actions.every((a) => approved.actions.includes(a))) return 'actions';
-  if (!(requested.datatypes ?? []).every((d) => (approved.datatypes ?? []).includes(d))) return 'datatypes';
+  // No datatypes approved means any datatype (as the SDK's requireAction reads it), so naming some narrows.
+  if (approved.datatypes?.length && !(requested.datatypes ?? []).every((d) => approved.datatypes!.includes(d))) return 'datatypes';
+  if (approved.datatypes?.length && !requested.datatypes?.length) return 'datatypes';
   if (approved.identifier !== undefined && requested.identifier !== approved.identifier) return 'identifier';
   if (requested.constraints.notAfter > approved.constraints.notAfter) return 'notAfter';
   if (approved.constraints.maxUses !== undefined && (requested.constraints.maxUses ?? Infinity) > approved.constraints.maxUses) return 'maxUses';

@@ -21,7 +21,7 @@ export interface MandateRepository {
    * Applies `patch` only while the stored status is one of `from`, in one conditional write; true
    * when it did, false (nothing changed) for an unknown id or another status. Of concurrent calls
    * from the same state exactly one returns true. Fields absent from `patch` keep their value; an
-   * empty patch is a bare status check. Which moves are legal is `canTransition`'s business, not
+   * empty patch is a bare status check. Which moves are legal is the services' business, not
    * the store's. A `grantHash` already held by another mandate makes it fail.
    */
   transition(id: string, from: readonly MandateStatus[], patch: MandatePatch): Promise<boolean>;

@@ -7,6 +7,11 @@ export interface UseCounters {
    * is unknown (nothing is taken then).
    */
   take(key: string): Promise<number | null>;
+  /**
+   * Gives back one use taken for a token that was then never issued (its audit commit failed).
+   * Never above the total; false for an unknown key or a full counter.
+   */
+  release(key: string): Promise<boolean>;
   /** Uses left, or null for an unknown key. */
   remaining(key: string): Promise<number | null>;
 }

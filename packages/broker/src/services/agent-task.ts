@@ -47,7 +47,8 @@ export function parseAgentTask(
   const parsed = agentTaskSchema.safeParse((json as unknown[])[0]);
   if (!parsed.success) fail(`authorization_details: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(object)'} ${i.message}`).join('; ')}`);
   const task = parsed.data as AgentTask;
-  const rules = audiences[task.locations[0]] ?? fail('locations[0] is not a registered audience');
+  // Own keys only: `constructor` or `__proto__` must not find Object.prototype members.
+  const rules = Object.hasOwn(audiences, task.locations[0]) ? audiences[task.locations[0]]! : fail('locations[0] is not a registered audience');
   const extraAction = task.actions.find((a) => !rules.actions.includes(a));
   if (extraAction) fail(`action ${extraAction} is not allowed at ${task.locations[0]}`);
   const extraType = (task.datatypes ?? []).find((d) => !rules.datatypes.includes(d));

@@ -101,11 +101,17 @@ export function createAskService(deps: LoopDeps) {
     const mandate = buildMandate(input, approverId, task, jkt, summary, lifetime, sha256b64url(authReqId));
     await store.mandates.insert(mandate);
     if (task.constraints.maxUses !== undefined) await store.counters.create(mandate.id, task.constraints.maxUses);
-    await deps.audit.record({
-      type: 'mandate.requested', actor: mandate.agentId, approver: approverId, mandateId: mandate.id,
-      evidenceDigest: summary.evidenceDigest, requestId: input.requestId,
-      data: { audience: task.locations[0], actions: task.actions, not_after: task.constraints.notAfter, task_s256: mandate.taskS256, attestation: summary.id },
-    });
+    try {
+      await deps.audit.record({
+        type: 'mandate.requested', actor: mandate.agentId, approver: approverId, mandateId: mandate.id,
+        evidenceDigest: summary.evidenceDigest, requestId: input.requestId,
+        data: { audience: task.locations[0], actions: task.actions, not_after: task.constraints.notAfter, task_s256: mandate.taskS256, attestation: summary.id },
+      });
+    } catch (error) {
+      // Unaudited requests must never be approved: end it, so no token can come from it.
+      await store.mandates.transition(mandate.id, ['pending'], { status: 'revoked', endedAt: clock.now(), endReason: 'audit_unavailable' });
+      throw error;
+    }
     await store.notifications.enqueue(approverId, 'mandate.requested', { mandate_id: mandate.id, agent_id: mandate.agentId }, clock.now());
     return { authReqId, expiresIn: Math.round(lifetime / 1000), interval: mandate.interval, mandate };
   };

@@ -22,7 +22,7 @@ export function createAutonomousService(deps: LoopDeps) {
 
   const allowedActions = (input: AutonomousInput) => {
     if (input.resources.length !== 1) throw new MandateError('ERR_MINT_TARGET', 'exactly one resource is required');
-    const audience = deps.config.audiences[input.resources[0]!];
+    const audience = Object.hasOwn(deps.config.audiences, input.resources[0]!) ? deps.config.audiences[input.resources[0]!] : undefined;
     if (!audience) throw new MandateError('ERR_MINT_TARGET', 'resource is not a registered audience');
     if (!audience.autonomous?.agents.includes(input.agent.id))
       throw new MandateError('ERR_MINT_UNAUTHORIZED_CLIENT', 'this audience does not accept autonomous tokens from this agent');

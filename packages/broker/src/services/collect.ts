@@ -4,7 +4,7 @@ import type { Agent } from '../core/model.ts';
 import { verifyPresentedAttestation } from './actor-attestation.ts';
 import type { IssuedToken } from './issue-token.ts';
 import { createTokenIssuer } from './issue-token.ts';
-import { sha256b64url, type AttestationSummary, type LoopDeps } from './loop-deps.ts';
+import { approverIsActive, sha256b64url, type AttestationSummary, type LoopDeps } from './loop-deps.ts';
 
 export interface CollectInput {
   agent: Agent;
@@ -43,7 +43,7 @@ export function createCollectService(deps: LoopDeps) {
       if (poll.slowDown) throw new MandateError('ERR_CIBA_SLOW_DOWN', `poll at most every ${poll.interval} s`);
       throw new MandateError('ERR_CIBA_PENDING', 'the approver has not decided yet');
     }
-    if (status === 'expired' && mandate.status === 'pending') throw new MandateError('ERR_CIBA_EXPIRED', 'the request expired before a decision');
+    if (status === 'expired' && (mandate.status === 'pending' || mandate.status === 'approved')) throw new MandateError('ERR_CIBA_EXPIRED', 'the request expired before a decision');
     // `access_denied` is answered once; afterwards the request counts as redeemed.
     if (status === 'denied' && mandate.endedAt === null) {
       await store.mandates.transition(mandate.id, ['denied'], { endedAt: clock.now(), endReason: 'denial_delivered' });
@@ -64,6 +64,7 @@ export function createCollectService(deps: LoopDeps) {
     const mandate = await findOwn(input.agent.id, input.authReqId);
     if (mandate.status !== 'approved' || effectiveStatus(mandate, clock.now()) !== 'approved') return answerUnapproved(mandate);
     if (input.jkt !== mandate.dpopJkt) throw new MandateError('ERR_CIBA_DPOP_KEY', 'the DPoP proof is not by the key pinned at /bc-authorize');
+    if (!(await approverIsActive(store, mandate.approverId))) throw new MandateError('ERR_CIBA_INVALID_GRANT', 'unknown auth_req_id');
     const attestation = await freshAttestation(mandate, input);
     const grant = `mgr_${deps.random.base64url(32)}`;
     // Redeemed exactly once: the conditional update is the lock.
@@ -71,8 +72,8 @@ export function createCollectService(deps: LoopDeps) {
       throw new MandateError('ERR_CIBA_INVALID_GRANT', 'unknown auth_req_id');
     const active = { ...mandate, status: 'active' as const };
     try {
-      await deps.audit.record({ type: 'mandate.activated', actor: input.agent.id, approver: mandate.approverId, mandateId: mandate.id, requestId: input.requestId });
-      const token = await issue({ mandate: active, agentId: input.agent.id, subject: mandate.approverId, audience: mandate.task.locations[0], jkt: input.jkt, attestation, requestId: input.requestId });
+      const activated = { type: 'mandate.activated' as const, actor: input.agent.id, approver: mandate.approverId, mandateId: mandate.id, requestId: input.requestId };
+      const token = await issue({ precedingEvents: [activated], mandate: active, agentId: input.agent.id, subject: mandate.approverId, audience: mandate.task.locations[0], jkt: input.jkt, attestation, requestId: input.requestId });
       return { token, grant, mandate: active };
     } catch (error) {
       // The agent never received the grant: put the request back so a later poll can collect it.

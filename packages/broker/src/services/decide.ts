@@ -1,17 +1,23 @@
 import { MandateError } from '../core/errors.ts';
-import { effectiveStatus, type Approval, type Mandate, type MandateStatus } from '../core/mandate.ts';
+import { effectiveStatus, LIVE_STATUSES, type Approval, type Mandate, type MandateStatus } from '../core/mandate.ts';
+import type { MandatePatch } from '../ports/mandates.ts';
 import type { MandateFilter } from '../ports/mandates.ts';
 import type { ActionContext } from './action-context.ts';
 import type { LoopDeps } from './loop-deps.ts';
 
-const LIVE = ['pending', 'approved', 'active', 'suspended'] as const;
+const LIVE = LIVE_STATUSES;
 
 export interface DecisionProof {
   method: Approval['method'];
   proof: Record<string, unknown>;
 }
 
-/** Decisions humans take on mandates: approve, deny, revoke (PROTOCOL §4, §8). Audited first. */
+/**
+ * Decisions humans take on mandates: approve, deny, revoke (PROTOCOL §4, §8). Each change is
+ * written, then audited before the answer; if the audit commit fails, an approval or denial is
+ * put back to pending (so no token can flow from an unaudited approval). A revocation is kept
+ * even then: failing closed beats un-revoking.
+ */
 export function createDecisionService(deps: LoopDeps) {
   const { store, clock } = deps;
 
@@ -28,9 +34,31 @@ export function createDecisionService(deps: LoopDeps) {
     return mandate;
   };
 
-  const move = async (mandate: Mandate, from: MandateStatus[], patch: Parameters<typeof store.mandates.transition>[2]) => {
+  const move = async (mandate: Mandate, from: readonly MandateStatus[], patch: MandatePatch) => {
     if (!(await store.mandates.transition(mandate.id, from, patch))) throw new MandateError('ERR_MANDATE_STATE', 'the mandate changed meanwhile');
     return (await store.mandates.get(mandate.id))!;
+  };
+
+  /** Audits a decision; when the commit fails, the pending request is restored and the error rethrown. */
+  const auditDecision = async (mandate: Mandate, to: MandateStatus, event: Parameters<typeof deps.audit.record>[0]) => {
+    try {
+      await deps.audit.record(event);
+    } catch (error) {
+      await store.mandates.transition(mandate.id, [to], { status: 'pending', approval: null, decidedAt: null });
+      throw error;
+    }
+  };
+
+  /** Ends a live mandate and its credentials; false when it was no longer live (a concurrent end). */
+  const revokeOne = async (mandate: Mandate, reason: string, ctx: ActionContext): Promise<boolean> => {
+    if (!(await store.mandates.transition(mandate.id, LIVE, { status: 'revoked', endedAt: clock.now(), endReason: reason }))) return false;
+    const credentials = await store.credentials.revokeByMandate(mandate.id, clock.now());
+    await store.changes.publish('mandate.revoked', mandate.id, clock.now());
+    await deps.audit.record({
+      type: 'mandate.revoked', actor: ctx.actor, approver: mandate.approverId, mandateId: mandate.id, requestId: ctx.requestId,
+      data: { reason, credentials_revoked: credentials },
+    });
+    return true;
   };
 
   return {
@@ -56,7 +84,7 @@ export function createDecisionService(deps: LoopDeps) {
       const mandate = await decidable(id, ctx);
       const approval: Approval = { approvedBy: ctx.actor, approvedAt: clock.now(), method: decision.method, proof: decision.proof };
       const approved = await move(mandate, ['pending'], { status: 'approved', approval, decidedAt: approval.approvedAt });
-      await deps.audit.record({
+      await auditDecision(mandate, 'approved', {
         type: 'mandate.approved', actor: ctx.actor, approver: ctx.actor, mandateId: id, evidenceDigest: mandate.attestationDigest,
         requestId: ctx.requestId, data: { method: decision.method, task_s256: mandate.taskS256, ...decision.proof },
       });
@@ -66,23 +94,26 @@ export function createDecisionService(deps: LoopDeps) {
     async deny(id: string, ctx: ActionContext): Promise<Mandate> {
       const mandate = await decidable(id, ctx);
       const denied = await move(mandate, ['pending'], { status: 'denied', decidedAt: clock.now() });
-      await deps.audit.record({ type: 'mandate.denied', actor: ctx.actor, approver: ctx.actor, mandateId: id, requestId: ctx.requestId });
+      await auditDecision(mandate, 'denied', { type: 'mandate.denied', actor: ctx.actor, approver: ctx.actor, mandateId: id, requestId: ctx.requestId });
       return denied;
     },
 
     /** Revokes a mandate and every credential minted under it. */
     async revoke(id: string, reason: string, ctx: ActionContext): Promise<Mandate> {
       const mandate = await load(id);
-      const live: MandateStatus[] = ['pending', 'approved', 'active', 'suspended'];
-      if (!live.includes(mandate.status)) throw new MandateError('ERR_MANDATE_STATE', `the mandate is ${mandate.status}`);
-      const revoked = await move(mandate, live, { status: 'revoked', endedAt: clock.now(), endReason: reason });
-      const credentials = await store.credentials.revokeByMandate(id, clock.now());
-      await store.changes.publish('mandate.revoked', id, clock.now());
-      await deps.audit.record({
-        type: 'mandate.revoked', actor: ctx.actor, approver: mandate.approverId, mandateId: id, requestId: ctx.requestId,
-        data: { reason, credentials_revoked: credentials },
-      });
-      return revoked;
+      if (!LIVE.includes(mandate.status) || !(await revokeOne(mandate, reason, ctx))) throw new MandateError('ERR_MANDATE_STATE', `the mandate is ${mandate.status}`);
+      return (await store.mandates.get(id))!;
+    },
+
+    /**
+     * Cascades (PROTOCOL §8): revokes every mandate still live in the store, whatever its status as
+     * of now (an expired one is ended too) and skipping any that ended meanwhile. Never throws for
+     * a mandate's state, so a cascade cannot stop halfway.
+     */
+    async revokeAll(mandates: readonly Mandate[], reason: string, ctx: ActionContext): Promise<number> {
+      let count = 0;
+      for (const mandate of mandates) if (await revokeOne(mandate, reason, ctx)) count += 1;
+      return count;
     },
   };
 }

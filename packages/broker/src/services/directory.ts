@@ -87,10 +87,13 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
     getHuman,
     async disableHuman(id, ctx) {
       const human = await getHuman(id);
-      if (human.status === 'disabled') return human;
       const now = clock.now();
       // The store disables conditionally: a concurrent call that got there first did the auditing.
-      if (!(await store.humans.disable(id, now))) return getHuman(id);
+      // The cascade runs again anyway, so a repeated call finishes one that stopped halfway.
+      if (human.status === 'disabled' || !(await store.humans.disable(id, now))) {
+        await deps.cascade?.revokeHumanMandates(id, ctx);
+        return getHuman(id);
+      }
       // PROTOCOL §8: disabling revokes every mandate the human approved (they are its `sub`).
       await deps.cascade?.revokeHumanMandates(id, ctx);
       const orphans = await orphanedBy(store, id);

@@ -3,7 +3,7 @@ import { JWT_TYP } from '@mandate/sdk/protocol';
 import { MandateError } from '../core/errors.ts';
 import { effectiveStatus } from '../core/mandate.ts';
 import { JwsError, parseJws, verifyJwsSignature } from '../proof/jws.ts';
-import { sha256b64url, type LoopDeps } from './loop-deps.ts';
+import { approverIsActive, sha256b64url, type LoopDeps } from './loop-deps.ts';
 
 export interface IntrospectionCaller {
   clientId: string | undefined;
@@ -20,7 +20,7 @@ export function createIntrospectionService(deps: LoopDeps) {
   const { store, clock, config, keys } = deps;
 
   const authenticateAudience = (caller: IntrospectionCaller): string => {
-    const audience = caller.clientId ? config.audiences[caller.clientId] : undefined;
+    const audience = caller.clientId && Object.hasOwn(config.audiences, caller.clientId) ? config.audiences[caller.clientId] : undefined;
     const expected = audience?.introspectionSecretSha256;
     const given = caller.secret === undefined ? undefined : sha256b64url(caller.secret);
     // Both are base64url SHA-256 digests (43 characters; the config schema checks `expected`).
@@ -52,7 +52,8 @@ export function createIntrospectionService(deps: LoopDeps) {
     if (credential.mandateId === null) return true;
     const mandate = await store.mandates.get(credential.mandateId);
     // An exhausted mandate mints no more, but its last tokens stay valid until they expire.
-    return mandate !== null && ['active', 'exhausted'].includes(effectiveStatus(mandate, clock.now()));
+    if (!mandate || !['active', 'exhausted'].includes(effectiveStatus(mandate, clock.now()))) return false;
+    return approverIsActive(store, mandate.approverId);
   };
 
   return async function introspect(caller: IntrospectionCaller, token: string | undefined): Promise<Record<string, unknown>> {

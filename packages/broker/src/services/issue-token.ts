@@ -1,4 +1,5 @@
 import { JWT_TYP } from '@mandate/sdk/protocol';
+import type { AuditEventInput } from '../core/audit-chain.ts';
 import { accessTokenClaims, type AccessTokenInput } from '../core/access-token.ts';
 import { MandateError } from '../core/errors.ts';
 import type { Mandate } from '../core/mandate.ts';
@@ -13,6 +14,8 @@ export interface IssueInput {
   attestation: AttestationSummary;
   autonomousActions?: string[];
   requestId: string;
+  /** Events committed in the same audit record as `token.issued` (e.g. `mandate.activated`). */
+  precedingEvents?: AuditEventInput[];
   /** A narrower task than the mandate's, when the agent asked for one. */
   task?: Mandate['task'];
 }
@@ -45,6 +48,13 @@ export function createTokenIssuer(deps: LoopDeps) {
     throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate has no uses left', { mandate_error: 'mandate_exhausted' });
   };
 
+  /** A revocation that landed after the caller's status check must not be outlived by this token. */
+  const checkStillLive = async (mandate: Mandate, jti: string) => {
+    if (await store.mandates.transition(mandate.id, ['active', 'exhausted'], {})) return;
+    await store.credentials.revoke(jti, clock.now());
+    throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate ended while the token was being minted', { mandate_error: 'mandate_not_active' });
+  };
+
   const lifetime = (input: IssueInput, nowSeconds: number) => {
     const caps = [nowSeconds + Math.floor(config.tokens.accessTokenTtl / 1000), input.attestation.exp];
     if (input.mandate) caps.push((input.task ?? input.mandate.task).constraints.notAfter);
@@ -67,15 +77,21 @@ export function createTokenIssuer(deps: LoopDeps) {
     const claims = accessTokenClaims(tokenInput);
     // PROTOCOL §9: the event is committed before the token exists outside the broker, and before its
     // credential is stored, so a failed commit leaves neither a token nor a credential behind.
-    await deps.audit.record({
-      type: 'token.issued', actor: input.agentId, approver: input.mandate?.approverId ?? null, mandateId: input.mandate?.id ?? null,
-      jti, evidenceDigest: input.attestation.evidenceDigest, requestId: input.requestId,
-      data: { audience: input.audience, exp, jkt: input.jkt, attestation: input.attestation.id, autonomous: input.mandate === null },
-    });
+    try {
+      await deps.audit.record(...(input.precedingEvents ?? []), {
+        type: 'token.issued', actor: input.agentId, approver: input.mandate?.approverId ?? null, mandateId: input.mandate?.id ?? null,
+        jti, evidenceDigest: input.attestation.evidenceDigest, requestId: input.requestId,
+        data: { audience: input.audience, exp, jkt: input.jkt, attestation: input.attestation.id, autonomous: input.mandate === null },
+      });
+    } catch (error) {
+      if (usesLeft !== null) await store.counters.release(input.mandate!.id);
+      throw error;
+    }
     await store.credentials.insert({
       jti, mandateId: input.mandate?.id ?? null, agentId: input.agentId, subject: input.subject, audience: input.audience,
       jkt: input.jkt, issuedAt: nowSeconds * 1000, expiresAt: exp * 1000, revokedAt: null,
     });
+    if (input.mandate) await checkStillLive(input.mandate, jti);
     // PROTOCOL §5: at zero the mandate is exhausted; the token just minted stays valid until `exp`.
     if (usesLeft === 0 && input.mandate) await exhaust(input.mandate, input.requestId);
     return { accessToken: deps.keys.sign({ typ: JWT_TYP.accessToken }, claims), expiresIn: exp - nowSeconds, jti, claims };

@@ -35,4 +35,9 @@ export interface LoopDeps {
   verifyAttestation: AttestationResultVerifier;
 }
 
+/** PROTOCOL §8 backstop: a mandate whose approver is disabled yields nothing, even if a cascade is pending. */
+export async function approverIsActive(store: Store, approverId: string): Promise<boolean> {
+  return (await store.humans.get(approverId))?.status === 'active';
+}
+
 export const sha256b64url = (text: string): string => createHash('sha256').update(text).digest('base64url');

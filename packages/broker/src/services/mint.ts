@@ -5,7 +5,7 @@ import type { Agent } from '../core/model.ts';
 import { parseAgentTask } from './agent-task.ts';
 import { verifyPresentedAttestation } from './actor-attestation.ts';
 import { createTokenIssuer, type IssuedToken } from './issue-token.ts';
-import { sha256b64url, type LoopDeps } from './loop-deps.ts';
+import { approverIsActive, sha256b64url, type LoopDeps } from './loop-deps.ts';
 
 export interface MintInput {
   agent: Agent;
@@ -59,9 +59,10 @@ export function createMintService(deps: LoopDeps) {
     if (input.resources[0] !== mandate.task.locations[0]) throw new MandateError('ERR_MINT_TARGET', 'resource is not the audience of this mandate');
   };
 
-  const checkActive = (mandate: Mandate) => {
+  const checkActive = async (mandate: Mandate) => {
     const status = effectiveStatus(mandate, clock.now());
     if (status !== 'active') reject('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, INACTIVE_REASON[status] ?? 'mandate_not_active');
+    if (!(await approverIsActive(store, mandate.approverId))) reject('ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', 'approver_disabled');
   };
 
   const narrowedTask = (input: MintInput, mandate: Mandate): AgentTask => {
@@ -77,7 +78,7 @@ export function createMintService(deps: LoopDeps) {
     const mandate = await loadMandate(input);
     checkTarget(input, mandate);
     const attestation = await verifyPresentedAttestation(deps, input.actorToken, { agentId: input.agent.id, jkt: input.jkt });
-    checkActive(mandate);
+    await checkActive(mandate);
     const task = narrowedTask(input, mandate);
     const token = await issue({ mandate, task, agentId: input.agent.id, subject: mandate.approverId, audience: mandate.task.locations[0], jkt: input.jkt, attestation, requestId: input.requestId });
     return { token, task };

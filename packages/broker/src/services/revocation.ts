@@ -1,4 +1,3 @@
-import { effectiveStatus } from '../core/mandate.ts';
 import type { Agent } from '../core/model.ts';
 import { parseJws } from '../proof/jws.ts';
 import type { ActionContext } from './action-context.ts';
@@ -32,8 +31,8 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
     async revokeByAgent(agent: Agent, token: string, requestId: string): Promise<void> {
       if (token.startsWith('mgr_')) {
         const mandate = await store.mandates.getByGrantHash(sha256b64url(token));
-        if (mandate && mandate.agentId === agent.id && !['revoked', 'expired', 'exhausted'].includes(effectiveStatus(mandate, clock.now())))
-          await decisions.revoke(mandate.id, 'revoked_by_agent', { actor: agent.id, requestId });
+        // RFC 7009 §2.2: 200 whatever the state; a mandate that ended meanwhile is simply skipped.
+        if (mandate && mandate.agentId === agent.id) await decisions.revokeAll([mandate], 'revoked_by_agent', { actor: agent.id, requestId });
         return;
       }
       await revokeCredential(agent, token, requestId);
@@ -55,17 +54,14 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
 
     /** Retiring an agent ends every mandate it holds and revokes its tokens. */
     async revokeAgentMandates(agentId: string, ctx: ActionContext): Promise<number> {
-      const live = await store.mandates.listLive({ agentId });
-      for (const mandate of live) await decisions.revoke(mandate.id, 'agent_retired', ctx);
+      const count = await decisions.revokeAll(await store.mandates.listLive({ agentId }), 'agent_retired', ctx);
       await store.credentials.revokeByAgent(agentId, clock.now());
-      return live.length;
+      return count;
     },
 
     /** PROTOCOL §8: disabling a human revokes every mandate they approved (they are its `sub`). */
     async revokeHumanMandates(humanId: string, ctx: ActionContext): Promise<number> {
-      const live = await store.mandates.listLive({ approverId: humanId });
-      for (const mandate of live) await decisions.revoke(mandate.id, 'human_disabled', ctx);
-      return live.length;
+      return decisions.revokeAll(await store.mandates.listLive({ approverId: humanId }), 'human_disabled', ctx);
     },
   };
 }

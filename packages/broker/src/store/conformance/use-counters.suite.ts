@@ -25,6 +25,16 @@ export function useCountersSuite(makeFixture: MakeFixture): void {
       assert.equal(await f.b.counters.remaining('raced'), 0);
     });
 
+    test('release gives a use back, never above the total', async () => {
+      const { a, b } = fixture();
+      await a.counters.create('r', 2);
+      await a.counters.take('r');
+      assert.equal(await b.counters.release('r'), true);
+      assert.equal(await a.counters.remaining('r'), 2);
+      assert.equal(await a.counters.release('r'), false, 'already full');
+      assert.equal(await a.counters.release('missing'), false);
+    });
+
     test('an unknown key has no uses and no remaining count', async () => {
       const { a } = fixture();
       assert.equal(await a.counters.take('missing'), null);

@@ -1,3 +1,4 @@
+import { LIVE_STATUSES } from '../../core/mandate.ts';
 import type { Selectable } from 'kysely';
 import type { AgentTask, Approval, Mandate, MandateStatus } from '../../core/mandate.ts';
 import type { MandatePatch, MandateRepository } from '../../ports/mandates.ts';
@@ -6,7 +7,7 @@ import type { SqliteHandle } from './open.ts';
 import { transactImmediate } from './sync-transaction.ts';
 
 /** Stored statuses that can still yield tokens (PROTOCOL §8). */
-const LIVE: readonly MandateStatus[] = ['pending', 'approved', 'active', 'suspended'];
+const LIVE = LIVE_STATUSES;
 
 export function createSqliteMandates(handle: SqliteHandle): MandateRepository {
   const { db } = handle;

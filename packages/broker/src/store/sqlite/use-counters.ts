@@ -20,6 +20,15 @@ export function createSqliteUseCounters(db: Kysely<Database>): UseCounters {
         .executeTakeFirst();
       return row?.remaining ?? null;
     },
+    async release(key) {
+      const result = await db
+        .updateTable('use_counters')
+        .set((eb) => ({ remaining: eb('remaining', '+', 1) }))
+        .where('key', '=', key)
+        .whereRef('remaining', '<', 'total')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
     async remaining(key) {
       const row = await db.selectFrom('use_counters').select('remaining').where('key', '=', key).executeTakeFirst();
       return row?.remaining ?? null;
