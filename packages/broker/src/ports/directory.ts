@@ -15,7 +15,11 @@ export interface AgentRepository {
   list(): Promise<Agent[]>;
   /** Agents that list `humanId` as an owner. */
   listByOwner(humanId: string): Promise<Agent[]>;
-  setStatus(id: string, status: AgentStatus): Promise<boolean>;
+  /**
+   * Sets the status only while it is one of `from` (one conditional write, so of concurrent
+   * changes exactly one wins); false for an unknown id or another status.
+   */
+  setStatus(id: string, status: AgentStatus, from: readonly AgentStatus[]): Promise<boolean>;
   touch(id: string, at: number): Promise<void>;
 }
 

@@ -86,11 +86,11 @@ describe('private_key_jwt', () => {
     await rejects(authenticate(params(a)), 'ERR_CLIENT_ASSERTION_REPLAY');
   });
   test('suspended agent', async () => {
-    await store.agents.setStatus(AGENT_ID, 'suspended');
+    await store.agents.setStatus(AGENT_ID, 'suspended', ['active']);
     try {
       await rejects(authenticate(params(await assertion())), 'ERR_CLIENT_INACTIVE');
     } finally {
-      await store.agents.setStatus(AGENT_ID, 'active');
+      await store.agents.setStatus(AGENT_ID, 'active', ['suspended']);
     }
   });
 });

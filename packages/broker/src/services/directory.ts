@@ -1,7 +1,7 @@
 import type { AuditEventInput } from '../core/audit-chain.ts';
 import { MandateError } from '../core/errors.ts';
 import { formatId } from '../core/ids.ts';
-import type { Agent, AgentKind, Human } from '../core/model.ts';
+import type { Agent, AgentKind, AgentStatus, Human } from '../core/model.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
@@ -66,9 +66,10 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
 
   const changeAgentStatus = async (id: string, to: 'suspended' | 'retired', ctx: ActionContext) => {
     const agent = await getAgent(id);
-    const allowed = to === 'suspended' ? agent.status === 'active' : agent.status !== 'retired';
-    if (!allowed) throw new MandateError('ERR_AGENT_STATE', `agent ${id} is ${agent.status} and cannot become ${to}`, { status: agent.status });
-    await store.agents.setStatus(id, to);
+    const from: AgentStatus[] = to === 'suspended' ? ['active'] : ['active', 'suspended'];
+    // Conditional in the store, so a concurrent suspend and retire cannot both win (retired is final).
+    if (!from.includes(agent.status) || !(await store.agents.setStatus(id, to, from)))
+      throw new MandateError('ERR_AGENT_STATE', `agent ${id} is ${agent.status} and cannot become ${to}`, { status: agent.status });
     await audit.record(event(to === 'suspended' ? 'agent.suspended' : 'agent.retired', ctx, { agent_id: id, previous_status: agent.status }));
     // PROTOCOL §8: suspending an agent suspends its mandates; retiring ends them.
     if (to === 'suspended') await deps.cascade?.suspendAgentMandates(id, ctx);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Store } from '../../ports/store.ts';
-import { useFixture, type MakeFixture } from './fixture.ts';
+import { onBoth, useFixture, type MakeFixture } from './fixture.ts';
 import { aHuman, anAgent } from './records.ts';
 
 async function addHumans(store: Store, ...ns: number[]): Promise<void> {
@@ -64,13 +64,22 @@ export function agentRepositorySuite(makeFixture: MakeFixture): void {
       assert.deepEqual(await a.agents.list(), []);
     });
 
-    test('setStatus changes the status; unknown ids return false', async () => {
+    test('setStatus changes the status only from the given ones; unknown ids return false', async () => {
       const { a, b } = fixture();
       await addHumans(a, 1);
       await a.agents.insert(anAgent(1, ['usr_1']));
-      assert.equal(await b.agents.setStatus('agt_1', 'suspended'), true);
+      assert.equal(await b.agents.setStatus('agt_1', 'suspended', ['active']), true);
       assert.equal((await a.agents.get('agt_1'))?.status, 'suspended');
-      assert.equal(await a.agents.setStatus('agt_404', 'retired'), false);
+      assert.equal(await a.agents.setStatus('agt_1', 'suspended', ['active']), false, 'not active any more');
+      assert.equal(await a.agents.setStatus('agt_404', 'retired', ['active']), false);
+    });
+
+    test('concurrent status changes from one state across two connections: exactly one wins', async () => {
+      const f = fixture();
+      await addHumans(f.a, 1);
+      await f.a.agents.insert(anAgent(1, ['usr_1']));
+      const results = await onBoth(f, 20, (store, i) => store.agents.setStatus('agt_1', i % 2 ? 'retired' : 'suspended', ['active']));
+      assert.equal(results.filter(Boolean).length, 1);
     });
 
     test('touch records the last sighting and never moves it backwards', async () => {

@@ -26,8 +26,9 @@ export function createSqliteAgents(handle: SqliteHandle): AgentRepository {
       const rows = await agents().where('id', 'in', owned).execute();
       return withHumans(db, rows, (eb) => eb('agent_id', 'in', owned));
     },
-    async setStatus(id, status) {
-      const result = await db.updateTable('agents').set({ status }).where('id', '=', id).executeTakeFirst();
+    async setStatus(id, status, from) {
+      if (from.length === 0) return false;
+      const result = await db.updateTable('agents').set({ status }).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     /** Never moves `lastSeenAt` backwards when replicas report out of order. */
