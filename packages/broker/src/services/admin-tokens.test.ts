@@ -126,3 +126,21 @@ test('bootstrap creates a human with an admin token and audits both', async () =
   assert.deepEqual(events.map((e) => e.type), ['human.added', 'admin_token.created']);
   assert.equal(events[0]!.data.bootstrap, true);
 });
+
+test('tokens:manage revokes the caller\'s own tokens, but another human\'s only with admin', async () => {
+  const bob = await t.app.directory.addHuman({ name: 'Bob' }, ctx);
+  const bobs = await create(['humans:read'], {}, bob.id);
+  const managerCtx = { ...ctx, callerRights: ['tokens:manage'] as AdminRight[] };
+  await rejects(tokens().revoke(bobs.token.id, managerCtx), 'ERR_ADMIN_FORBIDDEN', /only an admin may revoke another human's token/);
+  const own = await create(['humans:read']);
+  assert.notEqual((await tokens().revoke(own.token.id, managerCtx)).revokedAt, null);
+  assert.notEqual((await tokens().revoke(bobs.token.id, ctx)).revokedAt, null, 'an admin may');
+});
+
+test('humans:write cannot disable a human who holds the admin right', async () => {
+  const carol = await t.app.directory.addHuman({ name: 'Carol' }, ctx);
+  await create(['admin'], {}, carol.id);
+  const writer = { actor: t.admin.id, requestId: ctx.requestId, callerRights: ['humans:write'] as AdminRight[] };
+  await rejects(t.app.directory.disableHuman(carol.id, writer), 'ERR_ADMIN_FORBIDDEN', /only an admin may disable a human who holds the admin right/);
+  assert.equal((await t.app.directory.disableHuman(carol.id, ctx)).status, 'disabled', 'an admin may');
+});

@@ -87,6 +87,9 @@ export function createAdminTokenService(deps: AdminTokenDeps): AdminTokenService
     async revoke(id, ctx) {
       const record = isAdminTokenId(id) ? await store.adminTokens.get(id) : null;
       if (!record) throw new MandateError('ERR_TOKEN_NOT_FOUND', `no admin token ${id}`);
+      // `tokens:manage` covers the caller's own tokens; another human's credentials are an admin matter.
+      if (record.humanId !== ctx.actor && ctx.callerRights && !ctx.callerRights.includes('admin'))
+        throw new MandateError('ERR_ADMIN_FORBIDDEN', 'only an admin may revoke another human\'s token', { right: 'admin' });
       if (record.revokedAt !== null) return withoutHash(record);
       const now = clock.now();
       if (!(await store.adminTokens.revoke(id, now))) return withoutHash((await store.adminTokens.get(id)) ?? record);

@@ -88,6 +88,7 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
     getHuman,
     async disableHuman(id, ctx) {
       const human = await getHuman(id);
+      await checkMayDisable(store, id, ctx);
       const now = clock.now();
       // The store disables conditionally: a concurrent call that got there first did the auditing.
       // The cascade runs again anyway, so a repeated call finishes one that stopped halfway.
@@ -173,4 +174,12 @@ function registrationFacts(agent: Agent): Record<string, unknown> {
     policy: agent.policy,
     jwk_thumbprint: agent.jwkThumbprint,
   };
+}
+
+/** Disabling someone who holds the `admin` right could lock every admin out: only an admin may. */
+async function checkMayDisable(store: Store, humanId: string, ctx: ActionContext): Promise<void> {
+  if (!ctx.callerRights || ctx.callerRights.includes('admin')) return;
+  const tokens = await store.adminTokens.list();
+  if (tokens.some((t) => t.humanId === humanId && t.revokedAt === null && t.rights.includes('admin')))
+    throw new MandateError('ERR_ADMIN_FORBIDDEN', 'only an admin may disable a human who holds the admin right', { right: 'admin' });
 }

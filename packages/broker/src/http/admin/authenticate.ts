@@ -26,5 +26,5 @@ export function requireRight(ctx: RouteContext): void {
 /** The acting human and request id, for services and their audit events. */
 export function actionContext<S extends RouteSchemas>(ctx: RouteContext<S>): ActionContext {
   if (!ctx.caller) throw new MandateError('ERR_INTERNAL', 'admin step ran without a caller');
-  return { actor: ctx.caller.human.id, requestId: ctx.requestId };
+  return { actor: ctx.caller.human.id, requestId: ctx.requestId, callerRights: ctx.caller.token.rights };
 }
