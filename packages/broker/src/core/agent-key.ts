@@ -8,7 +8,8 @@ import type { PublicJwk } from './model.ts';
  */
 
 /** Members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+/** JWK members that carry private key material (RFC 7518 §6.2.2, §6.3.2, §6.4). */
+export const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
 /** 32 bytes in unpadded base64url: 43 characters, the last one carrying 2 zero padding bits. */
 const COORDINATE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;

@@ -1,10 +1,10 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { JwsError, parseJws, verifyJwsSignature } from '../proof/jws.ts';
 import type { PublicJwk } from '../core/model.ts';
 
 /**
  * Compact JWS with ES256 on cached node:crypto KeyObjects: the hot path avoids jose's per-call
- * key import. Verification here is for the broker's own artefacts (audit heads); tokens from
- * outside are verified with explicit algorithm allow-lists elsewhere.
+ * key import. Verification goes through the one strict JWS module (proof/jws.ts).
  */
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -19,21 +19,20 @@ export interface VerifiedCompact {
   payload: Record<string, unknown>;
 }
 
-/** Verifies an ES256 compact JWS against `keyFor(kid)`; returns null on any failure. */
+/**
+ * Verifies an ES256 compact JWS of the broker's own (audit heads) against `keyFor(kid)` with the
+ * strict parser of proof/jws.ts; returns null on any failure.
+ */
 export function verifyCompact(jws: string, keyFor: (kid: string) => KeyObject | null): VerifiedCompact | null {
-  const parts = jws.split('.');
-  if (parts.length !== 3) return null;
-  const [h, p, s] = parts as [string, string, string];
   try {
-    const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (header.alg !== 'ES256' || typeof header.kid !== 'string') return null;
-    const key = keyFor(header.kid);
+    const parsed = parseJws(jws);
+    const key = parsed.alg === 'ES256' && typeof parsed.header.kid === 'string' ? keyFor(parsed.header.kid) : null;
     if (!key) return null;
-    const ok = verify('sha256', Buffer.from(`${h}.${p}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'));
-    if (!ok) return null;
-    return { header, payload: JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown> };
-  } catch {
-    return null;
+    verifyJwsSignature(parsed, key);
+    return { header: parsed.header, payload: parsed.payload };
+  } catch (error) {
+    if (error instanceof JwsError) return null;
+    throw error;
   }
 }
 

@@ -1,10 +1,10 @@
+import { CLIENT_ATTESTATION_POP_TYP } from '@mandate/sdk/protocol';
 import type { KeyObject } from 'node:crypto';
 import { MandateError } from '../core/errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ReplayCache } from '../ports/replay-cache.ts';
 import { JwsError, parseJws, verifyJwsSignature } from './jws.ts';
 
-export const CLIENT_ATTESTATION_POP_TYP = 'oauth-client-attestation-pop+jwt';
 
 /**
  * draft-ietf-oauth-attestation-based-client-auth §5.2: the PoP JWT proves possession of the key

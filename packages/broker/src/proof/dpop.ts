@@ -1,4 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
+import { PRIVATE_MEMBERS } from '../core/agent-key.ts';
 import { MandateError, type ErrorCode } from '../core/errors.ts';
 import type { PublicJwk } from '../core/model.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -34,7 +35,6 @@ export interface VerifiedDpop {
   iat: number;
 }
 
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 const MAX_JTI_LENGTH = 256;
 const KEY_CACHE_LIMIT = 10_000;
 
