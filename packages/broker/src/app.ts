@@ -4,18 +4,16 @@ import type { FastifyInstance } from 'fastify';
 import { createAttestors } from './attestors/registry.ts';
 import { createAuditLog } from './audit/audit-service.ts';
 import type { Config } from './config/load.ts';
-import type { LoopServices } from './http/deps.ts';
+import type { HttpDeps, LoopServices } from './http/deps.ts';
 import { createHttpServer } from './http/server.ts';
-import { createKeyService, type KeyService } from './keys/key-service.ts';
-import type { AuditLog } from './ports/audit-log.ts';
+import { createKeyService } from './keys/key-service.ts';
 import type { AuditSink } from './ports/audit-sink.ts';
 import type { Clock } from './ports/clock.ts';
 import type { Random } from './ports/random.ts';
-import type { Store } from './ports/store.ts';
 import { createClientAuthenticator } from './proof/client-assertion.ts';
 import { createDpopVerifier } from './proof/dpop.ts';
 import { createDpopNonces } from './proof/nonce.ts';
-import { createAdminTokenService, type AdminTokenService } from './services/admin-tokens.ts';
+import { createAdminTokenService } from './services/admin-tokens.ts';
 import { createAskService } from './services/ask.ts';
 import { createAttestationResultVerifier } from './services/attestation-result.ts';
 import { createAttestationService } from './services/attestation.ts';
@@ -23,7 +21,7 @@ import { createAutonomousService } from './services/autonomous.ts';
 import { createChallengeService } from './services/challenge.ts';
 import { createCollectService } from './services/collect.ts';
 import { createDecisionService } from './services/decide.ts';
-import { createDirectoryService, type DirectoryService } from './services/directory.ts';
+import { createDirectoryService } from './services/directory.ts';
 import { createIntrospectionService } from './services/introspect.ts';
 import type { LoopDeps } from './services/loop-deps.ts';
 import { createMintService } from './services/mint.ts';
@@ -33,14 +31,7 @@ import { createSqliteStore } from './store/sqlite/index.ts';
 import { cryptoRandom, systemClock } from './system.ts';
 
 /** The one composition root: the only module that knows every concrete class. */
-export interface App {
-  config: Config;
-  store: Store;
-  keys: KeyService;
-  audit: AuditLog;
-  directory: DirectoryService;
-  adminTokens: AdminTokenService;
-  loop: LoopServices;
+export interface App extends Omit<HttpDeps, 'clock' | 'random'> {
   http: FastifyInstance;
   close(): Promise<void>;
 }
