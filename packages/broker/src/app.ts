@@ -7,6 +7,7 @@ import type { Config } from './config/load.ts';
 import type { HttpDeps, LoopServices } from './http/deps.ts';
 import { createHttpServer } from './http/server.ts';
 import { createKeyService } from './keys/key-service.ts';
+import type { Attestor } from './ports/attestor.ts';
 import type { AuditSink } from './ports/audit-sink.ts';
 import type { Clock } from './ports/clock.ts';
 import type { Random } from './ports/random.ts';
@@ -41,6 +42,8 @@ export interface AppOverrides {
   random?: Random;
   /** Test seam: wraps the store's audit sink (e.g. to fail or delay commits, PROTOCOL §9). */
   auditSink?: (sink: AuditSink) => AuditSink;
+  /** Test seam: wraps the enabled attestors (e.g. to report contraindicated evidence, which no v1 attestor does). */
+  attestors?: (attestors: ReadonlyMap<string, Attestor>) => ReadonlyMap<string, Attestor>;
 }
 
 export const STORE_FILE = 'mandate.db';
@@ -59,7 +62,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     sink: overrides.auditSink?.(store.audit) ?? store.audit, keys, clock, chain: config.audit.chain, issuer: config.issuer, checkpointFile: config.audit.checkpointFile,
     onCheckpointError: (error) => process.stderr.write(`audit checkpoint write failed: ${error.message}\n`),
   });
-  const loop = await createLoop({ store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }) });
+  const loop = await createLoop(
+    { store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }) },
+    overrides.attestors,
+  );
   const directory = createDirectoryService({ store, audit, clock, random, policies: config.attestation.policies, cascade: loop.revocation });
   const adminTokens = createAdminTokenService({ store, audit, clock, random });
   const http = await createHttpServer({ config, store, keys, audit, directory, adminTokens, loop, clock, random });
@@ -77,7 +83,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 }
 
 /** The core loop: proofs, attestation, asking, deciding, minting, introspection, revocation. */
-async function createLoop(deps: LoopDeps): Promise<LoopServices> {
+async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors'] = (attestors) => attestors): Promise<LoopServices> {
   const { store, clock, random, config, keys, audit } = deps;
   const sharedKey = async (name: string) => Buffer.from(await store.secrets.getOrCreate(name, random.base64url(32), clock.now()), 'base64url');
   const nonces = createDpopNonces(await sharedKey('dpop-nonce'), clock, config.dpop.nonceLifetime / 1000);
@@ -85,7 +91,7 @@ async function createLoop(deps: LoopDeps): Promise<LoopServices> {
   const decisions = createDecisionService(deps);
   const revocation = createRevocationService(deps, decisions);
   const attest = createAttestationService({
-    attestations: store.attestations, challenges, attestors: createAttestors(config.attestation.attestors, { replay: store.replay, clock }),
+    attestations: store.attestations, challenges, attestors: wrapAttestors(createAttestors(config.attestation.attestors, { replay: store.replay, clock })),
     policies: config.attestation.policies, keys, audit, clock, random, issuer: config.issuer,
     // PROTOCOL §3: contraindicated evidence suspends the agent's mandates and its owners are notified.
     onContraindicated: async (record, requestId) => {

@@ -7,7 +7,7 @@ import { CLIENT_ATTESTATION_POP_TYP, CLIENT_ASSERTION_TYPE, GRANT_TYPE, JWT_TYP,
 import { mandateErrorOf } from '../src/services/actor-attestation.ts';
 import { startTestApp, type TestApp } from './support/app-fixture.ts';
 import {
-  API, assertOAuthError, AUTO_API, clientAuth, CODE_DIGEST, FIXED_AUDIENCE, FRESHNESS_SECONDS, generateDpopKey, MAX_PENDING, OTHER_API, SECRETS,
+  API, assertOAuthError, AUTO_API, clientAuth, CODE_DIGEST, CONTRAINDICATED_DIGEST, FIXED_AUDIENCE, FRESHNESS_SECONDS, generateDpopKey, MAX_PENDING, OTHER_API, SECRETS,
   startLoopFixture, startResourceServer, type DpopKeyPair, type LoopAgent, type LoopFixture, type WireResponse,
 } from './support/loop-fixture.ts';
 
@@ -109,6 +109,32 @@ async function introspect(token: string, audience = API, secret = SECRETS[audien
 
 async function revoke(a: Actor, token: string): Promise<WireResponse> {
   return fx.post('/revoke', { ...(await clientAuth(a.agent)), token });
+}
+
+/** Runs `action` while audit commits holding an event of `type` fail (PROTOCOL §9), then lets the log recover. */
+async function withFailingAudit<T>(type: string, action: () => Promise<T>): Promise<T> {
+  fx.auditControl.fail = (inputs) => inputs.some((i) => i.type === type);
+  try {
+    return await action();
+  } finally {
+    fx.auditControl.fail = null;
+  }
+}
+
+/** An admin API problem (RFC 9457): status, catalogue code and detail. */
+function assertProblem(response: WireResponse, status: number, code: string, detail: string): void {
+  const where = `${response.status} ${JSON.stringify(response.body)}`;
+  assert.equal(response.status, status, where);
+  assert.equal(response.body.code, code, where);
+  assert.equal(response.body.detail, detail, where);
+}
+
+/** Names that are members of every object: no audience lookup may find them (prototype-safe lookups). */
+const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString'];
+
+/** A task exactly as approved, with `over` applied: only the named members differ (so notAfter never widens). */
+async function approvedTask(mandateId: string, over: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  return { ...(await fx.app.loop.decisions.get(mandateId)).task, ...over };
 }
 
 /** A signed result of this broker's key with chosen claims (the broker itself never signs such ones). */
@@ -319,6 +345,20 @@ describe('§3 /challenge and /attest', () => {
     const event = (await fx.auditEvents(5)).reverse().find((e) => e.type === 'attestation.rejected' && e.actor === equal.id);
     assert.ok((event?.data as { failures: string[] }).failures.includes('ERR_POLICY_EQUALITY'), JSON.stringify(event));
   });
+  test('contraindicated evidence → each owner of the agent gets an attestation.contraindicated notification (ERR_ATTESTATION_CONTRAINDICATED)', async () => {
+    const owned = await newActor({ owners: [fx.alice.id, fx.bob.id] });
+    const response = await attestWith(owned, (audience) => evidence(audience, {}, { digest: CONTRAINDICATED_DIGEST }));
+    assertOAuthError(response, 'ERR_ATTESTATION_CONTRAINDICATED', 'an attestor reported contraindicated evidence');
+    const event = (await fx.auditEvents(5)).reverse().find((e) => e.type === 'attestation.rejected' && e.actor === owned.id);
+    const { attestation_id: attestationId, verdict } = event!.data as { attestation_id: string; verdict: string };
+    assert.equal(verdict, 'contraindicated');
+    const notified = (await fx.app.store.notifications.pending(10_000))
+      .filter((n) => n.kind === 'attestation.contraindicated' && n.payload.agent_id === owned.id)
+      .map((n) => ({ recipient: n.recipient, payload: n.payload }))
+      .sort((x, y) => (x.recipient < y.recipient ? -1 : 1));
+    const expected = [fx.alice.id, fx.bob.id].sort().map((recipient) => ({ recipient, payload: { agent_id: owned.id, attestation_id: attestationId } }));
+    assert.deepEqual(notified, expected);
+  });
 });
 
 // ─── §4 asking: /bc-authorize ───
@@ -363,6 +403,10 @@ describe('§4 /bc-authorize', () => {
   });
   test('authorization_details for an unknown audience', async () => {
     assertOAuthError(await ask(a, withDetails([task({ locations: ['https://unknown.example.com'] })])), 'ERR_ASK_AUTHORIZATION_DETAILS', 'locations[0] is not a registered audience');
+  });
+  test('locations naming an Object.prototype member (constructor, __proto__, toString) is no audience, never a 5xx', async () => {
+    for (const location of PROTOTYPE_NAMES)
+      assertOAuthError(await ask(a, withDetails([task({ locations: [location] })])), 'ERR_ASK_AUTHORIZATION_DETAILS', 'locations[0] is not a registered audience');
   });
   test('an action the audience does not allow', async () => {
     assertOAuthError(await ask(a, withDetails([task({ locations: [OTHER_API], actions: ['write'] })])), 'ERR_ASK_AUTHORIZATION_DETAILS', `action write is not allowed at ${OTHER_API}`);
@@ -457,6 +501,14 @@ describe('§4 CIBA polling at /token', () => {
     const { authReqId } = await pending(a, { requested_expiry: '5' });
     fx.clock.advance(6_000);
     assertOAuthError(await poll(a, authReqId), 'ERR_CIBA_EXPIRED', 'the request expired before a decision');
+  });
+  test('an approved request not collected within expires_in → expired_token (ERR_CIBA_EXPIRED)', async () => {
+    const a = await newActor();
+    const { authReqId, mandateId } = await pending(a, { requested_expiry: '5' });
+    await approve(mandateId);
+    fx.clock.advance(6_000);
+    assertOAuthError(await poll(a, authReqId), 'ERR_CIBA_EXPIRED', 'the request expired before a decision');
+    assert.equal((await fx.app.loop.decisions.get(mandateId)).status, 'expired');
   });
   test('an unknown auth_req_id → invalid_grant (ERR_CIBA_INVALID_GRANT)', async () => {
     const a = await newActor();
@@ -603,13 +655,39 @@ describe('§5 token exchange', () => {
   test('narrower authorization_details are honoured', async () => {
     const b = await newActor();
     const wide = await activeMandate(b, { actions: ['read', 'write'] });
-    const response = await exchange(b, wide.grant, { authorization_details: JSON.stringify([task({ actions: ['read'] })]) });
+    const response = await exchange(b, wide.grant, { authorization_details: JSON.stringify([await approvedTask(wide.mandateId, { actions: ['read'] })]) });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.deepEqual((decodeJwt(response.body.access_token as string).authorization_details as Array<{ actions: string[] }>)[0]!.actions, ['read']);
   });
   test('widened authorization_details → invalid_authorization_details (ERR_MINT_WIDENING)', async () => {
     const response = await exchange(a, active.grant, { authorization_details: JSON.stringify([task({ actions: ['read', 'write'] })]) });
     assertOAuthError(response, 'ERR_MINT_WIDENING', 'authorization_details widen the mandate (actions)', 'widening_actions');
+  });
+  test('narrower authorization_details with another purpose → widening_purpose', async () => {
+    const narrower = await approvedTask(active.mandateId, { purpose: 'Read the items and something else' });
+    const response = await exchange(a, active.grant, { authorization_details: JSON.stringify([narrower]) });
+    assertOAuthError(response, 'ERR_MINT_WIDENING', 'authorization_details widen the mandate (purpose)', 'widening_purpose');
+  });
+  test('a mandate approved without datatypes (any datatype) narrows to one the audience allows', async () => {
+    const b = await newActor();
+    const any = await activeMandate(b);
+    const response = await exchange(b, any.grant, { authorization_details: JSON.stringify([await approvedTask(any.mandateId, { datatypes: ['items'] })]) });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.deepEqual((decodeJwt(response.body.access_token as string).authorization_details as Array<{ datatypes: string[] }>)[0]!.datatypes, ['items']);
+  });
+  test('a mandate approved with datatypes narrowed to none (any datatype) → widening_datatypes', async () => {
+    const b = await newActor();
+    const typed = await activeMandate(b, { datatypes: ['items'] });
+    for (const datatypes of [undefined, []]) {
+      const response = await exchange(b, typed.grant, { authorization_details: JSON.stringify([await approvedTask(typed.mandateId, { datatypes })]) });
+      assertOAuthError(response, 'ERR_MINT_WIDENING', 'authorization_details widen the mandate (datatypes)', 'widening_datatypes');
+    }
+  });
+  test('authorization_details naming an Object.prototype member as location → invalid_authorization_details, never a 5xx', async () => {
+    for (const location of PROTOTYPE_NAMES) {
+      const response = await exchange(a, active.grant, { authorization_details: JSON.stringify([await approvedTask(active.mandateId, { locations: [location] })]) });
+      assertOAuthError(response, 'ERR_MINT_WIDENING', 'locations[0] is not a registered audience');
+    }
   });
   test('a revoked mandate → mandate_revoked (ERR_MINT_MANDATE_INACTIVE)', async () => {
     const b = await newActor();
@@ -698,6 +776,10 @@ describe('§5 client_credentials', () => {
   });
   test('an unknown resource → invalid_target', async () => {
     assertOAuthError(await clientCredentials(main, undefined, 'https://unknown.example.com'), 'ERR_MINT_TARGET', 'resource is not a registered audience');
+  });
+  test('a resource naming an Object.prototype member → invalid_target, never a 5xx', async () => {
+    for (const resource of PROTOTYPE_NAMES)
+      assertOAuthError(await clientCredentials(main, undefined, resource), 'ERR_MINT_TARGET', 'resource is not a registered audience');
   });
   test('no OAuth-Client-Attestation headers → attestation_missing', async () => {
     assertOAuthError(await clientCredentials(main, {}), 'ERR_MINT_ACTOR_TOKEN', 'the oauth-client-attestation header is required', 'attestation_missing');
@@ -883,6 +965,17 @@ describe('§7 revocation by the agent (RFC 7009)', () => {
     assert.equal((await fx.app.loop.decisions.get(active.mandateId)).status, 'revoked');
     assertOAuthError(await exchange(a, active.grant), 'ERR_MINT_MANDATE_INACTIVE', 'the mandate is revoked', 'mandate_revoked');
   });
+  test('the grant of a mandate that already expired: 200, and the mandate ends revoked by the agent', async () => {
+    const a = await newActor();
+    const short = await activeMandate(a, { constraints: { notAfter: nowSeconds() + 30 } });
+    fx.clock.advance(31_000);
+    assert.equal((await fx.app.loop.decisions.get(short.mandateId)).status, 'expired');
+    const response = await revoke(a, short.grant);
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, {});
+    const mandate = await fx.app.loop.decisions.get(short.mandateId);
+    assert.deepEqual([mandate.status, mandate.endReason], ['revoked', 'revoked_by_agent']);
+  });
   test("another agent's token: 200, and nothing is revoked", async () => {
     const a = await newActor();
     const thief = await newActor();
@@ -913,5 +1006,161 @@ describe('§8 cascades', () => {
     assert.equal((await fx.adminApi('POST', `/admin/v1/humans/${carol.human.id}/disable`, fx.secrets.admin)).status, 200);
     assertOAuthError(await exchange(a, collected.body.refresh_token as string), 'ERR_MINT_MANDATE_INACTIVE', 'the mandate is revoked', 'mandate_revoked');
     assert.deepEqual((await introspect(collected.body.access_token as string)).body, { active: false });
+  });
+});
+
+describe('§8 cascades over a request that expired undecided', () => {
+  let carol: { human: { id: string }; secret: string };
+  let a: Actor;
+  let active: Active;
+  let expiredId: string;
+  let disabled: WireResponse;
+  before(async () => {
+    carol = await fx.addHuman('carol-with-expired-request');
+    a = await newActor({ owners: [carol.human.id] });
+    const first = await pending(a, { login_hint: carol.human.id });
+    await approve(first.mandateId, carol.secret);
+    const collected = await poll(a, first.authReqId);
+    assert.equal(collected.status, 200, JSON.stringify(collected.body));
+    active = { mandateId: first.mandateId, grant: collected.body.refresh_token as string, token: collected.body.access_token as string };
+    // Newer than the active mandate, so the cascade meets it first.
+    expiredId = (await pending(a, { login_hint: carol.human.id, requested_expiry: '5' })).mandateId;
+    fx.clock.advance(6_000);
+    assert.equal((await fx.app.loop.decisions.get(expiredId)).status, 'expired');
+  });
+
+  test('disabling the human: 200, the active mandate is revoked (token inactive, mints refused), human.disabled audited', async () => {
+    disabled = await fx.adminApi('POST', `/admin/v1/humans/${carol.human.id}/disable`, fx.secrets.admin);
+    assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+    assert.equal(disabled.body.status, 'disabled');
+    const ended = await Promise.all([active.mandateId, expiredId].map(async (id) => fx.app.loop.decisions.get(id)));
+    assert.deepEqual(ended.map((m) => [m.status, m.endReason]), [['revoked', 'human_disabled'], ['revoked', 'human_disabled']]);
+    assert.deepEqual((await introspect(active.token)).body, { active: false });
+    assertOAuthError(await exchange(a, active.grant), 'ERR_MINT_MANDATE_INACTIVE', 'the mandate is revoked', 'mandate_revoked');
+    const audited = (await fx.auditEvents(50)).filter((e) => e.type === 'human.disabled' && (e.data as { human_id: string }).human_id === carol.human.id);
+    assert.equal(audited.length, 1);
+  });
+  test('disabling the human again: 200, the same human, nothing audited twice', async () => {
+    const again = await fx.adminApi('POST', `/admin/v1/humans/${carol.human.id}/disable`, fx.secrets.admin);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.deepEqual(again.body, disabled.body);
+    const events = await fx.auditEvents(50);
+    assert.equal(events.filter((e) => e.type === 'human.disabled' && (e.data as { human_id: string }).human_id === carol.human.id).length, 1);
+    assert.equal(events.filter((e) => e.type === 'mandate.revoked' && e.mandate_id === active.mandateId).length, 1);
+  });
+  test('retiring an agent: 200, its mandates revoked and its credentials revoked', async () => {
+    const b = await newActor();
+    const live = await activeMandate(b);
+    const expired = (await pending(b, { requested_expiry: '5' })).mandateId;
+    fx.clock.advance(6_000);
+    const retired = await fx.adminApi('POST', `/admin/v1/agents/${b.id}/retire`, fx.secrets.admin);
+    assert.equal(retired.status, 200, JSON.stringify(retired.body));
+    assert.equal(retired.body.status, 'retired');
+    const ended = await Promise.all([live.mandateId, expired].map(async (id) => fx.app.loop.decisions.get(id)));
+    assert.deepEqual(ended.map((m) => [m.status, m.endReason]), [['revoked', 'agent_retired'], ['revoked', 'agent_retired']]);
+    const credentials = await fx.app.store.credentials.listByMandate(live.mandateId);
+    assert.equal(credentials.length, 1);
+    assert.ok(credentials.every((c) => c.revokedAt !== null), 'the first token is revoked');
+  });
+});
+
+describe('§8 backstop: an approver disabled in the store, without the cascade', () => {
+  let dave: { human: { id: string }; secret: string };
+  let a: Actor;
+  let active: Active;
+  let approvedAuthReqId: string;
+  let approvedId: string;
+  before(async () => {
+    dave = await fx.addHuman('dave-disabled-in-store');
+    a = await newActor({ owners: [dave.human.id] });
+    const first = await pending(a, { login_hint: dave.human.id });
+    await approve(first.mandateId, dave.secret);
+    const collected = await poll(a, first.authReqId);
+    assert.equal(collected.status, 200, JSON.stringify(collected.body));
+    active = { mandateId: first.mandateId, grant: collected.body.refresh_token as string, token: collected.body.access_token as string };
+    const second = await pending(a, { login_hint: dave.human.id });
+    await approve(second.mandateId, dave.secret);
+    approvedAuthReqId = second.authReqId;
+    approvedId = second.mandateId;
+    assert.equal(await fx.app.store.humans.disable(dave.human.id, fx.clock.now()), true);
+    // The cascade never ran: the mandate still reads active.
+    assert.equal((await fx.app.loop.decisions.get(active.mandateId)).status, 'active');
+  });
+
+  test('token exchange → approver_disabled (ERR_MINT_MANDATE_INACTIVE)', async () => {
+    assertOAuthError(await exchange(a, active.grant), 'ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', 'approver_disabled');
+  });
+  test('introspection of its token → active false', async () => {
+    assert.deepEqual((await introspect(active.token)).body, { active: false });
+  });
+  test('collecting an approved request → invalid_grant (ERR_CIBA_INVALID_GRANT)', async () => {
+    assertOAuthError(await poll(a, approvedAuthReqId), 'ERR_CIBA_INVALID_GRANT', 'unknown auth_req_id');
+  });
+  test('disabling through the admin API then finishes the cascade that never ran: 200, its mandates revoked', async () => {
+    const response = await fx.adminApi('POST', `/admin/v1/humans/${dave.human.id}/disable`, fx.secrets.admin);
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.equal(response.body.status, 'disabled');
+    const ended = await Promise.all([active.mandateId, approvedId].map(async (id) => fx.app.loop.decisions.get(id)));
+    assert.deepEqual(ended.map((m) => [m.status, m.endReason]), [['revoked', 'human_disabled'], ['revoked', 'human_disabled']]);
+  });
+});
+
+// ─── §9 a failed audit commit undoes what it would have allowed ───
+
+describe('§9 audit commits that fail', () => {
+  const AUDIT_DOWN = 'the audit log could not commit the event';
+
+  test('/bc-authorize whose mandate.requested is not committed → 503, and the stored request is revoked (audit_unavailable)', async () => {
+    const a = await newActor();
+    const attested = await attestation(a);
+    assertOAuthError(await withFailingAudit('mandate.requested', () => ask(a, { attestation: attested })), 'ERR_AUDIT_UNAVAILABLE', AUDIT_DOWN);
+    const listed = await fx.adminApi('GET', `/admin/v1/mandates?agent=${a.id}`, fx.secrets.alice);
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    const mandates = listed.body.mandates as Array<{ status: string; end_reason: string | null }>;
+    assert.deepEqual(mandates.map((m) => [m.status, m.end_reason]), [['revoked', 'audit_unavailable']]);
+  });
+  test('an approval whose mandate.approved is not committed → 503; the request is pending again and can be approved later', async () => {
+    const a = await newActor();
+    const { authReqId, mandateId } = await pending(a);
+    const failed = await withFailingAudit('mandate.approved', () => fx.adminApi('POST', `/admin/v1/mandates/${mandateId}/approve`, fx.secrets.alice));
+    assertProblem(failed, 503, 'ERR_AUDIT_UNAVAILABLE', AUDIT_DOWN);
+    const shown = await fx.adminApi('GET', `/admin/v1/mandates/${mandateId}`, fx.secrets.alice);
+    assert.deepEqual([shown.body.status, shown.body.approval], ['pending', null]);
+    assertOAuthError(await poll(a, authReqId), 'ERR_CIBA_PENDING', 'the approver has not decided yet');
+    await approve(mandateId);
+    assert.equal((await poll(a, authReqId)).status, 200);
+  });
+  test('a denial whose mandate.denied is not committed → 503; the request is pending again and can be denied later', async () => {
+    const a = await newActor();
+    const { authReqId, mandateId } = await pending(a);
+    const failed = await withFailingAudit('mandate.denied', () => fx.adminApi('POST', `/admin/v1/mandates/${mandateId}/deny`, fx.secrets.alice));
+    assertProblem(failed, 503, 'ERR_AUDIT_UNAVAILABLE', AUDIT_DOWN);
+    const shown = await fx.adminApi('GET', `/admin/v1/mandates/${mandateId}`, fx.secrets.alice);
+    assert.deepEqual([shown.body.status, shown.body.approval], ['pending', null]);
+    assertOAuthError(await poll(a, authReqId), 'ERR_CIBA_PENDING', 'the approver has not decided yet');
+    assert.equal((await fx.adminApi('POST', `/admin/v1/mandates/${mandateId}/deny`, fx.secrets.alice)).status, 200);
+    assertOAuthError(await poll(a, authReqId), 'ERR_CIBA_DENIED', 'the approver denied the request');
+  });
+  test('maxUses 1 and an uncommitted token.issued at collection → 503; the next poll collects, the mandate ends exhausted, one mandate.activated', async () => {
+    const a = await newActor();
+    const { authReqId, mandateId } = await pending(a, { authorization_details: JSON.stringify([task({ constraints: { notAfter: nowSeconds() + 3600, maxUses: 1 } })]) });
+    await approve(mandateId);
+    assertOAuthError(await withFailingAudit('token.issued', () => poll(a, authReqId)), 'ERR_AUDIT_UNAVAILABLE', AUDIT_DOWN);
+    const committed: string[][] = [];
+    fx.auditControl.fail = (inputs) => {
+      committed.push(inputs.map((i) => i.type));
+      return false;
+    };
+    let collected: WireResponse;
+    try {
+      collected = await poll(a, authReqId);
+    } finally {
+      fx.auditControl.fail = null;
+    }
+    assert.equal(collected.status, 200, JSON.stringify(collected.body));
+    assert.equal((await fx.app.loop.decisions.get(mandateId)).status, 'exhausted');
+    assert.deepEqual(committed.filter((types) => types.includes('mandate.activated')), [['mandate.activated', 'token.issued']], 'activated in the same commit as the token');
+    const shown = await fx.adminApi('GET', `/admin/v1/mandates/${mandateId}`, fx.secrets.alice);
+    assert.deepEqual((shown.body.audit as Array<{ type: string }>).map((e) => e.type), ['mandate.requested', 'mandate.approved', 'mandate.activated', 'token.issued', 'mandate.exhausted']);
   });
 });

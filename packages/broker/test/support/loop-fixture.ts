@@ -17,6 +17,7 @@ import { loadConfig, type ConfigFlags } from '../../src/config/load.ts';
 import type { AuditEventInput } from '../../src/core/audit-chain.ts';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../src/core/errors.ts';
 import type { Agent, Human } from '../../src/core/model.ts';
+import type { Attestor } from '../../src/ports/attestor.ts';
 import type { AuditSink } from '../../src/ports/audit-sink.ts';
 import { startTestApp } from './app-fixture.ts';
 
@@ -37,6 +38,10 @@ export const SECRETS: Record<string, string> = { [API]: 'api-introspection-secre
 /** The GitHub repository id the policy pins (the local issuer's default claim). */
 export const REPOSITORY_ID = '731337001';
 export const CODE_DIGEST = `sha256:${createHash('sha256').update('the agent binary').digest('hex')}`;
+/** code-digest evidence naming this digest is reported contraindicated (no v1 attestor does that on its own). */
+export const CONTRAINDICATED_DIGEST = `sha256:${createHash('sha256').update('a known-bad agent binary').digest('hex')}`;
+/** The datatypes API admits (PROTOCOL §4); OTHER_API and AUTO_API admit none. */
+export const API_DATATYPES = ['items', 'comments'];
 /** Attestation results stay fresh this long: shorter than the 5-minute token cap, so the cap shows. */
 export const FRESHNESS_SECONDS = 120;
 export const MAX_PENDING = 4;
@@ -164,12 +169,12 @@ function sha256(text: string): string {
 
 function brokerConfig(oidcIssuer: string, downIssuer: string, autonomousAgents: string[], extra: Record<string, unknown>): Record<string, unknown> {
   const both = [{ attestor: 'oidc-token', claims: { repository_id: REPOSITORY_ID } }, { attestor: 'code-digest', minStatus: 'warning' }];
-  const audience = (uri: string, actions: string[]) => ({ actions, introspectionSecretSha256: sha256(SECRETS[uri]!) });
+  const audience = (uri: string, actions: string[], datatypes: string[] = []) => ({ actions, datatypes, introspectionSecretSha256: sha256(SECRETS[uri]!) });
   return {
     ...extra,
     ciba: { interval: 1, maxPendingPerAgent: MAX_PENDING, maxRequestedExpiry: '1h' },
     audiences: {
-      [API]: audience(API, ['read', 'write']),
+      [API]: audience(API, ['read', 'write'], API_DATATYPES),
       [OTHER_API]: audience(OTHER_API, ['read']),
       [AUTO_API]: { ...audience(AUTO_API, ['read']), ...(autonomousAgents.length > 0 ? { autonomous: { agents: autonomousAgents, actions: ['read'] } } : {}) },
     },
@@ -211,7 +216,17 @@ export async function startLoopFixture(options: { config?: Record<string, unknow
       return sink.append(chain, inputs, time, seal);
     },
   });
-  const overrides = { clock, auditSink };
+  // The test-only bad digest: code-digest reports it contraindicated (PROTOCOL §3).
+  const attestors = (built: ReadonlyMap<string, Attestor>): ReadonlyMap<string, Attestor> => {
+    const codeDigest = built.get('code-digest');
+    if (!codeDigest) return built;
+    const verify: Attestor['verify'] = async (evidence, binding) => {
+      const result = await codeDigest.verify(evidence, binding);
+      return result.claims.digest === CONTRAINDICATED_DIGEST ? { ...result, status: 'contraindicated' } : result;
+    };
+    return new Map([...built, ['code-digest', { ...codeDigest, verify }]]);
+  };
+  const overrides = { clock, auditSink, attestors };
   const t = await startTestApp({ flags: { port: String(port), issuer }, config: brokerConfig(oidc.issuer, down.issuer, [], extra), overrides });
   const flags: ConfigFlags = { data: join(t.dir, 'data'), port: String(port), issuer, logLevel: 'silent', config: join(t.dir, 'config.json') };
   let app = t.app;
