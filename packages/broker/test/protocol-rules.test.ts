@@ -507,7 +507,7 @@ describe('§4 CIBA polling at /token', () => {
     const { authReqId, mandateId } = await pending(a, { requested_expiry: '5' });
     await approve(mandateId);
     fx.clock.advance(6_000);
-    assertOAuthError(await poll(a, authReqId), 'ERR_CIBA_EXPIRED', 'the request expired before a decision');
+    assertOAuthError(await poll(a, authReqId), 'ERR_CIBA_EXPIRED', 'the request expired before it was collected');
     assert.equal((await fx.app.loop.decisions.get(mandateId)).status, 'expired');
   });
   test('an unknown auth_req_id → invalid_grant (ERR_CIBA_INVALID_GRANT)', async () => {

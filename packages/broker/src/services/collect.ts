@@ -43,7 +43,8 @@ export function createCollectService(deps: LoopDeps) {
       if (poll.slowDown) throw new MandateError('ERR_CIBA_SLOW_DOWN', `poll at most every ${poll.interval} s`);
       throw new MandateError('ERR_CIBA_PENDING', 'the approver has not decided yet');
     }
-    if (status === 'expired' && (mandate.status === 'pending' || mandate.status === 'approved')) throw new MandateError('ERR_CIBA_EXPIRED', 'the request expired before a decision');
+    if (status === 'expired' && mandate.status === 'pending') throw new MandateError('ERR_CIBA_EXPIRED', 'the request expired before a decision');
+    if (status === 'expired' && mandate.status === 'approved') throw new MandateError('ERR_CIBA_EXPIRED', 'the request expired before it was collected');
     // `access_denied` is answered once; afterwards the request counts as redeemed.
     if (status === 'denied' && mandate.endedAt === null) {
       await store.mandates.transition(mandate.id, ['denied'], { endedAt: clock.now(), endReason: 'denial_delivered' });
