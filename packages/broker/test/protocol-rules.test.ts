@@ -782,7 +782,7 @@ describe('§5 client_credentials', () => {
       assertOAuthError(await clientCredentials(main, undefined, resource), 'ERR_MINT_TARGET', 'resource is not a registered audience');
   });
   test('no OAuth-Client-Attestation headers → attestation_missing', async () => {
-    assertOAuthError(await clientCredentials(main, {}), 'ERR_MINT_ACTOR_TOKEN', 'the oauth-client-attestation header is required', 'attestation_missing');
+    assertOAuthError(await clientCredentials(main, {}), 'ERR_MINT_ACTOR_TOKEN', 'the OAuth-Client-Attestation header is required', 'attestation_missing');
   });
   test('a PoP signed by another key than the DPoP key → attestation_pop_invalid', async () => {
     const headers = { 'oauth-client-attestation': await attestation(main), 'oauth-client-attestation-pop': await attestationPop(main, await generateDpopKey()) };

@@ -1,5 +1,14 @@
 import { MandateError } from '../core/errors.ts';
+import type { PublicJwk } from '../core/model.ts';
+import { verifyClientAttestationPop } from '../proof/client-attestation-pop.ts';
+import { importPublicJwk } from '../proof/jws.ts';
 import type { AttestationSummary, LoopDeps } from './loop-deps.ts';
+
+/** The `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP` header values, as sent. */
+export interface ClientAttestationHeaders {
+  attestation: string | undefined;
+  pop: string | undefined;
+}
 
 /** The machine-readable reason for a failure (PROTOCOL §5 `mandate_error`): the code, spoken. */
 export function mandateErrorOf(code: string): string {
@@ -24,4 +33,22 @@ export async function verifyPresentedAttestation(
     const reason = mandateErrorOf(error.code);
     throw new MandateError(reason === 'attestation_stale' ? 'ERR_MINT_ATTESTATION_STALE' : 'ERR_MINT_ACTOR_TOKEN', error.message, { mandate_error: reason });
   }
+}
+
+/**
+ * draft-ietf-oauth-attestation-based-client-auth: the attestation result in a header, with a PoP
+ * signed by the DPoP key the result is bound to (the proof's key, whose thumbprint the result's
+ * `cnf.jkt` must equal).
+ */
+export async function verifyClientAttestation(
+  deps: Pick<LoopDeps, 'verifyAttestation' | 'store' | 'clock' | 'config'>,
+  headers: ClientAttestationHeaders,
+  expected: { agentId: string; jkt: string; jwk: PublicJwk },
+): Promise<AttestationSummary> {
+  if (!headers.attestation)
+    throw new MandateError('ERR_MINT_ACTOR_TOKEN', 'the OAuth-Client-Attestation header is required', { mandate_error: 'attestation_missing' });
+  await verifyClientAttestationPop(headers.pop, {
+    clientId: expected.agentId, issuer: deps.config.issuer, key: importPublicJwk(expected.jwk as unknown as Record<string, unknown>),
+  }, { replay: deps.store.replay, clock: deps.clock, iatWindowSeconds: deps.config.dpop.iatWindow / 1000 });
+  return verifyPresentedAttestation(deps, headers.attestation, expected);
 }

@@ -1,15 +1,17 @@
 import { MandateError } from '../core/errors.ts';
-import type { Agent } from '../core/model.ts';
-import { verifyPresentedAttestation } from './actor-attestation.ts';
+import type { Agent, PublicJwk } from '../core/model.ts';
+import { verifyClientAttestation, type ClientAttestationHeaders } from './actor-attestation.ts';
 import { createTokenIssuer, type IssuedToken } from './issue-token.ts';
 import type { LoopDeps } from './loop-deps.ts';
 
 export interface AutonomousInput {
   agent: Agent;
   resources: string[];
-  /** The `OAuth-Client-Attestation` header: an attestation result (PoP checked by the caller). */
-  clientAttestation: string | undefined;
+  /** The `OAuth-Client-Attestation` headers: an attestation result and its PoP. */
+  clientAttestation: ClientAttestationHeaders;
+  /** Thumbprint and key of the verified DPoP proof. */
   jkt: string;
+  jwk: PublicJwk;
   requestId: string;
 }
 
@@ -31,7 +33,7 @@ export function createAutonomousService(deps: LoopDeps) {
 
   return async function mintAutonomous(input: AutonomousInput): Promise<IssuedToken> {
     const actions = allowedActions(input);
-    const attestation = await verifyPresentedAttestation(deps, input.clientAttestation, { agentId: input.agent.id, jkt: input.jkt });
+    const attestation = await verifyClientAttestation(deps, input.clientAttestation, { agentId: input.agent.id, jkt: input.jkt, jwk: input.jwk });
     return issue({ mandate: null, agentId: input.agent.id, subject: input.agent.id, audience: input.resources[0]!, jkt: input.jkt, attestation, autonomousActions: actions, requestId: input.requestId });
   };
 }

@@ -1,7 +1,7 @@
 import { MandateError } from '../core/errors.ts';
 import { effectiveStatus, type Mandate } from '../core/mandate.ts';
-import type { Agent } from '../core/model.ts';
-import { verifyPresentedAttestation } from './actor-attestation.ts';
+import type { Agent, PublicJwk } from '../core/model.ts';
+import { verifyClientAttestation, type ClientAttestationHeaders } from './actor-attestation.ts';
 import type { IssuedToken } from './issue-token.ts';
 import { createTokenIssuer } from './issue-token.ts';
 import { approverIsActive, sha256b64url, type AttestationSummary, type LoopDeps } from './loop-deps.ts';
@@ -9,10 +9,11 @@ import { approverIsActive, sha256b64url, type AttestationSummary, type LoopDeps 
 export interface CollectInput {
   agent: Agent;
   authReqId: string | undefined;
-  /** Thumbprint of the verified DPoP proof. */
+  /** Thumbprint and key of the verified DPoP proof. */
   jkt: string;
-  /** A fresh attestation result from the `OAuth-Client-Attestation` header, when sent. */
-  clientAttestation: string | undefined;
+  jwk: PublicJwk;
+  /** A fresh attestation result in the `OAuth-Client-Attestation` headers, when sent. */
+  clientAttestation: ClientAttestationHeaders | undefined;
   requestId: string;
 }
 
@@ -54,7 +55,7 @@ export function createCollectService(deps: LoopDeps) {
   };
 
   const freshAttestation = async (mandate: Mandate, input: CollectInput): Promise<AttestationSummary> => {
-    if (input.clientAttestation) return verifyPresentedAttestation(deps, input.clientAttestation, { agentId: input.agent.id, jkt: input.jkt });
+    if (input.clientAttestation) return verifyClientAttestation(deps, input.clientAttestation, { agentId: input.agent.id, jkt: input.jkt, jwk: input.jwk });
     const stored = await store.attestations.get(mandate.attestationId);
     if (!stored || stored.expiresAt <= clock.now())
       throw new MandateError('ERR_MINT_ATTESTATION_STALE', 'the attestation from the request is stale: send a fresh one in OAuth-Client-Attestation', { mandate_error: 'attestation_stale' });

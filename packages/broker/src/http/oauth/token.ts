@@ -1,8 +1,7 @@
 import { BROKER_PATH, GRANT_TYPE, TOKEN_TYPE } from '@mandate/sdk/protocol';
 import { z } from 'zod';
 import { MandateError } from '../../core/errors.ts';
-import { importPublicJwk } from '../../proof/jws.ts';
-import { verifyClientAttestationPop } from '../../proof/client-attestation-pop.ts';
+import type { ClientAttestationHeaders } from '../../services/actor-attestation.ts';
 import { defineRoute, respond, type RouteContext } from '../route-spec.ts';
 import { authenticateClient, checkDpop, clientAuthFields, headerValues, NO_STORE } from './client-steps.ts';
 
@@ -30,22 +29,20 @@ function checkGrantType(ctx: Token): void {
   if (!supported.includes(ctx.body.grant_type)) throw new MandateError('ERR_GRANT_TYPE_UNSUPPORTED', `grant_type ${ctx.body.grant_type} is not supported`);
 }
 
-/** draft-ietf-oauth-attestation-based-client-auth: the attestation result and its PoP, when sent. */
-async function readClientAttestation(ctx: Token, required: boolean): Promise<string | undefined> {
-  const [attestation, ...more] = headerValues(ctx.request, ATTESTATION_HEADER);
-  if (more.length > 0) throw new MandateError('ERR_REQUEST_DUPLICATE_PARAMETER', `one ${ATTESTATION_HEADER} header at most`);
-  if (!attestation && !required) return undefined;
-  if (!attestation) throw new MandateError('ERR_MINT_ACTOR_TOKEN', `the ${ATTESTATION_HEADER} header is required`, { mandate_error: 'attestation_missing' });
-  const { config, store, clock } = ctx.deps;
-  await verifyClientAttestationPop(headerValues(ctx.request, ATTESTATION_POP_HEADER)[0], {
-    clientId: ctx.agent!.id, issuer: config.issuer, key: importPublicJwk(ctx.dpop!.jwk as never),
-  }, { replay: store.replay, clock, iatWindowSeconds: config.dpop.iatWindow / 1000 });
-  return attestation;
+/** The attestation headers as sent (at most one of each); the service verifies them. */
+function attestationHeaders(ctx: Token): ClientAttestationHeaders {
+  const one = (name: string) => {
+    const [value, ...more] = headerValues(ctx.request, name);
+    if (more.length > 0) throw new MandateError('ERR_REQUEST_DUPLICATE_PARAMETER', `one ${name} header at most`);
+    return value;
+  };
+  return { attestation: one(ATTESTATION_HEADER), pop: one(ATTESTATION_POP_HEADER) };
 }
 
 async function collectCiba(ctx: Token): Promise<void> {
-  const clientAttestation = await readClientAttestation(ctx, false);
-  const { token, grant } = await ctx.deps.loop.collect({ agent: ctx.agent!, authReqId: ctx.body.auth_req_id, jkt: ctx.dpop!.jkt, clientAttestation, requestId: ctx.requestId });
+  const headers = attestationHeaders(ctx);
+  const clientAttestation = headers.attestation === undefined && headers.pop === undefined ? undefined : headers;
+  const { token, grant } = await ctx.deps.loop.collect({ agent: ctx.agent!, authReqId: ctx.body.auth_req_id, jkt: ctx.dpop!.jkt, jwk: ctx.dpop!.jwk, clientAttestation, requestId: ctx.requestId });
   respond(ctx, 200, { access_token: token.accessToken, token_type: 'DPoP', expires_in: token.expiresIn, refresh_token: grant, authorization_details: token.claims.authorization_details }, NO_STORE);
 }
 
@@ -62,8 +59,9 @@ async function exchange(ctx: Token): Promise<void> {
 }
 
 async function clientCredentials(ctx: Token): Promise<void> {
-  const clientAttestation = await readClientAttestation(ctx, true);
-  const token = await ctx.deps.loop.mintAutonomous({ agent: ctx.agent!, resources: resources(ctx.body.resource), clientAttestation, jkt: ctx.dpop!.jkt, requestId: ctx.requestId });
+  const token = await ctx.deps.loop.mintAutonomous({
+    agent: ctx.agent!, resources: resources(ctx.body.resource), clientAttestation: attestationHeaders(ctx), jkt: ctx.dpop!.jkt, jwk: ctx.dpop!.jwk, requestId: ctx.requestId,
+  });
   respond(ctx, 200, { access_token: token.accessToken, token_type: 'DPoP', expires_in: token.expiresIn, authorization_details: token.claims.authorization_details }, NO_STORE);
 }
 
