@@ -212,6 +212,27 @@ test('no token leaves before its audit event is committed', async () => {
   assert.equal(events.at(-1)!.jti, decodeJwt(minted.accessToken).jti);
 });
 
+test('a revocation that lands while a token is being minted: the mint is refused and its credential revoked', async () => {
+  const { client, mandateId } = await approvedMandate();
+  let release!: () => void;
+  fx.auditControl.gate = { holds: (inputs) => inputs.some((i) => i.type === 'token.issued'), until: new Promise<void>((resolve) => (release = resolve)) };
+  const minting = client.mint({ resource: API }).then(() => null, (error: unknown) => error);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The mint passed its status check and waits for its audit commit; the mandate ends now.
+    fx.auditControl.gate = null;
+    assert.equal((await fx.adminApi('POST', `/admin/v1/mandates/${mandateId}/revoke`, fx.secrets.alice, { reason: 'race' })).status, 200);
+  } finally {
+    release();
+  }
+  const error = await minting;
+  assert.ok(error instanceof OAuthResponseError, String(error));
+  assert.equal(error.mandateError, 'mandate_not_active');
+  const credentials = await fx.app.store.credentials.listByMandate(mandateId);
+  assert.ok(credentials.length >= 2);
+  assert.ok(credentials.every((c) => c.revokedAt !== null), 'no credential outlives the revocation');
+});
+
 test('a failing audit commit: 503 temporarily_unavailable, no token, no credential (ERR_AUDIT_UNAVAILABLE)', async () => {
   const { client, mandateId } = await approvedMandate();
   const before = await fx.app.store.credentials.listByMandate(mandateId);
