@@ -62,6 +62,10 @@ describe('private_key_jwt', () => {
   test('a valid assertion authenticates the agent', async () => {
     assert.equal((await authenticate(params(await assertion(), { client_id: AGENT_ID }))).id, AGENT_ID);
   });
+  test('authentication records when the agent was last seen', async () => {
+    await authenticate(params(await assertion()));
+    assert.equal((await store.agents.get(AGENT_ID))?.lastSeenAt, now);
+  });
   test('typ client-authentication+jwt is accepted', async () => {
     await authenticate(params(await assertion({}, { typ: 'client-authentication+jwt' })));
   });

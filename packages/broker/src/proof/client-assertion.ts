@@ -9,7 +9,7 @@ import type { ReplayCache } from '../ports/replay-cache.ts';
 import { importPublicJwk, JwsError, parseJws, verifyJwsSignature, type ParsedJws } from './jws.ts';
 
 export interface ClientAuthOptions {
-  agents: Pick<AgentRepository, 'get'>;
+  agents: Pick<AgentRepository, 'get' | 'touch'>;
   replay: ReplayCache;
   clock: Clock;
   issuer: string;
@@ -24,6 +24,7 @@ export interface ClientAuthParams {
 }
 
 const MAX_LIFETIME_SECONDS = 60;
+const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 /**
  * PROTOCOL §2 / RFC 7523 §3: an agent authenticates with `private_key_jwt`. One linear check per
@@ -62,6 +63,9 @@ export function createClientAuthenticator(options: ClientAuthOptions) {
     const fresh = await options.replay.checkAndInsert('client-assertion', `${iss}:${jti}`, (exp + options.skewSeconds) * 1000, options.clock.now());
     if (!fresh) fail('ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
     if (agent.status !== 'active') fail('ERR_CLIENT_INACTIVE', `the agent is ${agent.status}`);
+    // Last seen (for lifecycle reviews), written at most once a minute per agent to spare the hot path.
+    const nowMs = options.clock.now();
+    if (agent.lastSeenAt === null || nowMs - agent.lastSeenAt >= LAST_SEEN_RESOLUTION_MS) await options.agents.touch(agent.id, nowMs);
     return agent;
   };
 }
