@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { CommanderError, type Command } from 'commander';
-import { createProgram } from '../src/cli/program.ts';
 import { ecPublicJwk, ed25519PublicJwk, startTestApp, type TestApp } from './support/app-fixture.ts';
+import { runCli, unusedPort, type CliRun } from './support/cli-runner.ts';
 
 /** The CLI against a real listening broker: each command is a client of the admin API. */
 let t: TestApp;
@@ -25,46 +23,14 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-interface Run {
-  out: string;
-  err: string;
-  exitCode: number;
-}
+type Run = CliRun;
 
-function allCommands(command: Command): Command[] {
-  return [command, ...command.commands.flatMap(allCommands)];
-}
-
-/** Runs `mandate <args>` in-process, capturing output and exit codes (commander's and ours). */
+/** Runs `mandate <args>` against the test server; the admin token must never be printed. */
 async function mandate(args: string[], options: { withServer?: boolean } = {}): Promise<Run> {
-  let out = '';
-  let err = '';
-  const program = createProgram();
-  for (const command of allCommands(program)) {
-    command.configureOutput({ writeOut: (text) => void (out += text), writeErr: (text) => void (err += text) });
-    command.exitOverride();
-  }
   const server = options.withServer === false ? [] : ['--url', url, '--data', tokenDir];
-  let exitCode = 0;
-  try {
-    await program.parseAsync(['node', 'mandate', ...args, ...server]);
-    exitCode = Number(process.exitCode ?? 0);
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    exitCode = error.exitCode;
-  } finally {
-    process.exitCode = undefined;
-  }
-  assert.ok(!out.includes(t.adminSecret) && !err.includes(t.adminSecret), 'the admin token was printed');
-  return { out, err, exitCode };
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
+  const run = await runCli([...args, ...server]);
+  assert.ok(!run.out.includes(t.adminSecret) && !run.err.includes(t.adminSecret), 'the admin token was printed');
+  return run;
 }
 
 const idIn = (text: string, prefix: string) => new RegExp(`${prefix}[A-Za-z0-9_-]{22}`).exec(text)?.[0] ?? assert.fail(`no ${prefix} id in ${text}`);
@@ -186,7 +152,7 @@ describe('setup errors', () => {
   });
 
   test('an unreachable broker exits 1 and names the URL, not the token', async () => {
-    const closed = `http://127.0.0.1:${await closedPort()}`;
+    const closed = `http://127.0.0.1:${await unusedPort()}`;
     const run = await mandate(['human', 'list', '--url', closed, '--data', tokenDir], { withServer: false });
     assert.equal(run.exitCode, 1);
     assert.equal(run.err, `error: ERR_CLI_UNREACHABLE: cannot reach ${closed}: ECONNREFUSED\n`);

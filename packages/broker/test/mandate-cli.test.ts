@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { createAgentClient, type AgentClient } from '@mandate/sdk';
-import { CommanderError, type Command } from 'commander';
 import { exportJWK, generateKeyPair } from 'jose';
-import { createProgram } from '../src/cli/program.ts';
 import { json, startTestApp, type TestApp } from './support/app-fixture.ts';
+import { runCli, unusedPort, type CliRun } from './support/cli-runner.ts';
 
 /**
  * `mandate list|show|approve|deny|revoke` and `token inspect` against a real listening broker.
@@ -21,7 +19,7 @@ let agentId: string;
 let agent: AgentClient;
 
 before(async () => {
-  const port = await freePort();
+  const port = await unusedPort();
   url = `http://127.0.0.1:${port}`;
   t = await startTestApp({
     flags: { port: String(port), issuer: url },
@@ -44,46 +42,11 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-interface Run {
-  out: string;
-  err: string;
-  exitCode: number;
-}
+type Run = CliRun;
 
-function allCommands(command: Command): Command[] {
-  return [command, ...command.commands.flatMap(allCommands)];
-}
-
-/** Runs `mandate <args>` in-process as `secret`'s human (default Alice), capturing output and exit code. */
-async function mandate(args: string[], secret: string | null = alice.secret): Promise<Run> {
-  let out = '';
-  let err = '';
-  const program = createProgram();
-  for (const command of allCommands(program)) {
-    command.configureOutput({ writeOut: (text) => void (out += text), writeErr: (text) => void (err += text) });
-    command.exitOverride();
-  }
-  if (secret) process.env.MANDATE_ADMIN_TOKEN = secret;
-  let exitCode = 0;
-  try {
-    await program.parseAsync(['node', 'mandate', ...args, ...(secret ? ['--url', url] : [])]);
-    exitCode = Number(process.exitCode ?? 0);
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    exitCode = error.exitCode;
-  } finally {
-    process.exitCode = undefined;
-    delete process.env.MANDATE_ADMIN_TOKEN;
-  }
-  return { out, err, exitCode };
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
+/** Runs `mandate <args>` as `secret`'s human (default Alice). */
+function mandate(args: string[], secret: string | null = alice.secret): Promise<Run> {
+  return secret ? runCli([...args, '--url', url], { MANDATE_ADMIN_TOKEN: secret }) : runCli(args);
 }
 
 /** The agent asks Alice (SDK: attest, then /bc-authorize); returns the pending mandate's id and the request. */

@@ -392,3 +392,4 @@ export async function startResourceServer(fx: LoopFixture, options: Partial<Veri
     }),
   };
 }
+
