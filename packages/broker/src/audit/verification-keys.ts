@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { PublicJwk } from '../core/model.ts';
 import { publicKeyFromJwk } from '../keys/jws.ts';
-import { thumbprint } from '../keys/key-service.ts';
+import { thumbprint } from '../proof/jwk-thumbprint.ts';
 import type { KeyStore } from '../ports/key-store.ts';
 
 /** The keys audit heads and checkpoints are checked against, by `kid`. */

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import { verifyCompact } from './jws.ts';
-import { createKeyService, thumbprint } from './key-service.ts';
+import { thumbprint } from '../proof/jwk-thumbprint.ts';
+import { createKeyService } from './key-service.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mandate-keys-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,5 @@
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { thumbprint } from '../proof/jwk-thumbprint.ts';
 import { MandateError } from '../core/errors.ts';
 import type { KeyRecord, PublicJwk } from '../core/model.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -94,12 +95,6 @@ function generateKeyRecord(now: number, activationDelay: number): KeyRecord {
   const kid = thumbprint(jwk);
   const publicJwk: PublicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' };
   return { kid, alg: 'ES256', publicJwk, privateJwk: { ...publicJwk, d: jwk.d }, createdAt: now, activatesAt: now + activationDelay, retiresAt: null };
-}
-
-/** RFC 7638 thumbprint of an EC or OKP key (required members in lexicographic order). */
-export function thumbprint(jwk: PublicJwk): string {
-  const members = jwk.kty === 'OKP' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
-  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
 function cached<T>(map: Map<string, T>, key: string, make: () => T): T {

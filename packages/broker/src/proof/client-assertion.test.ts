@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { CLIENT_ASSERTION_TYPE } from '@mandate/sdk/protocol';
 import type { Agent } from '../core/model.ts';
-import { thumbprint } from '../keys/key-service.ts';
+import { thumbprint } from './jwk-thumbprint.ts';
 import { createSqliteStore, type SqliteStore } from '../store/sqlite/index.ts';
 import { createClientAuthenticator } from './client-assertion.ts';
 

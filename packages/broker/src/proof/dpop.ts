@@ -4,7 +4,7 @@ import { MandateError, type ErrorCode } from '../core/errors.ts';
 import type { PublicJwk } from '../core/model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ReplayCache } from '../ports/replay-cache.ts';
-import { thumbprint } from '../keys/key-service.ts';
+import { thumbprint } from './jwk-thumbprint.ts';
 import { normalizeHtu } from '@mandate/sdk';
 import { importPublicJwk, JwsError, keyFitsAlg, parseJws, verifyJwsSignature, type ParsedJws } from './jws.ts';
 import type { DpopNonces } from './nonce.ts';

@@ -4,7 +4,7 @@ import { MandateError } from '../core/errors.ts';
 import { isIdOf } from '../core/ids.ts';
 import type { PublicJwk } from '../core/model.ts';
 import { publicKeyFromJwk } from '../keys/jws.ts';
-import { thumbprint } from '../keys/key-service.ts';
+import { thumbprint } from '../proof/jwk-thumbprint.ts';
 import type { Store } from '../ports/store.ts';
 import type { AddAgentInput } from './directory.ts';
 
