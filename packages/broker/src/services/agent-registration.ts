@@ -3,7 +3,7 @@ import { clip } from '../core/clip.ts';
 import { MandateError } from '../core/errors.ts';
 import { isIdOf } from '../core/ids.ts';
 import type { PublicJwk } from '../core/model.ts';
-import { publicKeyFromJwk } from '../keys/jws.ts';
+import { importPublicJwk } from '../proof/jws.ts';
 import { thumbprint } from '../proof/jwk-thumbprint.ts';
 import type { Store } from '../ports/store.ts';
 import type { AddAgentInput } from './directory.ts';
@@ -59,7 +59,7 @@ function requirePolicy(policies: Readonly<Record<string, unknown>>, policy: stri
 /** The shape was checked; importing proves the coordinates are a point on the curve. */
 function requireRealKey(jwk: PublicJwk): void {
   try {
-    publicKeyFromJwk(jwk);
+    importPublicJwk(jwk as unknown as Record<string, unknown>);
   } catch {
     throw new MandateError('ERR_AGENT_JWK_INVALID', 'jwk is not a valid public key (not a point on the curve)', { reason: 'point' });
   }
