@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Idempotent machine setup for tests and CI: installs only the Debian packages that are missing.
 # better-sqlite3 compiles from source against Node's headers (no prebuilt download here), so the
-# toolchain is listed; later capabilities add their packages (PostgreSQL, Chromium, swtpm) here.
+# toolchain is listed; later capabilities add their packages (PostgreSQL, Chromium) here.
 set -euo pipefail
 
 PACKAGES=(
   g++ make python3   # node-gyp build of better-sqlite3
   util-linux         # taskset/setsid: benchmark CPU pinning, smoke test process groups
   curl               # smoke test
+  swtpm swtpm-tools  # a software TPM 2.0 with EK certificates for the tpm-quote attestor's tests
+  tpm2-tools         # quotes and credential activation against that TPM in tests (and the SDK helper)
 )
 
 missing=()

@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { K8S_SA_TOKEN_ERRORS } from '../src/core/attestor-errors/k8s-sa-token.ts';
+import { SIGSTORE_ERRORS } from '../src/core/attestor-errors/sigstore.ts';
+import { SPIFFE_JWT_SVID_ERRORS } from '../src/core/attestor-errors/spiffe-jwt-svid.ts';
+import { TPM_QUOTE_ERRORS } from '../src/core/attestor-errors/tpm-quote.ts';
 import { ERROR_CATALOGUE, type ErrorCode } from '../src/core/errors.ts';
 
 /**
@@ -142,7 +146,21 @@ const WHERE = {
   ERR_INTERNAL: {
     unreachable: 'the last resort for failures nothing else names (a bug, a broken store): no valid or invalid request produces it; http/errors.test.ts covers its mapping and that 5xx bodies carry only the title',
   },
-} satisfies Record<ErrorCode, Where>;
+} satisfies Record<Exclude<ErrorCode, AttestorFolderCode>, Where>;
+
+/**
+ * The attestors with a folder of their own keep their codes in core/attestor-errors/<id>.ts. Each
+ * code must be the subject of a test in that attestor's folder (one test per rejection path); over
+ * HTTP they travel as the reasons of the audited `attestation.rejected` event, which the end-to-end
+ * tests of attestation check once per attestor.
+ */
+const ATTESTOR_FOLDER_CODES = {
+  'k8s-sa-token': K8S_SA_TOKEN_ERRORS,
+  'spiffe-jwt-svid': SPIFFE_JWT_SVID_ERRORS,
+  sigstore: SIGSTORE_ERRORS,
+  'tpm-quote': TPM_QUOTE_ERRORS,
+} as const;
+type AttestorFolderCode = { [K in keyof typeof ATTESTOR_FOLDER_CODES]: keyof (typeof ATTESTOR_FOLDER_CODES)[K] }[keyof typeof ATTESTOR_FOLDER_CODES];
 
 const TEST_DIR = new URL('.', import.meta.url).pathname;
 const SRC_DIR = new URL('../src/', import.meta.url).pathname;
@@ -152,7 +170,7 @@ function* sources(dir: string): Generator<string> {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) yield* sources(path);
-    else if (path.endsWith('.ts') && !path.endsWith('.test.ts') && !path.endsWith('core/errors.ts')) yield path;
+    else if (path.endsWith('.ts') && !path.endsWith('.test.ts') && !path.endsWith('core/errors.ts') && !path.includes('core/attestor-errors/')) yield path;
   }
 }
 
@@ -169,9 +187,27 @@ function testBody(file: string, title: string): string | null {
   return null;
 }
 
+const folderCodes = Object.values(ATTESTOR_FOLDER_CODES).flatMap((group) => Object.keys(group));
+
 test('every catalogue code has an entry, and every entry is a catalogue code', () => {
-  assert.deepEqual(Object.keys(WHERE).sort(), [...codes].sort());
+  assert.deepEqual([...Object.keys(WHERE), ...folderCodes].sort(), [...codes].sort());
 });
+
+for (const [attestor, group] of Object.entries(ATTESTOR_FOLDER_CODES)) {
+  const folder = join(SRC_DIR, 'attestors', attestor);
+  for (const code of Object.keys(group)) {
+    test(`${code} is the subject of a test in attestors/${attestor}/`, () => {
+      const tests = readdirSync(folder).filter((name) => name.endsWith('.test.ts'));
+      const mentioned = tests.some((name) => testTitles(join(folder, name)).some((title) => title.includes(code)));
+      assert.ok(mentioned, `no test in attestors/${attestor}/ has ${code} in its title`);
+    });
+  }
+}
+
+/** The titles of the tests in a file (single-quoted, double-quoted or template). */
+function testTitles(path: string): string[] {
+  return [...readFileSync(path, 'utf8').matchAll(/\btest\((['"`])(.*?)\1/g)].map((match) => match[2] ?? '');
+}
 
 test('every code is raised somewhere in the broker (unused codes are removed)', () => {
   const text = [...sources(SRC_DIR)].map((path) => readFileSync(path, 'utf8')).join('\n');
@@ -179,7 +215,7 @@ test('every code is raised somewhere in the broker (unused codes are removed)', 
   assert.deepEqual(unused, []);
 });
 
-for (const code of codes) {
+for (const code of Object.keys(WHERE) as (keyof typeof WHERE)[]) {
   const where: Where = WHERE[code];
   if ('unreachable' in where) {
     test(`${code} cannot be reached over HTTP: the reason is given`, () => {

@@ -1,18 +1,15 @@
-import { OAUTH_ERROR, type OAuthErrorCode } from '@mandate/sdk/protocol';
+import { OAUTH_ERROR } from '@mandate/sdk/protocol';
+import { K8S_SA_TOKEN_ERRORS } from './attestor-errors/k8s-sa-token.ts';
+import { SIGSTORE_ERRORS } from './attestor-errors/sigstore.ts';
+import { SPIFFE_JWT_SVID_ERRORS } from './attestor-errors/spiffe-jwt-svid.ts';
+import { TPM_QUOTE_ERRORS } from './attestor-errors/tpm-quote.ts';
+import { entry, type CatalogueEntry } from './error-entry.ts';
 
 /**
  * The one error catalogue. Every failure the broker reports carries an internal `ERR_*` code;
  * `http/errors.ts` maps it to RFC 6749 JSON on OAuth routes and RFC 9457 problem+json on the
  * admin API. Messages are written for the caller and never carry secrets or internals.
  */
-interface CatalogueEntry {
-  status: number;
-  oauth: OAuthErrorCode;
-  title: string;
-}
-
-const entry = (status: number, oauth: OAuthErrorCode, title: string): CatalogueEntry => ({ status, oauth, title });
-
 export const ERROR_CATALOGUE = {
   // request parsing (shared by every route)
   ERR_REQUEST_BODY_TOO_LARGE: entry(413, OAUTH_ERROR.invalidRequest, 'Request body too large'),
@@ -111,6 +108,11 @@ export const ERROR_CATALOGUE = {
   ERR_OIDC_ISSUER_UNAVAILABLE: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'OIDC issuer keys unavailable'),
   // attestor code-digest
   ERR_CODE_DIGEST_MALFORMED: entry(400, OAUTH_ERROR.invalidRequest, 'Malformed code digest'),
+  // the other attestors keep their codes beside each other in attestor-errors/
+  ...K8S_SA_TOKEN_ERRORS,
+  ...SPIFFE_JWT_SVID_ERRORS,
+  ...SIGSTORE_ERRORS,
+  ...TPM_QUOTE_ERRORS,
   // asking: /bc-authorize (OpenID CIBA §7, §13; PROTOCOL §4)
   ERR_ASK_AUTHORIZATION_DETAILS: entry(400, OAUTH_ERROR.invalidAuthorizationDetails, 'Invalid authorization details'),
   ERR_ASK_UNKNOWN_USER: entry(400, OAUTH_ERROR.unknownUserId, 'Unknown user'),
