@@ -21,4 +21,8 @@ export interface AuditSink {
   chains(): Promise<string[]>;
   /** Events naming `mandateId`, oldest first, at most `limit`. */
   byMandate(mandateId: string, limit: number): Promise<AuditRecord[]>;
+  /** Events naming the token or proof `jti`, oldest first (at most a few: issue, revoke). */
+  byJti(jti: string): Promise<AuditRecord[]>;
+  /** Events with `fromTime` ≤ time < `toTime`, oldest first, at most `limit`. */
+  window(fromTime: number, toTime: number, limit: number): Promise<AuditRecord[]>;
 }

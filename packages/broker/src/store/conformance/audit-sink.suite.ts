@@ -107,5 +107,23 @@ export function auditSinkSuite(makeFixture: MakeFixture): void {
       assert.deepEqual(tail.map((r) => `${r.chain}${r.seq}@${r.time}`), ['y1@200', 'x3@300', 'y2@300', 'y3@300']);
       assert.equal((await a.audit.tail(100)).length, 6);
     });
+
+    test('byJti finds the events naming a jti, across chains, oldest first', async () => {
+      const { a, b } = fixture();
+      const { seal } = recordingSealer();
+      await a.audit.append('x', [{ type: 'token.issued', actor: 'agt_1', jti: 'j-1' }, { type: 'token.issued', actor: 'agt_1', jti: 'j-2' }], 100, seal);
+      await b.audit.append('y', [{ type: 'token.revoked', actor: 'usr_1', jti: 'j-1' }], 200, seal);
+      assert.deepEqual((await b.audit.byJti('j-1')).map((r) => `${r.chain}${r.seq}:${r.type}`), ['x1:token.issued', 'y1:token.revoked']);
+      assert.deepEqual(await a.audit.byJti('j-3'), []);
+    });
+
+    test('window returns the events of [from, to), oldest first, at most limit', async () => {
+      const { a, b } = fixture();
+      const { seal } = recordingSealer();
+      for (const time of [100, 200, 300, 400]) await a.audit.append('x', events(2, `t${time}`), time, seal);
+      assert.deepEqual((await b.audit.window(200, 400, 10)).map((r) => `${r.seq}@${r.time}`), ['3@200', '4@200', '5@300', '6@300']);
+      assert.equal((await b.audit.window(0, 1000, 3)).length, 3);
+      assert.deepEqual(await b.audit.window(500, 600, 10), []);
+    });
   });
 }

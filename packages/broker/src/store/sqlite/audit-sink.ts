@@ -30,6 +30,14 @@ export function createSqliteAuditSink(handle: SqliteHandle, hashing: ChainHashin
       const rows = await events().where('mandate_id', '=', mandateId).orderBy('time').orderBy('chain').orderBy('seq').limit(limit).execute();
       return rows.map(fromRow);
     },
+    async byJti(jti) {
+      const rows = await events().where('jti', '=', jti).orderBy('time').orderBy('chain').orderBy('seq').execute();
+      return rows.map(fromRow);
+    },
+    async window(fromTime, toTime, limit) {
+      const rows = await events().where('time', '>=', fromTime).where('time', '<', toTime).orderBy('time').orderBy('chain').orderBy('seq').limit(limit).execute();
+      return rows.map(fromRow);
+    },
     async chains() {
       // Chains with events or a head: a deleted head row must not hide its chain's events.
       const rows = await db
