@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { JWT_TYP } from '@mandate/sdk/protocol';
 import { MandateError } from '../core/errors.ts';
 import { verifyCompact } from '../keys/jws.ts';
@@ -111,4 +111,66 @@ test('record resolves only after the store commit, and writes the checkpoint aft
   } finally {
     await fx.close();
   }
+});
+
+describe('group commit', () => {
+  /** A sink that counts appends and holds each one until released. */
+  function gatedSink(fx: Awaited<ReturnType<typeof createAuditFixture>>, fail?: Error) {
+    const calls: number[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const sink: AuditSink = {
+      ...fx.store.audit,
+      append: async (chain, inputs, time, seal) => {
+        calls.push(inputs.length);
+        await gate;
+        if (fail) throw fail;
+        return fx.store.audit.append(chain, inputs, time, seal);
+      },
+    };
+    return { sink, calls, open };
+  }
+
+  test('records made in one turn commit in one append, each caller gets its own records in call order', async () => {
+    const fx = await createAuditFixture();
+    try {
+      const { sink, calls, open } = gatedSink(fx);
+      const audit = createAuditLog({ sink, keys: fx.keys, clock: fx.clock, chain: 'main', issuer: FIXTURE_ISSUER, checkpointFile: fx.checkpointFile });
+      const settled: number[] = [];
+      const pending = [1, 2, 3].map((n) =>
+        audit.record(...Array.from({ length: n }, (_, i) => ({ type: 'token.issued' as const, actor: `agt_${n}`, jti: `j${n}-${i}` }))).then((records) => {
+          settled.push(n);
+          return records;
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(calls, [6], 'one append with the six events of three callers');
+      assert.deepEqual(settled, [], 'no caller resolves before the commit');
+      open();
+      const results = await Promise.all(pending);
+      assert.deepEqual(results.map((records) => records.map((r) => r.jti)), [['j1-0'], ['j2-0', 'j2-1'], ['j3-0', 'j3-1', 'j3-2']]);
+      assert.deepEqual(results.flat().map((r) => r.seq), [1, 2, 3, 4, 5, 6]);
+      assert.equal(checkpointLines(fx.checkpointFile).length, 1, 'one sealed head per batch');
+      assert.equal((await fx.verify()).ok, true);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  test('a failed commit fails every caller of the batch, stores none of it, and the next batch commits (ERR_AUDIT_UNAVAILABLE)', async () => {
+    const fx = await createAuditFixture();
+    try {
+      const { sink, open } = gatedSink(fx, new Error('disk full'));
+      const audit = createAuditLog({ sink, keys: fx.keys, clock: fx.clock, chain: 'main', issuer: FIXTURE_ISSUER, checkpointFile: fx.checkpointFile });
+      const batch = [audit.record({ type: 'token.issued', actor: 'agt_1' }), audit.record({ type: 'token.issued', actor: 'agt_2' })];
+      open();
+      const outcomes = await Promise.allSettled(batch);
+      assert.deepEqual(outcomes.map((o) => o.status === 'rejected' && (o.reason as MandateError).code), ['ERR_AUDIT_UNAVAILABLE', 'ERR_AUDIT_UNAVAILABLE']);
+      assert.equal(await fx.store.audit.head('main'), null);
+      const healthy = createAuditLog({ sink: fx.store.audit, keys: fx.keys, clock: fx.clock, chain: 'main', issuer: FIXTURE_ISSUER, checkpointFile: fx.checkpointFile });
+      assert.equal((await healthy.record({ type: 'token.issued', actor: 'agt_3' }))[0]?.seq, 1);
+    } finally {
+      await fx.close();
+    }
+  });
 });

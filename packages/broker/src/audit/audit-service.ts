@@ -34,24 +34,54 @@ export interface AuditHeadClaims {
  * The audit log services write to. `record` resolves once the events and the sealed head are
  * committed to the store, then appends the head to the external checkpoint file.
  *
+ * Group commit: the events of every `record` call made in one event-loop turn are appended
+ * together (one chain lock, one sealed head, one checkpoint line, one durable commit). Each caller
+ * gets back its own records and resolves only after that commit; if it fails, every caller of the
+ * batch fails with `ERR_AUDIT_UNAVAILABLE` and nothing of the batch is stored.
+ *
  * @example
  * const audit = createAuditLog({ sink: store.audit, keys, clock, chain: 'main', issuer, checkpointFile });
  * await audit.record({ type: 'token.issued', actor: agentId, jti });
  */
 export function createAuditLog(options: AuditLogOptions): AuditLog {
-  return {
-    async record(...inputs: AuditEventInput[]): Promise<AuditRecord[]> {
-      if (inputs.length === 0) return [];
-      let sealed = '';
-      const seal: HeadSealer = (head, time) => (sealed = sealHead(options, head, time));
+  let batch: PendingRecord[] = [];
+  const flush = async () => {
+    const pending = batch;
+    batch = [];
+    let sealed = '';
+    const seal: HeadSealer = (head, time) => (sealed = sealHead(options, head, time));
+    const inputs = pending.flatMap((p) => p.inputs);
+    let records: AuditRecord[];
+    try {
       // PROTOCOL §9: nothing is issued before this commit resolves; a failed commit is a 503 the caller may retry.
-      const records = await options.sink.append(options.chain, inputs, options.clock.now(), seal).catch((error: unknown) => {
-        throw Object.assign(new MandateError('ERR_AUDIT_UNAVAILABLE', 'the audit log could not commit the event'), { cause: error });
+      records = await options.sink.append(options.chain, inputs, options.clock.now(), seal);
+    } catch (error) {
+      const failure = Object.assign(new MandateError('ERR_AUDIT_UNAVAILABLE', 'the audit log could not commit the event'), { cause: error });
+      for (const p of pending) p.reject(failure);
+      return;
+    }
+    writeCheckpoint(options, sealed);
+    let offset = 0;
+    for (const p of pending) {
+      p.resolve(records.slice(offset, offset + p.inputs.length));
+      offset += p.inputs.length;
+    }
+  };
+  return {
+    record(...inputs: AuditEventInput[]): Promise<AuditRecord[]> {
+      if (inputs.length === 0) return Promise.resolve([]);
+      return new Promise((resolve, reject) => {
+        if (batch.length === 0) setImmediate(() => void flush());
+        batch.push({ inputs, resolve, reject });
       });
-      writeCheckpoint(options, sealed);
-      return records;
     },
   };
+}
+
+interface PendingRecord {
+  inputs: AuditEventInput[];
+  resolve: (records: AuditRecord[]) => void;
+  reject: (error: unknown) => void;
 }
 
 export function sealHead(options: Pick<AuditLogOptions, 'keys' | 'issuer'>, head: ChainHead, time: number): string {

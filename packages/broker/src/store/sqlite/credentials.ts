@@ -1,8 +1,11 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Credential, CredentialRepository } from '../../ports/mandates.ts';
-import type { CredentialsTable, Database } from '../schema.ts';
+import type { CredentialsTable } from '../schema.ts';
+import type { SqliteHandle } from './open.ts';
+import { transactImmediate } from './sync-transaction.ts';
 
-export function createSqliteCredentials(db: Kysely<Database>): CredentialRepository {
+export function createSqliteCredentials(handle: SqliteHandle): CredentialRepository {
+  const { db } = handle;
   /** Each revocation is one conditional statement: the first `revokedAt` stays, and a row is counted once. */
   const revokeWhere = async (column: 'jti' | 'mandate_id' | 'agent_id', value: string, at: number) => {
     const result = await db
@@ -14,8 +17,10 @@ export function createSqliteCredentials(db: Kysely<Database>): CredentialReposit
     return Number(result.numUpdatedRows);
   };
   return {
+    /** On the mint path: through the group commit. */
     async insert(credential) {
-      await db.insertInto('credentials').values(toRow(credential)).execute();
+      const query = db.insertInto('credentials').values(toRow(credential));
+      await transactImmediate(handle, (q) => q.run(query));
     },
     async get(jti) {
       const row = await db.selectFrom('credentials').selectAll().where('jti', '=', jti).executeTakeFirst();

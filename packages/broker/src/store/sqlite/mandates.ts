@@ -31,14 +31,14 @@ export function createSqliteMandates(handle: SqliteHandle): MandateRepository {
     /** One conditional statement: of concurrent transitions from the same state, one changes the row. */
     async transition(id, from, patch) {
       if (from.length === 0) return false;
-      const result = await db
+      const query = db
         .updateTable('mandates')
         // `status = status` keeps the SET non-empty, so an empty patch is a bare status check.
         .set((eb) => ({ status: eb.ref('status'), ...toPatchRow(patch) }))
         .where('id', '=', id)
-        .where('status', 'in', from)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
+        .where('status', 'in', from);
+      // On the mint path (the check that a mandate is still live): through the group commit.
+      return (await transactImmediate(handle, (q) => q.run(query))) === 1;
     },
     /** Read, compare and write under the write lock, so each poll sees the one before it. */
     recordPoll: (id, at, slowDownSeconds) => transactImmediate(handle, (q) => {

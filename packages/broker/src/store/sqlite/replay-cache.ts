@@ -1,15 +1,17 @@
-import type { Kysely } from 'kysely';
 import type { ReplayCache } from '../../ports/replay-cache.ts';
-import type { Database } from '../schema.ts';
+import type { SqliteHandle } from './open.ts';
+import { transactImmediate } from './sync-transaction.ts';
 
-export function createSqliteReplayCache(db: Kysely<Database>): ReplayCache {
+/** Inserts go through the group commit: the proofs of concurrent requests share one durable commit. */
+export function createSqliteReplayCache(handle: SqliteHandle): ReplayCache {
+  const { db } = handle;
   return {
     /**
      * One statement, so two replicas can never both see an id as new: the insert wins, or the
      * conflicting row is refreshed only if it had expired, or nothing changes (a replay).
      */
     async checkAndInsert(namespace, id, expiresAt, now) {
-      const result = await db
+      const query = db
         .insertInto('replay_cache')
         .values({ namespace, id, expires_at: expiresAt })
         .onConflict((oc) =>
@@ -17,9 +19,8 @@ export function createSqliteReplayCache(db: Kysely<Database>): ReplayCache {
             .columns(['namespace', 'id'])
             .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
             .where('replay_cache.expires_at', '<=', now),
-        )
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+        );
+      return (await transactImmediate(handle, (q) => q.run(query))) === 1;
     },
     async purgeExpired(now) {
       const result = await db.deleteFrom('replay_cache').where('expires_at', '<=', now).executeTakeFirst();

@@ -1,3 +1,4 @@
+import type Sqlite from 'better-sqlite3';
 import type { Compilable } from 'kysely';
 import type { SqliteHandle } from './open.ts';
 
@@ -9,25 +10,96 @@ export interface SyncQueries {
   run(query: Compilable<unknown>): number;
 }
 
-/**
- * Runs `work` in one `BEGIN IMMEDIATE` transaction, start to commit within one event-loop turn.
- *
- * Why not an async Kysely transaction: better-sqlite3 waits out `busy_timeout` synchronously.
- * If connection A held the write lock across an `await`, connection B of the same process would
- * block the whole event loop waiting for it, A could never commit, and B would fail with
- * SQLITE_BUSY. A synchronous transaction never leaves the lock held across a turn; other
- * processes still queue on it through `busy_timeout`. The Kysely connection is held meanwhile so
- * no Kysely transaction of this connection can be open around it.
- */
-export async function transactImmediate<T>(handle: SqliteHandle, work: (q: SyncQueries) => T): Promise<T> {
-  const queries = syncQueries(handle);
-  return handle.db.connection().execute(async () => handle.raw.transaction(() => work(queries)).immediate());
+interface Pending {
+  work: (q: SyncQueries) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
-function syncQueries({ raw }: SqliteHandle): SyncQueries {
+interface Outcome {
+  pending: Pending;
+  ok: boolean;
+  value: unknown;
+}
+
+/** Enough to amortise one fsync over a burst of requests, small enough to keep a commit short. */
+const MAX_BATCH = 256;
+const batchers = new WeakMap<SqliteHandle, (pending: Pending) => void>();
+
+/**
+ * Runs `work` atomically and resolves only once its effects are committed (group commit).
+ *
+ * Works arriving in the same event-loop turn share one `BEGIN IMMEDIATE` transaction, and so one
+ * durable commit (one fsync with `synchronous = FULL`). Each work runs in its own savepoint: if it
+ * throws, only its own writes are rolled back and only its caller sees the error. If the commit
+ * itself fails, every caller of the batch sees that failure and nothing of the batch is stored.
+ * No caller learns its result before the commit: a token can never leave before its audit row.
+ *
+ * Why synchronous and not an async Kysely transaction: better-sqlite3 waits out `busy_timeout`
+ * synchronously. If connection A held the write lock across an `await`, connection B of the same
+ * process would block the whole event loop waiting for it, A could never commit, and B would fail
+ * with SQLITE_BUSY. A batch goes from BEGIN to COMMIT within one turn; other processes still queue
+ * on the lock through `busy_timeout`. The Kysely connection is held meanwhile so no Kysely
+ * transaction of this connection can be open around it.
+ */
+export function transactImmediate<T>(handle: SqliteHandle, work: (q: SyncQueries) => T): Promise<T> {
+  let enqueue = batchers.get(handle);
+  if (!enqueue) {
+    enqueue = createBatcher(handle);
+    batchers.set(handle, enqueue);
+  }
+  return new Promise<T>((resolve, reject) => enqueue({ work, resolve: resolve as (value: unknown) => void, reject }));
+}
+
+function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
+  const queries = syncQueries(handle.raw);
+  let queue: Pending[] = [];
+  let scheduled = false;
+
+  const flush = async () => {
+    scheduled = false;
+    const batch = queue.splice(0, MAX_BATCH);
+    if (queue.length > 0) schedule();
+    let outcomes: Outcome[];
+    try {
+      outcomes = await handle.db.connection().execute(async () => handle.raw.transaction(() => batch.map((p) => runOne(handle.raw, queries, p))).immediate());
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    for (const { pending, ok, value } of outcomes) (ok ? pending.resolve : pending.reject)(value);
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => void flush());
+  };
+  return (pending) => {
+    queue.push(pending);
+    schedule();
+  };
+}
+
+/** One work in its own savepoint (better-sqlite3 nests transactions as savepoints). */
+function runOne(raw: Sqlite.Database, queries: SyncQueries, pending: Pending): Outcome {
+  try {
+    return { pending, ok: true, value: raw.transaction(() => pending.work(queries))() };
+  } catch (error) {
+    return { pending, ok: false, value: error };
+  }
+}
+
+/** Prepared statements are cached by SQL text: the hot path prepares each statement once. */
+function syncQueries(raw: Sqlite.Database): SyncQueries {
+  const prepared = new Map<string, Sqlite.Statement>();
   const statement = (query: Compilable<unknown>) => {
     const { sql, parameters } = query.compile();
-    return { stmt: raw.prepare(sql), params: parameters as unknown[] };
+    let stmt = prepared.get(sql);
+    if (!stmt) {
+      stmt = raw.prepare(sql);
+      if (prepared.size < 512) prepared.set(sql, stmt);
+    }
+    return { stmt, params: parameters as unknown[] };
   };
   return {
     all: <R>(query: Compilable<R>) => {

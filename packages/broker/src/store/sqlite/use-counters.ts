@@ -1,8 +1,10 @@
-import type { Kysely } from 'kysely';
 import type { UseCounters } from '../../ports/use-counters.ts';
-import type { Database } from '../schema.ts';
+import type { SqliteHandle } from './open.ts';
+import { transactImmediate } from './sync-transaction.ts';
 
-export function createSqliteUseCounters(db: Kysely<Database>): UseCounters {
+/** Take and release go through the group commit (they sit on the mint path). */
+export function createSqliteUseCounters(handle: SqliteHandle): UseCounters {
+  const { db } = handle;
   return {
     async create(key, total) {
       if (!Number.isSafeInteger(total) || total < 0) throw new RangeError('total must be a non-negative integer');
@@ -11,23 +13,21 @@ export function createSqliteUseCounters(db: Kysely<Database>): UseCounters {
     },
     /** Check and decrement in one conditional statement: concurrent takers can never overdraw. */
     async take(key) {
-      const row = await db
+      const query = db
         .updateTable('use_counters')
         .set((eb) => ({ remaining: eb('remaining', '-', 1) }))
         .where('key', '=', key)
         .where('remaining', '>', 0)
-        .returning('remaining')
-        .executeTakeFirst();
-      return row?.remaining ?? null;
+        .returning('remaining');
+      return (await transactImmediate(handle, (q) => q.first(query)))?.remaining ?? null;
     },
     async release(key) {
-      const result = await db
+      const query = db
         .updateTable('use_counters')
         .set((eb) => ({ remaining: eb('remaining', '+', 1) }))
         .where('key', '=', key)
-        .whereRef('remaining', '<', 'total')
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
+        .whereRef('remaining', '<', 'total');
+      return (await transactImmediate(handle, (q) => q.run(query))) === 1;
     },
     async remaining(key) {
       const row = await db.selectFrom('use_counters').select('remaining').where('key', '=', key).executeTakeFirst();
