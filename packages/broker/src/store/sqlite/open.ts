@@ -32,9 +32,26 @@ export function openSqliteConnection(options: SqliteOptions): Sqlite.Database {
 /** Opens (and unless read-only, migrates) a SQLite database. */
 export async function openSqlite(options: SqliteOptions): Promise<SqliteHandle> {
   const raw = openSqliteConnection(options);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  // Kysely prepares every query anew; statements are cached by SQL text instead (the hot path
+  // runs the same few statements). Safe because no query of the broker is streamed (iterate).
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { close: () => raw.close(), prepare: (sql: string) => prepareCached(raw, sql) } }) });
   if (!options.readonly) await migrateToLatest(db);
   return { db, raw };
+}
+
+const statementCaches = new WeakMap<Sqlite.Database, Map<string, Sqlite.Statement>>();
+const STATEMENT_CACHE_LIMIT = 1024;
+
+/** The connection's prepared statement for `sql`, prepared once (bounded cache). */
+export function prepareCached(raw: Sqlite.Database, sql: string): Sqlite.Statement {
+  let cache = statementCaches.get(raw);
+  if (!cache) statementCaches.set(raw, (cache = new Map()));
+  let stmt = cache.get(sql);
+  if (!stmt) {
+    stmt = raw.prepare(sql);
+    if (cache.size < STATEMENT_CACHE_LIMIT) cache.set(sql, stmt);
+  }
+  return stmt;
 }
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {

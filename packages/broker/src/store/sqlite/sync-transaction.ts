@@ -1,6 +1,6 @@
 import type Sqlite from 'better-sqlite3';
 import type { Compilable } from 'kysely';
-import type { SqliteHandle } from './open.ts';
+import { prepareCached, type SqliteHandle } from './open.ts';
 
 /** Runs Kysely-built queries synchronously inside a transaction. */
 export interface SyncQueries {
@@ -89,17 +89,11 @@ function runOne(raw: Sqlite.Database, queries: SyncQueries, pending: Pending): O
   }
 }
 
-/** Prepared statements are cached by SQL text: the hot path prepares each statement once. */
+/** Prepared statements come from the connection's cache (see open.ts). */
 function syncQueries(raw: Sqlite.Database): SyncQueries {
-  const prepared = new Map<string, Sqlite.Statement>();
   const statement = (query: Compilable<unknown>) => {
     const { sql, parameters } = query.compile();
-    let stmt = prepared.get(sql);
-    if (!stmt) {
-      stmt = raw.prepare(sql);
-      if (prepared.size < 512) prepared.set(sql, stmt);
-    }
-    return { stmt, params: parameters as unknown[] };
+    return { stmt: prepareCached(raw, sql), params: parameters as unknown[] };
   };
   return {
     all: <R>(query: Compilable<R>) => {
