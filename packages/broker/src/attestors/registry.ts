@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Attestor, AttestorDeps } from '../ports/attestor.ts';
 import * as codeDigest from './code-digest/index.ts';
 import * as oidcToken from './oidc-token/index.ts';
+import * as spiffeJwtSvid from './spiffe-jwt-svid/index.ts';
 
 /** The shape every `attestors/<id>/index.ts` has. */
 export interface AttestorModule<Config> {
@@ -14,7 +15,7 @@ export interface AttestorModule<Config> {
  * The catalogue, listed explicitly (no directory scanning). Attestor id = folder name = config
  * key under `attestation.attestors` = audit field.
  */
-export const ATTESTOR_MODULES = [oidcToken, codeDigest] as const;
+export const ATTESTOR_MODULES = [oidcToken, codeDigest, spiffeJwtSvid] as const;
 
 export const ATTESTOR_IDS: readonly string[] = ATTESTOR_MODULES.map((m) => m.id);
 
@@ -23,6 +24,7 @@ export const attestorsConfigSchema = z
   .strictObject({
     [oidcToken.id]: oidcToken.configSchema.optional(),
     [codeDigest.id]: codeDigest.configSchema.optional(),
+    [spiffeJwtSvid.id]: spiffeJwtSvid.configSchema.optional(),
   })
   .prefault({})
   .describe('Enabled attestors by id: an attestor runs only when its key is present.');
