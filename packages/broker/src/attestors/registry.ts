@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Attestor, AttestorDeps } from '../ports/attestor.ts';
 import * as codeDigest from './code-digest/index.ts';
+import * as k8sSaToken from './k8s-sa-token/index.ts';
 import * as oidcToken from './oidc-token/index.ts';
 import * as spiffeJwtSvid from './spiffe-jwt-svid/index.ts';
 
@@ -15,7 +16,7 @@ export interface AttestorModule<Config> {
  * The catalogue, listed explicitly (no directory scanning). Attestor id = folder name = config
  * key under `attestation.attestors` = audit field.
  */
-export const ATTESTOR_MODULES = [oidcToken, codeDigest, spiffeJwtSvid] as const;
+export const ATTESTOR_MODULES = [oidcToken, codeDigest, k8sSaToken, spiffeJwtSvid] as const;
 
 export const ATTESTOR_IDS: readonly string[] = ATTESTOR_MODULES.map((m) => m.id);
 
@@ -24,6 +25,7 @@ export const attestorsConfigSchema = z
   .strictObject({
     [oidcToken.id]: oidcToken.configSchema.optional(),
     [codeDigest.id]: codeDigest.configSchema.optional(),
+    [k8sSaToken.id]: k8sSaToken.configSchema.optional(),
     [spiffeJwtSvid.id]: spiffeJwtSvid.configSchema.optional(),
   })
   .prefault({})

@@ -16,5 +16,5 @@ const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 export const fetchableUrl = (description: string) =>
   z
     .url({ protocol: /^https?$/ })
-    .refine((value) => value.startsWith('https://') || LOOPBACK.has(new URL(value).hostname), 'must be https (http only on loopback)')
+    .refine((value) => URL.canParse(value) && (value.startsWith('https://') || LOOPBACK.has(new URL(value).hostname)), 'must be https (http only on loopback)')
     .describe(description);
