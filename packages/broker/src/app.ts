@@ -91,7 +91,7 @@ async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors
   const decisions = createDecisionService(deps);
   const revocation = createRevocationService(deps, decisions);
   const attest = createAttestationService({
-    attestations: store.attestations, challenges, attestors: wrapAttestors(createAttestors(config.attestation.attestors, { replay: store.replay, clock })),
+    attestations: store.attestations, challenges, attestors: wrapAttestors(createAttestors(config.attestation.attestors, { replay: store.replay, clock, attestationKeys: { get: (agentId) => store.attestationKeys.listForAgent(agentId) } })),
     policies: config.attestation.policies, keys, audit, clock, random, issuer: config.issuer,
     // PROTOCOL §3: contraindicated evidence suspends the agent's mandates and its owners are notified.
     onContraindicated: async (record, requestId) => {

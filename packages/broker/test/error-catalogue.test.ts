@@ -206,7 +206,7 @@ for (const [attestor, group] of Object.entries(ATTESTOR_FOLDER_CODES)) {
 
 /** The titles of the tests in a file (single-quoted, double-quoted or template). */
 function testTitles(path: string): string[] {
-  return [...readFileSync(path, 'utf8').matchAll(/\btest\((['"`])(.*?)\1/g)].map((match) => match[2] ?? '');
+  return [...readFileSync(path, 'utf8').matchAll(/\btest\((['"`])((?:\\.|(?!\1).)*)\1/g)].map((match) => match[2] ?? '');
 }
 
 test('every code is raised somewhere in the broker (unused codes are removed)', () => {

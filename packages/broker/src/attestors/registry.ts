@@ -3,7 +3,9 @@ import type { Attestor, AttestorDeps } from '../ports/attestor.ts';
 import * as codeDigest from './code-digest/index.ts';
 import * as k8sSaToken from './k8s-sa-token/index.ts';
 import * as oidcToken from './oidc-token/index.ts';
+import * as sigstore from './sigstore/index.ts';
 import * as spiffeJwtSvid from './spiffe-jwt-svid/index.ts';
+import * as tpmQuote from './tpm-quote/index.ts';
 
 /** The shape every `attestors/<id>/index.ts` has. */
 export interface AttestorModule<Config> {
@@ -16,7 +18,7 @@ export interface AttestorModule<Config> {
  * The catalogue, listed explicitly (no directory scanning). Attestor id = folder name = config
  * key under `attestation.attestors` = audit field.
  */
-export const ATTESTOR_MODULES = [oidcToken, codeDigest, k8sSaToken, spiffeJwtSvid] as const;
+export const ATTESTOR_MODULES = [oidcToken, codeDigest, k8sSaToken, spiffeJwtSvid, sigstore, tpmQuote] as const;
 
 export const ATTESTOR_IDS: readonly string[] = ATTESTOR_MODULES.map((m) => m.id);
 
@@ -27,6 +29,8 @@ export const attestorsConfigSchema = z
     [codeDigest.id]: codeDigest.configSchema.optional(),
     [k8sSaToken.id]: k8sSaToken.configSchema.optional(),
     [spiffeJwtSvid.id]: spiffeJwtSvid.configSchema.optional(),
+    [sigstore.id]: sigstore.configSchema.optional(),
+    [tpmQuote.id]: tpmQuote.configSchema.optional(),
   })
   .prefault({})
   .describe('Enabled attestors by id: an attestor runs only when its key is present.');

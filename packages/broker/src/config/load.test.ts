@@ -81,7 +81,7 @@ describe('every kind of mistake fails with a dotted path', () => {
     ['equality side without a claim', { attestation: { policies: { ci: { anyOf: [{ allOf: [{ attestor: 'oidc-token' }] }], equal: [['oidc-token.sha', 'code-digest']] } } } }, 'attestation.policies.ci.equal.0.1', /<attestor>\.<claim>/],
     ['equality naming an unknown attestor', { attestation: { policies: { ci: { anyOf: [{ allOf: [{ attestor: 'oidc-token' }] }], equal: [['tpm.ima', 'code-digest.digest']] } } } }, 'attestation.policies.ci.equal.0.0', /unknown attestor/],
     ['equality within one attestor', { attestation: { policies: { ci: { anyOf: [{ allOf: [{ attestor: 'oidc-token' }] }], equal: [['oidc-token.sub', 'oidc-token.sha']] } } } }, 'attestation.policies.ci.equal.0', /two different attestors/],
-    ['unknown attestor section', { attestation: { attestors: { 'tpm-quote': {} } } }, 'attestation.attestors.tpm-quote', /unknown key/],
+    ['unknown attestor section', { attestation: { attestors: { 'tpm-qoute': {} } } }, 'attestation.attestors.tpm-qoute', /unknown key/],
     ['code-digest takes no settings', { attestation: { attestors: { 'code-digest': { strict: true } } } }, 'attestation.attestors.code-digest.strict', /unknown key/],
     ['oidc issuer with two key sources', { attestation: { attestors: { 'oidc-token': { issuers: [{ issuer: 'https://token.actions.githubusercontent.com', discovery: true, jwksFile: 'jwks.json' }] } } } }, 'attestation.attestors.oidc-token.issuers.0', /exactly one of discovery, jwksUri, jwksFile/],
     ['oidc issuer over plain http off loopback', { attestation: { attestors: { 'oidc-token': { issuers: [{ issuer: 'http://ci.example.com', discovery: true }] } } } }, 'attestation.attestors.oidc-token.issuers.0.issuer', /https/],

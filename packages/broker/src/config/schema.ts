@@ -109,7 +109,7 @@ const policy = z
     equal: z
       .array(z.tuple([claimRef, claimRef]))
       .default([])
-      .describe('Claims of two attestors that must be equal, e.g. ["tpm-quote.ima_digest", "code-digest.digest"] (PROTOCOL §3).'),
+      .describe('Claims of two attestors that must be equal, e.g. ["tpm-quote.digest", "code-digest.digest"] (PROTOCOL §3).'),
   })
   .describe('An attestation policy.');
 

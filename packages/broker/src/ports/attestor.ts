@@ -1,3 +1,4 @@
+import type { AttestationKeyLookup } from './attestation-keys.ts';
 import type { Clock } from './clock.ts';
 import type { ReplayCache } from './replay-cache.ts';
 
@@ -49,4 +50,6 @@ export interface Attestor {
 export interface AttestorDeps {
   replay: ReplayCache;
   clock: Clock;
+  /** Registered TPM attestation keys; required by `tpm-quote` only. */
+  attestationKeys?: AttestationKeyLookup;
 }

@@ -1,3 +1,4 @@
+import type { AttestationKeyRepository } from './attestation-keys.ts';
 import type { AttestationRepository } from './attestations.ts';
 import type { AuditSink } from './audit-sink.ts';
 import type { ChangeFeed } from './change-feed.ts';
@@ -23,6 +24,8 @@ export interface Store {
   mandates: MandateRepository;
   credentials: CredentialRepository;
   attestations: AttestationRepository;
+  /** TPM attestation keys registered by credential activation (attestor tpm-quote). */
+  attestationKeys: AttestationKeyRepository;
   secrets: SecretStore;
   close(): Promise<void>;
 }

@@ -171,6 +171,16 @@ export interface Database {
   mandates: MandatesTable;
   credentials: CredentialsTable;
   broker_secrets: BrokerSecretsTable;
+  attestation_keys: AttestationKeysTable;
+}
+
+/** A TPM attestation key registered by credential activation (migration 0006). */
+export interface AttestationKeysTable {
+  agent_id: string;
+  ak_name: string;
+  ak_public: string;
+  ek_certificate_digest: string;
+  created_at: number;
 }
 
 export interface BrokerSecretsTable {

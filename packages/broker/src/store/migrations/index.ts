@@ -4,6 +4,7 @@ import * as m0002 from './0002-audit.ts';
 import * as m0003 from './0003-attestations.ts';
 import * as m0004 from './0004-mandates.ts';
 import * as m0005 from './0005-secrets.ts';
+import * as m0006 from './0006-attestation-keys.ts';
 
 /**
  * Numbered migrations, listed explicitly (no directory scanning), so SQLite and PostgreSQL
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-attestations': m0003,
   '0004-mandates': m0004,
   '0005-secrets': m0005,
+  '0006-attestation-keys': m0006,
 };
 
 export const migrationProvider: MigrationProvider = {

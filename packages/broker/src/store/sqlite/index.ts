@@ -3,6 +3,7 @@ import type { Store } from '../../ports/store.ts';
 import { nodeChainHashing } from '../chain-hashing.ts';
 import { createSqliteAdminTokens } from './admin-tokens.ts';
 import { createSqliteAgents } from './agents.ts';
+import { createSqliteAttestationKeys } from './attestation-keys.ts';
 import { createSqliteAttestations } from './attestations.ts';
 import { createSqliteAuditSink } from './audit-sink.ts';
 import { createSqliteChangeFeed } from './change-feed.ts';
@@ -48,6 +49,7 @@ export async function createSqliteStore(options: SqliteOptions, hashing: ChainHa
     mandates: createSqliteMandates(handle),
     credentials: createSqliteCredentials(handle),
     attestations: createSqliteAttestations(db),
+    attestationKeys: createSqliteAttestationKeys(db),
     secrets: createSqliteSecrets(db),
     raw: handle,
     close: () => db.destroy(),

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { checkChain } from '../../core/audit-chain.ts';
 import { nodeChainHashing } from '../chain-hashing.ts';
+import { attestationKeysSuite } from '../conformance/attestation-keys.suite.ts';
 import { attestationRepositorySuite } from '../conformance/attestations.suite.ts';
 import { auditSinkSuite } from '../conformance/audit-sink.suite.ts';
 import { changeFeedSuite } from '../conformance/change-feed.suite.ts';
@@ -60,6 +61,7 @@ mandateRepositorySuite(makeSqliteFixture);
 credentialRepositorySuite(makeSqliteFixture);
 attestationRepositorySuite(makeSqliteFixture);
 secretsSuite(makeSqliteFixture);
+attestationKeysSuite(makeSqliteFixture);
 
 test('data written by one store survives closing and reopening the file', async () => {
   await withTempDir(async (dir) => {
