@@ -19,6 +19,8 @@ import { createAskService } from './services/ask.ts';
 import { createAttestationResultVerifier } from './services/attestation-result.ts';
 import { createAttestationService } from './services/attestation.ts';
 import { createAutonomousService } from './services/autonomous.ts';
+import { createEnrolment } from './attestors/tpm-quote/index.ts';
+import { createKeyEnrolmentService } from './services/key-enrolment.ts';
 import { createChallengeService } from './services/challenge.ts';
 import { createCollectService } from './services/collect.ts';
 import { createDecisionService } from './services/decide.ts';
@@ -89,6 +91,7 @@ async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors
   const nonces = createDpopNonces(await sharedKey('dpop-nonce'), clock, config.dpop.nonceLifetime / 1000);
   const challenges = createChallengeService({ key: await sharedKey('attest-challenge'), clock, random, replay: store.replay, ttlMs: CHALLENGE_TTL_MS });
   const decisions = createDecisionService(deps);
+  const tpm = config.attestation.attestors['tpm-quote'];
   const revocation = createRevocationService(deps, decisions);
   const attest = createAttestationService({
     attestations: store.attestations, challenges, attestors: wrapAttestors(createAttestors(config.attestation.attestors, { replay: store.replay, clock, attestationKeys: { get: (agentId) => store.attestationKeys.listForAgent(agentId) } })),
@@ -106,6 +109,10 @@ async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors
     nonces, challenges, attest, verifyAttestation: deps.verifyAttestation,
     ask: createAskService(deps), decisions, collect: createCollectService(deps), mint: createMintService(deps),
     mintAutonomous: createAutonomousService(deps), introspect: createIntrospectionService(deps), revocation,
+    keyEnrolment: createKeyEnrolmentService({
+      enrolment: tpm?.ekCaFile === undefined ? null : createEnrolment(tpm, { repository: store.attestationKeys, clock }),
+      repository: store.attestationKeys, key: await sharedKey('tpm-enrolment'), replay: store.replay, audit, clock,
+    }),
   };
 }
 

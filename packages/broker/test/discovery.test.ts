@@ -34,6 +34,8 @@ describe('metadata follows the configured issuer only (PROTOCOL §1)', () => {
         revocation_endpoint: `${base}/revoke`,
         challenge_endpoint: `${base}/challenge`,
         attestation_endpoint: `${base}/attest`,
+        tpm_enrolment_endpoint: `${base}/attest/tpm/enrol`,
+        tpm_activation_endpoint: `${base}/attest/tpm/activate`,
         response_types_supported: [],
         grant_types_supported: ['urn:openid:params:grant-type:ciba', 'urn:ietf:params:oauth:grant-type:token-exchange', 'client_credentials'],
         backchannel_token_delivery_modes_supported: ['poll'],

@@ -22,6 +22,7 @@ const AUTH = 'admin-api-auth.test.ts';
 const MANDATES = 'admin-api-mandates.test.ts';
 const RULES = 'protocol-rules.test.ts';
 const LOOP = 'core-loop.test.ts';
+const MULTI = 'multi-attestation.test.ts';
 const at = (file: string, title: string): Where => ({ file, test: title });
 
 const WHERE = {
@@ -116,6 +117,8 @@ const WHERE = {
   ERR_OIDC_TOKEN_REPLAYED: at(RULES, 'a token whose jti was already used (ERR_OIDC_TOKEN_REPLAYED)'),
   ERR_OIDC_ISSUER_UNAVAILABLE: at(RULES, 'issuer keys unreachable → 503, not rejected evidence (ERR_OIDC_ISSUER_UNAVAILABLE)'),
   ERR_CODE_DIGEST_MALFORMED: at(RULES, 'a code digest that is not sha256 (ERR_CODE_DIGEST_MALFORMED)'),
+  ERR_KEY_ENROLMENT_INVALID: at(MULTI, 'a forged enrolment is refused (ERR_KEY_ENROLMENT_INVALID)'),
+  ERR_KEY_ENROLMENT_REPLAYED: at(MULTI, 'the activated secret registers the AK; a second answer is refused (ERR_KEY_ENROLMENT_REPLAYED)'),
   ERR_ASK_AUTHORIZATION_DETAILS: at(RULES, 'authorization_details that are not JSON (ERR_ASK_AUTHORIZATION_DETAILS)'),
   ERR_ASK_UNKNOWN_USER: at(RULES, 'login_hint not an approver and an unknown user get the identical unknown_user_id (ERR_ASK_UNKNOWN_USER)'),
   ERR_ASK_BINDING_MESSAGE: at(RULES, 'a binding_message with control characters (ERR_ASK_BINDING_MESSAGE)'),

@@ -17,6 +17,8 @@ export type AuditEventType =
   | 'key.rotated'
   | 'attestation.verified'
   | 'attestation.rejected'
+  | 'attestation_key.registered'
+  | 'attestation_key.rejected'
   | 'mandate.requested'
   | 'mandate.approved'
   | 'mandate.denied'

@@ -113,6 +113,9 @@ export const ERROR_CATALOGUE = {
   ...SPIFFE_JWT_SVID_ERRORS,
   ...SIGSTORE_ERRORS,
   ...TPM_QUOTE_ERRORS,
+  // TPM attestation-key enrolment (services/key-enrolment.ts)
+  ERR_KEY_ENROLMENT_INVALID: entry(400, OAUTH_ERROR.invalidRequest, 'Unknown or foreign enrolment'),
+  ERR_KEY_ENROLMENT_REPLAYED: entry(400, OAUTH_ERROR.invalidRequest, 'Enrolment already answered'),
   // asking: /bc-authorize (OpenID CIBA §7, §13; PROTOCOL §4)
   ERR_ASK_AUTHORIZATION_DETAILS: entry(400, OAUTH_ERROR.invalidAuthorizationDetails, 'Invalid authorization details'),
   ERR_ASK_UNKNOWN_USER: entry(400, OAUTH_ERROR.unknownUserId, 'Unknown user'),

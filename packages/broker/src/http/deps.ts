@@ -19,6 +19,7 @@ import type { DirectoryService } from '../services/directory.ts';
 import type { createIntrospectionService } from '../services/introspect.ts';
 import type { AttestationResultVerifier } from '../services/loop-deps.ts';
 import type { createMintService } from '../services/mint.ts';
+import type { KeyEnrolmentService } from '../services/key-enrolment.ts';
 import type { RevocationService } from '../services/revocation.ts';
 
 /** The core loop as the OAuth endpoints use it. */
@@ -36,6 +37,7 @@ export interface LoopServices {
   mintAutonomous: ReturnType<typeof createAutonomousService>;
   introspect: ReturnType<typeof createIntrospectionService>;
   revocation: RevocationService;
+  keyEnrolment: KeyEnrolmentService;
 }
 
 /** What the HTTP layer is given by the composition root. */

@@ -5,6 +5,7 @@ import { keyRoutes } from './admin/keys.ts';
 import { mandateRoutes } from './admin/mandates.ts';
 import { tokenRoutes } from './admin/tokens.ts';
 import { attestRoutes } from './oauth/attest.ts';
+import { keyEnrolmentRoutes } from './oauth/key-enrolment.ts';
 import { backchannelRoutes } from './oauth/bc-authorize.ts';
 import { discoveryRoutes } from './oauth/discovery.ts';
 import { introspectionRoutes } from './oauth/introspect-revoke.ts';
@@ -15,6 +16,7 @@ import type { RouteSpec } from './route-spec.ts';
 export const ROUTES: readonly RouteSpec[] = [
   ...discoveryRoutes,
   ...attestRoutes,
+  ...keyEnrolmentRoutes,
   ...backchannelRoutes,
   ...tokenEndpointRoutes,
   ...introspectionRoutes,

@@ -170,8 +170,10 @@ function sha256(text: string): string {
 function brokerConfig(oidcIssuer: string, downIssuer: string, autonomousAgents: string[], extra: Record<string, unknown>): Record<string, unknown> {
   const both = [{ attestor: 'oidc-token', claims: { repository_id: REPOSITORY_ID } }, { attestor: 'code-digest', minStatus: 'warning' }];
   const audience = (uri: string, actions: string[], datatypes: string[] = []) => ({ actions, datatypes, introspectionSecretSha256: sha256(SECRETS[uri]!) });
+  // `extra.attestation` adds attestors and policies to the fixture's own.
+  const { attestation: more = {}, ...rest } = extra as { attestation?: { attestors?: Record<string, unknown>; policies?: Record<string, unknown> } };
   return {
-    ...extra,
+    ...rest,
     ciba: { interval: 1, maxPendingPerAgent: MAX_PENDING, maxRequestedExpiry: '1h' },
     audiences: {
       [API]: audience(API, ['read', 'write'], API_DATATYPES),
@@ -188,8 +190,10 @@ function brokerConfig(oidcIssuer: string, downIssuer: string, autonomousAgents: 
           ],
         },
         'code-digest': {},
+        ...more.attestors,
       },
       policies: {
+        ...more.policies,
         default: { freshness: `${FRESHNESS_SECONDS}s`, anyOf: [{ allOf: both }] },
         scoped: { agents: [STRANGER_AGENT], anyOf: [{ allOf: both }] },
         equal: { anyOf: [{ allOf: both }], equal: [['oidc-token.sha', 'code-digest.digest']] },

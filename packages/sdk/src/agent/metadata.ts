@@ -17,6 +17,9 @@ export interface BrokerEndpoints {
   introspection: string;
   challenge: string;
   attestation: string;
+  /** TPM attestation-key enrolment (attestor tpm-quote). */
+  tpmEnrolment: string;
+  tpmActivation: string;
   jwks: string;
   /** The metadata document as served. */
   metadata: Record<string, unknown>;
@@ -29,6 +32,8 @@ const MEMBERS: Array<[keyof Omit<BrokerEndpoints, 'issuer' | 'metadata'>, string
   ['introspection', 'introspection_endpoint', BROKER_PATH.introspect],
   ['challenge', METADATA_EXTENSION.challengeEndpoint, BROKER_PATH.challenge],
   ['attestation', METADATA_EXTENSION.attestationEndpoint, BROKER_PATH.attest],
+  ['tpmEnrolment', METADATA_EXTENSION.tpmEnrolmentEndpoint, BROKER_PATH.tpmEnrol],
+  ['tpmActivation', METADATA_EXTENSION.tpmActivationEndpoint, BROKER_PATH.tpmActivate],
   ['jwks', 'jwks_uri', BROKER_PATH.jwks],
 ];
 

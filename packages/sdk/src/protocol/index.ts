@@ -144,6 +144,9 @@ export const BROKER_PATH = {
   revoke: '/revoke',
   challenge: '/challenge',
   attest: '/attest',
+  /** TPM attestation-key enrolment by credential activation: start, then answer. */
+  tpmEnrol: '/attest/tpm/enrol',
+  tpmActivate: '/attest/tpm/activate',
 } as const;
 
 /**
@@ -157,6 +160,8 @@ export const BROKER_PATH = {
 export const METADATA_EXTENSION = {
   challengeEndpoint: 'challenge_endpoint',
   attestationEndpoint: 'attestation_endpoint',
+  tpmEnrolmentEndpoint: 'tpm_enrolment_endpoint',
+  tpmActivationEndpoint: 'tpm_activation_endpoint',
 } as const;
 
 /**

@@ -7,8 +7,8 @@ const PUBLIC_CACHE = { 'cache-control': 'public, max-age=60' };
 /**
  * RFC 8414 §2 metadata. Every URL derives from the configured issuer only, never from `Host` or
  * `X-Forwarded-*` (PROTOCOL §1). `response_types_supported` is required by RFC 8414 and is empty:
- * there is no authorization endpoint. `challenge_endpoint` and `attestation_endpoint` are
- * Mandate's own members (RFC 8414 §2 allows extensions).
+ * there is no authorization endpoint. `challenge_endpoint`, `attestation_endpoint` and the two TPM
+ * enrolment endpoints are Mandate's own members (RFC 8414 §2 allows extensions).
  */
 export function authorizationServerMetadata(issuer: string): Record<string, unknown> {
   const algs = ['ES256', 'EdDSA'];
@@ -21,6 +21,8 @@ export function authorizationServerMetadata(issuer: string): Record<string, unkn
     revocation_endpoint: issuer + BROKER_PATH.revoke,
     challenge_endpoint: issuer + BROKER_PATH.challenge,
     attestation_endpoint: issuer + BROKER_PATH.attest,
+    tpm_enrolment_endpoint: issuer + BROKER_PATH.tpmEnrol,
+    tpm_activation_endpoint: issuer + BROKER_PATH.tpmActivate,
     response_types_supported: [],
     grant_types_supported: [GRANT_TYPE.ciba, GRANT_TYPE.tokenExchange, GRANT_TYPE.clientCredentials],
     backchannel_token_delivery_modes_supported: ['poll'],
