@@ -86,6 +86,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const now = options.now ?? Date.now;
   const skew = options.clockSkewSeconds ?? 30;
   const maxAge = options.proofMaxAgeSeconds ?? 60;
+  // Issuer keys are imported once per JWKS key; proof keys once per client key (dpop-proof.ts).
   const keys = createKeySource(options.jwks, options.fetch);
   const verifyProof = createProofVerifier();
   const replay = options.replayCache ?? createMemoryReplayCache();
