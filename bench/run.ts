@@ -1,31 +1,38 @@
 /**
- * `npm run bench [-- --quick]`: measures in one run and writes bench/results/<UTC-ISO>.json with
- * `ratios` and `figures`, plus a markdown table on stdout. The foundation has one rough case: an
- * in-process mint (sign an access-token-shaped JWT after a durable, chained audit append) against
- * raw node:crypto ES256 signing, the physical limit; the attested mint over HTTP; and the peer,
- * panva oidc-provider (client_credentials, JWT AT ES256, with and without DPoP), each server in
- * its own process on CPU 0 under the same closed-loop load (bench/http-load.ts).
+ * `npm run bench [-- --quick]`: every case back to back in one run, per the method in
+ * bench/README.md, and bench/results/<UTC-ISO>.json with `ratios` and `figures` plus a markdown
+ * table on stdout. Servers run in their own processes pinned to CPU 0 under the same closed-loop
+ * load from this process (CPU 1); in-process cases (raw crypto, SDK verifier, attestors) run here.
+ * The run checks correctness while it measures: every response 2xx (non-2xx counted, exit 1 if
+ * any), a sample token per run verified with jose against the server's JWKS, a replayed request
+ * refused. `--quick` is a smoke test of the whole pipeline, never a figure to quote.
  */
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, sign } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../packages/broker/src/app.ts';
 import { loadConfig } from '../packages/broker/src/config/load.ts';
+import { attestorCases } from './attestors.ts';
 import { attestedMint } from './attested-mint.ts';
+import { autonomousMint } from './autonomous-mint.ts';
 import { type HttpCaseResult } from './http-load.ts';
 import { FULL_PLAN, QUICK_PLAN, measure, type CaseResult } from './measure.ts';
 import { oidcProviderClientCredentials } from './oidc-provider-cc.ts';
+import { verifierCases } from './verifier.ts';
 
 const quick = process.argv.includes('--quick');
 const plan = quick ? QUICK_PLAN : FULL_PLAN;
 const root = new URL('..', import.meta.url).pathname;
 
-async function rawSign(): Promise<CaseResult> {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+async function rawCrypto(): Promise<[CaseResult, CaseResult]> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const data = Buffer.from('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c3JfeCJ9');
-  return measure('raw node:crypto ES256 sign', 'signs/s', plan, () => sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
+  const signature = sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  const signs = await measure('raw node:crypto ES256 sign', 'signs/s', plan, () => sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
+  const verifies = await measure('raw node:crypto ES256 verify', 'verifies/s', plan, () => verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature));
+  return [signs, verifies];
 }
 
 async function roughMint(): Promise<CaseResult> {
@@ -56,41 +63,83 @@ function environment() {
   };
 }
 
-const raw = await rawSign();
-const mint = await roughMint();
+/** BENCH.md: each result file carries every key measured so far; P7 comes from the newest full scale run. */
+function latestScaleRatios(): { file: string; ratios: Record<string, number> } | null {
+  const dir = join(root, 'bench/results');
+  if (!existsSync(dir)) return null;
+  const files = readdirSync(dir).filter((f) => f.endsWith('-scale.json')).sort();
+  const file = files.at(-1);
+  if (!file) return null;
+  return { file, ratios: (JSON.parse(readFileSync(join(dir, file), 'utf8')) as { ratios: Record<string, number> }).ratios };
+}
+
 const port = Number(process.env.BENCH_PORT ?? 7491);
+const [raw, rawVerify] = await rawCrypto();
+const mint = await roughMint();
 const http = await attestedMint(plan, port);
-// The peer right after Mandate, same load and plan (BENCH.md: ratios measured back to back in one run).
+const nullAudit = await attestedMint(plan, port, { entry: 'null-audit' });
+const autonomous = await autonomousMint(plan, port);
+// The peer right after Mandate, same load and plan (ratios measured back to back in one run).
 const peerCc = await oidcProviderClientCredentials(plan, port + 1, false);
 const peerDpop = await oidcProviderClientCredentials(plan, port + 1, true);
-const ratios = {
-  P4_rough_inprocess: mint.median / raw.median,
-  // BENCH.md P4 is this ratio with the mint measured per BENCH's method; here the load generator
-  // shares nothing with the server (separate process and CPU) but is not yet wrk.
-  P4: http.median / raw.median,
-  // BENCH.md P1/P2: attested + DPoP-bound mint with durable audit ÷ oidc-provider client_credentials + DPoP.
+const verifier = await verifierCases(plan);
+const attestors = await attestorCases(plan, quick);
+const scale = latestScaleRatios();
+
+const ratios: Record<string, number> = {
+  // P1/P2: attested + DPoP-bound mint with durable audit ÷ oidc-provider client_credentials + DPoP.
   P1: http.median / peerDpop.median,
   P2: http.p99Ms / peerDpop.p99Ms,
+  // P3: autonomous client_credentials mint (attestation result reused, audit on) ÷ oidc-provider client_credentials.
+  P3: autonomous.median / peerCc.median,
+  // P4: attested mint ÷ raw ES256 signs/s, the distance to the physical limit.
+  P4: http.median / raw.median,
+  // P5: durable audit ÷ the same mint with the benchmark-only null audit sink.
+  P5: http.median / nullAudit.median,
+  P6a: verifier.ratios.P6a,
+  P6b: verifier.ratios.P6b,
+  P4_rough_inprocess: mint.median / raw.median,
+  ...(scale ? Object.fromEntries(Object.entries(scale.ratios).filter(([k]) => k.startsWith('P7'))) : {}),
 };
 const at = new Date().toISOString();
-const result = { at, quick, ...environment(), settings: { dpop_require_nonce: false, rate_limits: 'defaults' }, ratios, versions: { oidc_provider: peerCc.version }, figures: { raw_es256_sign: raw, rough_inprocess_mint: mint, attested_http_mint: http, oidc_provider_cc: peerCc, oidc_provider_cc_dpop: peerDpop } };
+const result = {
+  at, quick, ...environment(),
+  settings: { dpop_require_nonce: false, rate_limits: 'defaults', concurrency: 16 },
+  ratios,
+  ...(scale ? { ratios_from: { P7: scale.file } } : {}),
+  versions: { oidc_provider: peerCc.version },
+  correctness: { attested_http_mint: http.replay, null_audit_mint: nullAudit.replay, autonomous_mint: autonomous.replay },
+  figures: {
+    raw_es256_sign: raw, raw_es256_verify: rawVerify, rough_inprocess_mint: mint,
+    attested_http_mint: http, attested_http_mint_null_audit: nullAudit, autonomous_http_mint: autonomous,
+    oidc_provider_cc: peerCc, oidc_provider_cc_dpop: peerDpop,
+    sdk_verifier_jose_jwtverify: verifier.joseJwtVerify, sdk_verifier_access_token: verifier.sdkAccessToken, sdk_verifier_full_request: verifier.sdkFullRequest,
+    ...Object.fromEntries(Object.entries(attestors).map(([id, c]) => [`attestor_${id.replaceAll('-', '_')}`, c])),
+  },
+};
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 const file = join(root, 'bench/results', `${at.replaceAll(':', '-')}${quick ? '-quick' : ''}.json`);
 writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 
-const httpRow = (name: string, c: HttpCaseResult) => `| ${name} | ${c.nonOk} | ${c.p99Ms.toFixed(1)} ms | ${c.runs.map((r) => r.cpuSeconds.toFixed(2)).join(' / ')} | ${c.runs.map((r) => r.loadCpuSeconds.toFixed(2)).join(' / ')} |`;
+const httpCases: Array<[string, HttpCaseResult]> = [
+  ['attested mint, durable audit (dpop.requireNonce=false)', http], ['attested mint, null audit sink (bench only)', nullAudit],
+  ['autonomous client_credentials mint', autonomous],
+  [`oidc-provider ${peerCc.version} client_credentials`, peerCc], [`oidc-provider ${peerDpop.version} client_credentials + DPoP`, peerDpop],
+];
 const row = (c: CaseResult) => `| ${c.name} | ${c.median.toFixed(0)} ${c.unit} | ${c.spread.min.toFixed(0)}–${c.spread.max.toFixed(0)} | ${c.medianPerCpuSecond.toFixed(0)} |`;
+const httpRow = ([name, c]: [string, HttpCaseResult]) =>
+  `| ${name} | ${c.median.toFixed(0)}/s | ${c.nonOk} | ${c.p99Ms.toFixed(1)} ms | ${c.runs.map((r) => r.cpuSeconds.toFixed(2)).join(' / ')} | ${c.runs.map((r) => r.loadCpuSeconds.toFixed(2)).join(' / ')} |`;
+const TARGETS: Record<string, string> = { P1: '≥ 2.0', P2: '≤ 0.4', P3: '≥ 1.5', P4: '≥ 0.07', P5: '≥ 0.9', P6a: '≥ 1.0', P6b: '≥ 0.5', P7a: '≤ 0.1 ms', P7b: '≤ 1 ms', P7c: '≤ 0.1 ms', P7d: '≥ 0.9' };
 process.stdout.write([
-  `| Case | Median | Range of ${plan.runs} runs | Per CPU-second |`, '|---|---|---|---|', row(raw), row(mint), row(http), row(peerCc), row(peerDpop), '',
-  `| HTTP case | Non-2xx | Median p99 | Server CPU-s per run | Load-generator CPU-s per run |`, '|---|---|---|---|---|',
-  ...([['attested HTTP mint (dpop.requireNonce=false)', http], [`oidc-provider ${peerCc.version} client_credentials`, peerCc], [`oidc-provider ${peerDpop.version} client_credentials + DPoP`, peerDpop]] as const).map(([n, c]) => httpRow(n, c)), '',
-  `| Ratio | Value |`, '|---|---|', `| P4_rough_inprocess (in-process mint ÷ raw sign) | ${ratios.P4_rough_inprocess.toFixed(3)} |`,
-  `| P4 (attested HTTP mint ÷ raw sign) | ${ratios.P4.toFixed(3)} |`,
-  `| P1 (attested HTTP mint ÷ oidc-provider cc + DPoP, req/s; target ≥ 2.0) | ${ratios.P1.toFixed(2)} |`,
-  `| P2 (same pair, p99 Mandate ÷ peer; target ≤ 0.4) | ${ratios.P2.toFixed(2)} |`, '',
+  `| Case | Median | Range of ${plan.runs} runs | Per CPU-second |`, '|---|---|---|---|',
+  ...[raw, rawVerify, mint, ...httpCases.map(([, c]) => c), verifier.joseJwtVerify, verifier.sdkAccessToken, verifier.sdkFullRequest, ...Object.values(attestors)].map(row), '',
+  '| HTTP case | Median | Non-2xx | Median p99 | Server CPU-s per run | Load-generator CPU-s per run |', '|---|---|---|---|---|---|',
+  ...httpCases.map(httpRow), '',
+  '| Ratio | Value | Target |', '|---|---|---|',
+  ...Object.entries(ratios).map(([key, value]) => `| ${key} | ${value.toFixed(3)} | ${TARGETS[key] ?? '—'} |`), '',
   `written ${file}`, '',
 ].join('\n'));
-for (const c of [http, peerCc, peerDpop]) {
+for (const [, c] of httpCases) {
   if (c.nonOk > 0 || c.firstFailure) {
     process.stdout.write(`${c.name}: ${c.nonOk} non-2xx in the timed runs; first failure ${c.firstFailure?.status}: ${c.firstFailure?.body}\n`);
     process.exitCode = 1;

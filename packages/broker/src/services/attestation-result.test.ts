@@ -83,3 +83,36 @@ describe('verifyAttestationResult', () => {
   test('an unknown verdict → ERR_ATTESTATION_INVALID', () => rejects(verify(sign(claims({ verdict: 'rejected' }))), 'ERR_ATTESTATION_INVALID'));
   test('exp reached → ERR_ATTESTATION_STALE', () => rejects(verify(sign(claims({ exp: iat }))), 'ERR_ATTESTATION_STALE'));
 });
+
+describe('verified-signature cache', () => {
+  test('a reused result is checked against the agent, key and freshness at every use', async () => {
+    let at = now;
+    const verifier = createAttestationResultVerifier({ keys, issuer: ISSUER, clock: { now: () => at } });
+    const jwt = sign(claims());
+    assert.equal((await verifier(jwt, { agentId: AGENT, jkt: JKT })).id, 'att_BBBBBBBBBBBBBBBBBBBBBB');
+    await rejects(verifier(jwt, { agentId: 'agt_CCCCCCCCCCCCCCCCCCCCCC', jkt: JKT }), 'ERR_ATTESTATION_SUBJECT_MISMATCH');
+    await rejects(verifier(jwt, { agentId: AGENT, jkt: 'another-key' }), 'ERR_ATTESTATION_KEY_MISMATCH');
+    at = now + 600_000;
+    await rejects(verifier(jwt, { agentId: AGENT, jkt: JKT }), 'ERR_ATTESTATION_STALE');
+  });
+
+  test('a cached result whose key is no longer a verification key is refused (ERR_ATTESTATION_SIGNATURE)', async () => {
+    let retired = false;
+    const rotating = { verificationKey: (kid: string) => (retired ? null : keys.verificationKey(kid)) };
+    const verifier = createAttestationResultVerifier({ keys: rotating, issuer: ISSUER, clock });
+    const jwt = sign(claims());
+    assert.equal((await verifier(jwt, { agentId: AGENT, jkt: JKT })).verdict, 'affirming');
+    retired = true;
+    await rejects(verifier(jwt, { agentId: AGENT, jkt: JKT }), 'ERR_ATTESTATION_SIGNATURE');
+  });
+
+  test('a tampered copy of a cached result is not taken from the cache (ERR_ATTESTATION_SIGNATURE)', async () => {
+    const verifier = createAttestationResultVerifier({ keys, issuer: ISSUER, clock });
+    const jwt = sign(claims());
+    await verifier(jwt, { agentId: AGENT, jkt: JKT });
+    const [h, p, s] = jwt.split('.');
+    const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ ...payload, sub: 'agt_CCCCCCCCCCCCCCCCCCCCCC' })).toString('base64url')}.${s}`;
+    await rejects(verifier(tampered, { agentId: 'agt_CCCCCCCCCCCCCCCCCCCCCC', jkt: JKT }), 'ERR_ATTESTATION_SIGNATURE');
+  });
+});

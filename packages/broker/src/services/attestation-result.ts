@@ -58,10 +58,14 @@ export function signAttestationResult(keys: Pick<KeyService, 'sign'>, claims: At
  * const result = await verify(jwt, { agentId: agent.id, jkt: proof.jkt });
  */
 export function createAttestationResultVerifier(deps: { keys: Pick<KeyService, 'verificationKey'>; issuer: string; clock: Clock }) {
+  const verified = createVerifiedCache();
   return async function verifyAttestationResult(jwt: string, expected: ExpectedBinding): Promise<VerifiedAttestationResult> {
-    const jws = parse(jwt);
+    const jws = verified.get(jwt, deps.keys) ?? parse(jwt);
     if (jws.header.typ !== JWT_TYP.attestationResult) fail('ERR_ATTESTATION_TYP', `typ must be ${JWT_TYP.attestationResult}`);
-    verifySignature(jws, deps.keys);
+    if (!verified.has(jwt)) {
+      verifySignature(jws, deps.keys);
+      verified.set(jwt, jws);
+    }
     const c = jws.payload;
     if (c.iss !== deps.issuer || c.aud !== deps.issuer) fail('ERR_ATTESTATION_ISSUER', 'iss and aud must be this broker');
     if (c.sub !== expected.agentId) fail('ERR_ATTESTATION_SUBJECT_MISMATCH', 'the result was issued to another agent');
@@ -72,6 +76,32 @@ export function createAttestationResultVerifier(deps: { keys: Pick<KeyService, '
     if (c.verdict !== 'affirming' && c.verdict !== 'warning') fail('ERR_ATTESTATION_INVALID', 'unknown verdict');
     if (c.exp * 1000 <= (expected.now ?? deps.clock.now())) fail('ERR_ATTESTATION_STALE', 'the attestation result has expired: attest again');
     return { id: c.jti, verdict: c.verdict, policy: c.policy, iat: c.iat, exp: c.exp, evidenceDigest: c.evidence_digest, attestors: c.attestors };
+  };
+}
+
+/** Results an agent reuses within their freshness window: how many verified signatures to remember. */
+const VERIFIED_CACHE_SIZE = 4096;
+
+/**
+ * The signatures of results already verified, by the exact JWT text, so an agent that presents the
+ * same result at every mint costs one signature check, not one per mint. Only the signature is
+ * cached: every claim check (agent, key, verdict, freshness) runs on each use. An entry is dropped
+ * when its `kid` is no longer one of the broker's verification keys (explicit invalidation on key
+ * retirement); the oldest entry goes first when full.
+ */
+function createVerifiedCache() {
+  const entries = new Map<string, ParsedJws>();
+  return {
+    has: (jwt: string) => entries.has(jwt),
+    get(jwt: string, keys: Pick<KeyService, 'verificationKey'>): ParsedJws | undefined {
+      const jws = entries.get(jwt);
+      if (jws && keys.verificationKey(String(jws.header.kid)) === null) entries.delete(jwt);
+      return entries.get(jwt);
+    },
+    set(jwt: string, jws: ParsedJws): void {
+      if (entries.size >= VERIFIED_CACHE_SIZE) entries.delete(entries.keys().next().value!);
+      entries.set(jwt, jws);
+    },
   };
 }
 
