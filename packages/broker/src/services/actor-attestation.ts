@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { MandateError } from '../core/errors.ts';
 import type { PublicJwk } from '../core/model.ts';
 import { verifyClientAttestationPop } from '../proof/client-attestation-pop.ts';
@@ -35,6 +36,20 @@ export async function verifyPresentedAttestation(
   }
 }
 
+const POP_KEY_CACHE_LIMIT = 10_000;
+const popKeys = new Map<string, KeyObject>();
+
+/** The DPoP key as a KeyObject, imported once per key: `jkt` is its RFC 7638 thumbprint, computed from this very JWK. */
+function popKeyFor(jkt: string, jwk: PublicJwk): KeyObject {
+  let key = popKeys.get(jkt);
+  if (!key) {
+    if (popKeys.size >= POP_KEY_CACHE_LIMIT) popKeys.clear();
+    key = importPublicJwk(jwk as unknown as Record<string, unknown>);
+    popKeys.set(jkt, key);
+  }
+  return key;
+}
+
 /**
  * draft-ietf-oauth-attestation-based-client-auth: the attestation result in a header, with a PoP
  * signed by the DPoP key the result is bound to (the proof's key, whose thumbprint the result's
@@ -48,7 +63,7 @@ export async function verifyClientAttestation(
   if (!headers.attestation)
     throw new MandateError('ERR_MINT_ACTOR_TOKEN', 'the OAuth-Client-Attestation header is required', { mandate_error: 'attestation_missing' });
   await verifyClientAttestationPop(headers.pop, {
-    clientId: expected.agentId, issuer: deps.config.issuer, key: importPublicJwk(expected.jwk as unknown as Record<string, unknown>),
+    clientId: expected.agentId, issuer: deps.config.issuer, key: popKeyFor(expected.jkt, expected.jwk),
   }, { replay: deps.store.replay, clock: deps.clock, iatWindowSeconds: deps.config.dpop.iatWindow / 1000 });
   return verifyPresentedAttestation(deps, headers.attestation, expected);
 }
