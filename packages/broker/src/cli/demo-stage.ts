@@ -24,6 +24,13 @@ export interface DemoStage {
   close(): Promise<void>;
 }
 
+/** Trust sources a demo variant adds: attestor settings and policies merged into the config, stopped with the stage. */
+export interface StageTrust {
+  attestors: Record<string, unknown>;
+  policies: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
 export const DEMO_POLICY = 'ci-built-agent';
 export const DEMO_ACTIONS = ['issues:read', 'issues:comment'];
 /** The claims the policy pins: the ids the local issuer puts in its GitHub-Actions-shaped tokens. */
@@ -32,15 +39,22 @@ const PINNED_CLAIMS = { repository_id: '731337001', runner_environment: 'github-
 /**
  * Starts, in order: a local OIDC issuer (the CI identity provider), the sample resource server,
  * and the real broker on a free loopback port whose URL is its issuer (so DPoP `htu` matches).
- * Anything that started is stopped again when a later part fails.
+ * `addTrust` runs first, in the stage's directory (its files and servers are the config's trust
+ * sources). Anything that started is stopped again when a later part fails.
+ *
+ * @example
+ * const stage = await startDemoStage();
+ * try { await stage.admin.get('/admin/v1/agents'); } finally { await stage.close(); }
  */
-export async function startDemoStage(): Promise<DemoStage> {
+export async function startDemoStage(addTrust?: (dir: string) => Promise<StageTrust>): Promise<DemoStage> {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-demo-'));
   const stops: Array<() => Promise<void>> = [async () => rmSync(dir, { recursive: true, force: true })];
   const close = async () => {
     while (stops.length > 0) await stops.pop()!().catch(() => undefined);
   };
   try {
+    const trust = addTrust ? await addTrust(dir) : { attestors: {}, policies: {}, close: async () => undefined };
+    stops.push(() => trust.close());
     const ci = await startLocalIssuer();
     stops.push(() => ci.close());
     const resource = await startResourceServer();
@@ -48,7 +62,7 @@ export async function startDemoStage(): Promise<DemoStage> {
     const port = await freePort();
     const brokerUrl = `http://127.0.0.1:${port}`;
     const clientSecret = randomBytes(32).toString('base64url');
-    const configFile = writeConfig(dir, { ci, resourceUrl: resource.url, clientSecret });
+    const configFile = writeConfig(dir, { ci, resourceUrl: resource.url, clientSecret, trust });
     const app = await createApp(loadConfig({ flags: { config: configFile, data: join(dir, 'data'), host: '127.0.0.1', port: String(port), issuer: brokerUrl, logLevel: 'silent' }, env: {} }));
     stops.push(() => app.close());
     await bootstrapFirstStart(app);
@@ -62,7 +76,7 @@ export async function startDemoStage(): Promise<DemoStage> {
   }
 }
 
-function writeConfig(dir: string, input: { ci: LocalIssuer; resourceUrl: string; clientSecret: string }): string {
+function writeConfig(dir: string, input: { ci: LocalIssuer; resourceUrl: string; clientSecret: string; trust: StageTrust }): string {
   const config = {
     ciba: { interval: 1 },
     audiences: {
@@ -72,6 +86,7 @@ function writeConfig(dir: string, input: { ci: LocalIssuer; resourceUrl: string;
       attestors: {
         'oidc-token': { issuers: [{ issuer: input.ci.issuer, jwksUri: input.ci.jwksUri, claims: ['repository', 'repository_id', 'job_workflow_ref', 'runner_environment'] }] },
         'code-digest': {},
+        ...input.trust.attestors,
       },
       policies: {
         // A CI identity bound to the challenge and the DPoP key, plus the agent's own code digest
@@ -80,6 +95,7 @@ function writeConfig(dir: string, input: { ci: LocalIssuer; resourceUrl: string;
           freshness: '5m',
           anyOf: [{ allOf: [{ attestor: 'oidc-token', claims: PINNED_CLAIMS }, { attestor: 'code-digest', minStatus: 'warning' }] }],
         },
+        ...input.trust.policies,
       },
     },
   };

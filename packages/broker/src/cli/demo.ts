@@ -1,245 +1,120 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ATTESTATION_CLAIM, createAgentClient, OAuthResponseError, type AgentClient, type AttestationResult, type EvidenceProvider } from '@mandate/sdk';
-import type { Command } from 'commander';
-import { exportJWK, generateKeyPair } from 'jose';
-import { verifyAudit } from '../audit/verify.ts';
-import { verificationKeysFromStore } from '../audit/verification-keys.ts';
-import { nodeChainHashing } from '../store/chain-hashing.ts';
-import { AdminApiError, createAdminClient, type AdminClient } from './admin-client.ts';
-import { ioOf, printable, type Io } from './cli-output.ts';
-import { DEMO_ACTIONS, DEMO_POLICY, startDemoStage, type DemoStage } from './demo-stage.ts';
-import { printAuditTrail } from './mandate-commands.ts';
-import { decodeToken, formatFields } from './token-inspect.ts';
+import type { EvidenceProvider } from '@mandate/sdk';
+import { Option, type Command } from 'commander';
+import { ioOf, type Io } from './cli-output.ts';
+import { DEMO_POLICY, startDemoStage, type DemoStage } from './demo-stage.ts';
+import { describeError, expect, mandateSteps, readResult, registerStep, sayTo, type DemoState, type Step } from './demo-steps.ts';
 
-type Wire = Record<string, unknown>;
-interface Step {
-  title: string;
-  run(): Promise<void>;
+export type DemoPolicy = 'basic' | 'rich';
+
+export interface DemoOptions {
+  /** `basic`: a CI identity and the agent's own code digest. `rich`: sigstore, k8s-sa-token, spiffe-jwt-svid, code-digest (and tpm-quote with swtpm). */
+  policy: DemoPolicy;
+  /** Rich only: use swtpm when it is installed (default true). */
+  tpm: boolean;
 }
 
-/** A step did something other than what the loop promises. */
-class Unexpected extends Error {}
-
-function expect(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Unexpected(message);
+/** What a demo variant adds to the shared loop: the agent's policy and evidence, header lines, and its attestation steps. */
+export interface DemoPlan {
+  policy: string;
+  evidence: EvidenceProvider;
+  lines: string[];
+  attestSteps(io: Io, s: DemoState): Step[];
 }
 
 /** `mandate demo`: the whole loop on this machine, printed step by step; exit 1 names the step that misbehaved. */
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('Run the whole loop locally (broker, CI identity provider, resource server) and check every step')
-    .action(async (_options: unknown, command: Command) => {
-      process.exitCode = await runDemo(ioOf(command));
+    .description('Run the whole loop locally (broker, workload identity sources, resource server) and check every step')
+    .addOption(new Option('--policy <policy>', 'attestation policy of the demo agent: basic (CI identity + code digest) or rich (Sigstore, Kubernetes, SPIFFE, code digest; TPM with swtpm)').choices(['basic', 'rich']).default('basic'))
+    .option('--no-tpm', 'rich: leave tpm-quote out even when swtpm is installed')
+    .action(async (options: { policy: DemoPolicy; tpm: boolean }, command: Command) => {
+      process.exitCode = await runDemo(ioOf(command), options);
     });
 }
 
-export async function runDemo(io: Io): Promise<number> {
+/**
+ * Starts the stage, runs every step, and always stops what it started.
+ *
+ * @example
+ * process.exitCode = await runDemo({ out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }, { policy: 'rich', tpm: true });
+ */
+export async function runDemo(io: Io, options: DemoOptions = { policy: 'basic', tpm: true }): Promise<number> {
   let stage: DemoStage;
+  let plan: (stage: DemoStage) => DemoPlan = basicPlan;
   try {
-    stage = await startDemoStage();
+    if (options.policy === 'rich') {
+      // Loaded only here: the rich demo's local trust sources are not part of the broker's command start-up.
+      const { startRichTrust, richPlan } = await import('./demo-rich.ts');
+      stage = await startDemoStage(async (dir) => {
+        const trust = await startRichTrust(dir, { tpm: options.tpm });
+        plan = (started) => richPlan(started, trust);
+        return trust;
+      });
+    } else stage = await startDemoStage();
   } catch (error) {
-    io.err(`demo FAILED while starting: ${describe(error)}\n`);
+    io.err(`demo FAILED while starting: ${describeError(error)}\n`);
     return 1;
   }
   // Ctrl-C still stops the servers and deletes the directory.
   const interrupt = () => void stage.close().finally(() => process.exit(130));
   process.once('SIGINT', interrupt);
   try {
-    io.out('Mandate demo: the whole loop on loopback, with a temporary data directory.\n');
-    io.out(`  broker           ${stage.brokerUrl}  (the real server; store in ${stage.dir})\n`);
-    io.out(`  CI identity      ${stage.ci.issuer}  a local OIDC issuer standing in for GitHub Actions (the broker's test issuer, keys made now)\n`);
-    io.out(`  resource server  ${stage.resource.url}  a sample API using the SDK verifier with introspection\n`);
-    const steps = createSteps(stage, io);
-    for (const [index, step] of steps.entries()) {
-      io.out(`\n${index + 1}. ${step.title}\n`);
-      try {
-        await step.run();
-      } catch (error) {
-        io.err(`\ndemo FAILED at step ${index + 1} (${step.title}): ${describe(error)}\n`);
-        return 1;
-      }
-    }
-    io.out('\ndemo passed: every step behaved as expected.\n');
-    return 0;
+    return await runSteps(stage, plan(stage), io);
   } finally {
     process.off('SIGINT', interrupt);
     await stage.close();
   }
 }
 
-function describe(error: unknown): string {
-  if (error instanceof AdminApiError) return `${error.code}: ${error.detail}`;
-  return printable((error as Error).message ?? String(error));
+async function runSteps(stage: DemoStage, plan: DemoPlan, io: Io): Promise<number> {
+  io.out('Mandate demo: the whole loop on loopback, with a temporary data directory.\n');
+  io.out(`  broker           ${stage.brokerUrl}  (the real server; store in ${stage.dir})\n`);
+  for (const line of plan.lines) io.out(`  ${line}\n`);
+  io.out(`  resource server  ${stage.resource.url}  a sample API using the SDK verifier with introspection\n`);
+  const s = {} as DemoState;
+  const steps = [registerStep(stage, io, s, plan), ...plan.attestSteps(io, s), ...mandateSteps(stage, io, s)];
+  for (const [index, step] of steps.entries()) {
+    io.out(`\n${index + 1}. ${step.title}\n`);
+    try {
+      await step.run();
+    } catch (error) {
+      io.err(`\ndemo FAILED at step ${index + 1} (${step.title}): ${describeError(error)}\n`);
+      return 1;
+    }
+  }
+  io.out('\ndemo passed: every step behaved as expected.\n');
+  return 0;
 }
 
-function createSteps(stage: DemoStage, io: Io): Step[] {
-  const say = (label: string, value: string) => io.out(`   ${label.padEnd(13)} ${printable(value)}\n`);
-  const s = {} as {
-    alice: Wire; bob: Wire; agentId: string; agent: AgentClient; approver: AdminClient; jkt: string;
-    attestation: AttestationResult; authReqId: string; mandateId: string;
-  };
+/** `--policy basic`: a CI identity bound to the challenge, plus the digest of this file as the agent's own claim. */
+function basicPlan(stage: DemoStage): DemoPlan {
   const codeDigest = `sha256:${createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex')}`;
   const evidence: EvidenceProvider = async ({ audience }) => [
     { attestor: 'oidc-token', evidence: await stage.ci.sign({ aud: audience }) },
     { attestor: 'code-digest', evidence: { digest: codeDigest } },
   ];
-  const trail = async () => (await s.approver.get(`/admin/v1/mandates/${s.mandateId}`)).audit as Wire[];
-
-  return [
-    {
-      title: 'Register two owners and an agent (admin API, bootstrap admin token)',
-      async run() {
-        s.alice = await stage.admin.post('/admin/v1/humans', { name: 'Alice', email: 'alice@example.com' });
-        s.bob = await stage.admin.post('/admin/v1/humans', { name: 'Bob', email: 'bob@example.com' });
-        const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-        const owners = [s.alice.id, s.bob.id];
-        const agent = await stage.admin.post('/admin/v1/agents', { name: 'triage-bot', owners, policy: DEMO_POLICY, jwk: await exportJWK(publicKey) });
-        expect(agent.status === 'active', `agent status is ${String(agent.status)}`);
-        s.agentId = agent.id as string;
-        const token = await stage.admin.post('/admin/v1/tokens', { human_id: s.alice.id, label: 'alice-cli', rights: ['mandates:read', 'mandates:decide', 'mandates:revoke'], expires_in: 3600 });
-        s.approver = createAdminClient({ url: stage.brokerUrl, token: token.secret as string });
-        s.agent = createAgentClient({ issuer: stage.brokerUrl, clientId: s.agentId, clientKey: privateKey, evidence });
-        s.jkt = await s.agent.jkt();
-        say('owner', `${String(s.alice.id)}  Alice (approver)`);
-        say('owner', `${String(s.bob.id)}  Bob`);
-        say('agent', `${s.agentId}  triage-bot, policy ${DEMO_POLICY}, key ES256 (private_key_jwt)`);
-        say('admin token', `${String(token.id)} for Alice: mandates:read, mandates:decide, mandates:revoke`);
-      },
-    },
-    {
-      title: 'The agent attests (SDK: /challenge, then /attest with a DPoP proof)',
-      async run() {
-        s.attestation = await s.agent.attest();
-        const claims = decodeToken(s.attestation.attestation).claims;
-        const attestors = claims.attestors as Record<string, { status: string; claims: Wire }>;
-        expect(attestors['oidc-token']?.status === 'affirming', `oidc-token is ${attestors['oidc-token']?.status ?? 'missing'}, expected affirming`);
-        expect(attestors['code-digest']?.status === 'warning', `code-digest is ${attestors['code-digest']?.status ?? 'missing'}, expected warning`);
-        expect((claims.cnf as Wire).jkt === s.jkt, 'the result is not bound to the agent\'s DPoP key');
-        const ci = attestors['oidc-token'].claims;
-        say('oidc-token', `affirming  ${String(ci.repository)} (repository_id ${String(ci.repository_id)}, ${String(ci.runner_environment)}); token audience bound to the nonce and DPoP key`);
-        say('code-digest', `warning    ${String(attestors['code-digest'].claims.digest).slice(0, 23)}… (the agent's own claim, not a measurement)`);
-        say('verdict', `${s.attestation.verdict}, fresh for ${s.attestation.expiresIn} s, cnf.jkt ${s.jkt}`);
-      },
-    },
-    {
-      title: 'The agent asks Alice for a mandate (SDK: /bc-authorize, OpenID CIBA)',
-      async run() {
-        const notAfter = new Date(Date.now() + 3600_000);
-        const task = { purpose: 'Triage the open issues of acme/agent', audience: stage.resource.url, actions: ['issues:read'], notAfter };
-        s.authReqId = (await s.agent.ask({ loginHint: s.alice.id as string, bindingMessage: 'triage-bot wants to read acme/agent issues', task, attestation: s.attestation })).authReqId;
-        const pending = (await s.approver.get(`/admin/v1/mandates?status=pending&approver=${String(s.alice.id)}`)).mandates as Wire[];
-        expect(pending.length === 1, `Alice sees ${pending.length} pending mandates, expected 1`);
-        const mandate = pending[0]!;
-        const asked = (mandate.authorization_details as Wire[])[0]!;
-        s.mandateId = mandate.id as string;
-        say('mandate', `${s.mandateId}  ${String(mandate.status)}  (Alice's inbox: mandate list --status pending)`);
-        say('purpose', String(asked.purpose));
-        say('audience', String((asked.locations as string[])[0]));
-        say('actions', (asked.actions as string[]).join(', '));
-        say('notAfter', notAfter.toISOString());
-        say('binding', String(mandate.binding_message));
-        say('task_s256', String(mandate.task_s256));
-      },
-    },
-    {
-      title: 'Alice approves with her own admin token (admin API; recorded as method admin_token)',
-      async run() {
-        const approved = await s.approver.post(`/admin/v1/mandates/${s.mandateId}/approve`);
-        const approval = approved.approval as Wire | null;
-        expect(approved.status === 'approved' && approval !== null && approval.approved_by === s.alice.id, `mandate is ${String(approved.status)} after approval`);
-        say('approval', `${String(approval.approved_by)} at ${String(approval.approved_at)}, method ${String(approval.method)}`);
-      },
-    },
-    {
-      title: 'The agent collects its token (SDK: /token, CIBA grant, DPoP-bound)',
-      async run() {
-        const approved = await s.agent.waitForApproval(s.authReqId, { timeoutMs: 30_000 });
-        const claims = decodeToken(approved.accessToken).claims;
-        const details = (claims.authorization_details as Wire[])[0]!;
-        const delegation = details.delegation as Wire;
-        expect(claims.sub === s.alice.id, 'sub is not Alice');
-        expect((claims.act as Wire | undefined)?.sub === s.agentId, 'act.sub is not the agent');
-        expect(claims.aud === stage.resource.url, 'aud is not the resource server');
-        expect((claims.cnf as Wire).jkt === s.jkt, 'cnf.jkt is not the agent\'s DPoP key');
-        expect(delegation.id === s.mandateId && delegation.method === 'admin_token', 'the delegation does not name the approved mandate');
-        io.out('   access token claims (decoded here; the resource server verifies them):\n');
-        const shown = { sub: claims.sub, act: claims.act, aud: claims.aud, cnf: claims.cnf, delegation, attestation: claims[ATTESTATION_CLAIM], exp: claims.exp };
-        for (const line of formatFields(shown, Date.now(), '     ')) io.out(`${printable(line)}\n`);
-        say('grant', 'mandate grant kept by the agent to renew (with fresh evidence each time)');
-      },
-    },
-    {
-      title: 'The agent calls the resource server (SDK: DPoP fetch)',
-      async run() {
-        const response = await s.agent.fetch(`${stage.resource.url}/issues`);
-        const body = (await response.json()) as Wire;
-        expect(response.status === 200, `status ${response.status}: ${JSON.stringify(body)}`);
-        say('accepted', `200: ${String(body.agent)} acting for ${String(body.subject)}, "${String(body.purpose)}"`);
-      },
-    },
-    {
-      title: 'Alice revokes the mandate (admin API)',
-      async run() {
-        const revoked = await s.approver.post(`/admin/v1/mandates/${s.mandateId}/revoke`, { reason: 'demo: task finished' });
-        expect(revoked.status === 'revoked', `mandate is ${String(revoked.status)}`);
-        say('revoked', `${s.mandateId}, reason "${String(revoked.end_reason)}"`);
-      },
-    },
-    {
-      title: 'The agent calls again with the same token',
-      async run() {
-        const response = await s.agent.fetch(`${stage.resource.url}/issues`);
-        const body = (await response.json()) as Wire;
-        expect(response.status === 401 && body.error === 'invalid_token', `expected 401 invalid_token, got ${response.status} ${JSON.stringify(body)}`);
-        say('refused', `401 ${String(body.error)}: ${String(body.error_description)}`);
-        const token = (await s.agent.getToken(stage.resource.url)).accessToken;
-        const active = await introspect(stage, token);
-        expect(active === false, `introspection says active: ${String(active)}`);
-        say('introspection', 'active: false (asked with the resource server\'s own credential)');
-      },
-    },
-    {
-      title: 'The agent tries to mint a new token (SDK: token exchange with fresh evidence)',
-      async run() {
-        const error = await s.agent.mint({ resource: stage.resource.url }).then(() => null, (e: unknown) => e);
-        expect(error !== null, 'a token was minted for a revoked mandate');
-        expect(error instanceof OAuthResponseError && error.mandateError === 'mandate_revoked', `expected mandate_error mandate_revoked, got ${describe(error)}`);
-        say('refused', `${error.status} ${error.oauthError}, mandate_error ${error.mandateError}`);
-      },
-    },
-    {
-      title: `The mandate's audit trail (admin API: mandate show)`,
-      async run() {
-        const events = await trail();
-        const types = events.map((e) => e.type);
-        for (const type of ['mandate.requested', 'mandate.approved', 'token.issued', 'mandate.revoked'])
-          expect(types.includes(type), `the trail has no ${type} event`);
-        printAuditTrail({ out: (line) => io.out(`   ${line}`), err: io.err }, events, { short: true });
-      },
-    },
-    {
-      title: 'Verify the audit log (hash chain, signed head, external checkpoint: as mandate audit verify)',
-      async run() {
-        const { store, config } = stage.app;
-        const report = await verifyAudit({ sink: store.audit, keys: await verificationKeysFromStore(store.keys), checkpointFile: config.audit.checkpointFile, hashing: nodeChainHashing });
-        expect(report.ok, report.faults.map((f) => `${f.code} ${f.message}`).join('; '));
-        for (const chain of report.chains) say('chain', `${chain.chain}: ${chain.events} events, last seq ${chain.lastSeq}, checkpoint seq ${chain.checkpointSeq ?? 'none'}`);
-        say('verified', 'every event links to the one before, the head is signed, the checkpoint matches');
-      },
-    },
-  ];
+  const lines = [`CI identity      ${stage.ci.issuer}  a local OIDC issuer standing in for GitHub Actions (the broker's test issuer, keys made now)`];
+  return { policy: DEMO_POLICY, evidence, lines, attestSteps: (io, s) => [basicAttestStep(io, s)] };
 }
 
-/** RFC 7662, as the resource server: `client_secret_basic` with its audience and secret. */
-async function introspect(stage: DemoStage, token: string): Promise<unknown> {
-  const basic = Buffer.from(`${encodeURIComponent(stage.resource.url)}:${encodeURIComponent(stage.resource.clientSecret)}`).toString('base64');
-  const response = await fetch(`${stage.brokerUrl}/introspect`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
-  });
-  return ((await response.json()) as Wire).active;
+function basicAttestStep(io: Io, s: DemoState): Step {
+  const say = sayTo(io);
+  return {
+    title: 'The agent attests (SDK: /challenge, then /attest with a DPoP proof)',
+    async run() {
+      s.attestation = await s.agent.attest();
+      const { attestors, jkt } = readResult(s.attestation);
+      expect(attestors['oidc-token']?.status === 'affirming', `oidc-token is ${attestors['oidc-token']?.status ?? 'missing'}, expected affirming`);
+      expect(attestors['code-digest']?.status === 'warning', `code-digest is ${attestors['code-digest']?.status ?? 'missing'}, expected warning`);
+      expect(jkt === s.jkt, 'the result is not bound to the agent\'s DPoP key');
+      const ci = attestors['oidc-token'].claims;
+      say('oidc-token', `affirming  ${String(ci.repository)} (repository_id ${String(ci.repository_id)}, ${String(ci.runner_environment)}); token audience bound to the nonce and DPoP key`);
+      say('code-digest', `warning    ${String(attestors['code-digest'].claims.digest).slice(0, 23)}… (the agent's own claim, not a measurement)`);
+      say('verdict', `${s.attestation.verdict}, fresh for ${s.attestation.expiresIn} s, cnf.jkt ${s.jkt}`);
+    },
+  };
 }
