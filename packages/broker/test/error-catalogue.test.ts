@@ -23,6 +23,7 @@ const MANDATES = 'admin-api-mandates.test.ts';
 const RULES = 'protocol-rules.test.ts';
 const LOOP = 'core-loop.test.ts';
 const MULTI = 'multi-attestation.test.ts';
+const HOPS = 'sub-agents.test.ts';
 const at = (file: string, title: string): Where => ({ file, test: title });
 
 const WHERE = {
@@ -142,6 +143,24 @@ const WHERE = {
   ERR_MINT_MANDATE_INACTIVE: at(RULES, 'a revoked mandate → mandate_revoked (ERR_MINT_MANDATE_INACTIVE)'),
   ERR_MINT_WIDENING: at(RULES, 'widened authorization_details → invalid_authorization_details (ERR_MINT_WIDENING)'),
   ERR_MINT_UNAUTHORIZED_CLIENT: at(RULES, 'an agent the audience did not opt in → unauthorized_client (ERR_MINT_UNAUTHORIZED_CLIENT)'),
+  // sub-agent hops (PROTOCOL §10)
+  ERR_SUB_GRANT_SUBJECT_TOKEN: at(HOPS, 'a subject token that is no delegated token of this broker (ERR_SUB_GRANT_SUBJECT_TOKEN)'),
+  ERR_SUB_GRANT_DPOP_KEY: at(HOPS, 'a proof by a key other than the cnf key of the parent token (ERR_SUB_GRANT_DPOP_KEY)'),
+  ERR_SUB_GRANT_PARENT_EXPIRED: at(HOPS, 'an expired parent token (ERR_SUB_GRANT_PARENT_EXPIRED)'),
+  ERR_SUB_GRANT_PARENT_REVOKED: at(HOPS, 'a revoked parent token (ERR_SUB_GRANT_PARENT_REVOKED)'),
+  ERR_SUB_GRANT_CHILD_UNKNOWN: at(HOPS, 'a child that is not a registered agent (ERR_SUB_GRANT_CHILD_UNKNOWN)'),
+  ERR_SUB_GRANT_CHILD_INACTIVE: at(HOPS, 'a suspended child (ERR_SUB_GRANT_CHILD_INACTIVE)'),
+  ERR_SUB_GRANT_CHILD_IN_CHAIN: at(HOPS, 'the parent itself, or an agent already up the chain (ERR_SUB_GRANT_CHILD_IN_CHAIN)'),
+  ERR_SUB_GRANT_DEPTH: at(HOPS, 'a third hop when delegation.maxDepth is 2 (ERR_SUB_GRANT_DEPTH); the second hop nests act twice'),
+  ERR_SUB_GRANT_WIDENING_AUDIENCE: at(HOPS, 'another audience (ERR_SUB_GRANT_WIDENING_AUDIENCE)'),
+  ERR_SUB_GRANT_WIDENING_ACTIONS: at(HOPS, 'more actions than the parent token (ERR_SUB_GRANT_WIDENING_ACTIONS)'),
+  ERR_SUB_GRANT_WIDENING_EXPIRY: at(HOPS, 'a later notAfter than the parent token (ERR_SUB_GRANT_WIDENING_EXPIRY)'),
+  ERR_SUB_GRANT_WIDENING_MAX_USES: at(HOPS, 'more uses than the parent has, or has left (ERR_SUB_GRANT_WIDENING_MAX_USES)'),
+  ERR_SUB_GRANT_WIDENING_TASK: at(HOPS, 'another purpose than the parent token (ERR_SUB_GRANT_WIDENING_TASK)'),
+  ERR_SUB_GRANT_INVALID: at(HOPS, 'an unknown sub-grant (ERR_SUB_GRANT_INVALID)'),
+  ERR_SUB_GRANT_NOT_MAY_ACT: at(HOPS, 'an agent other than may_act.sub (ERR_SUB_GRANT_NOT_MAY_ACT)'),
+  ERR_SUB_GRANT_REUSED: at(HOPS, 'a sub-grant redeemed twice (ERR_SUB_GRANT_REUSED)'),
+  ERR_SUB_GRANT_EXPIRED: at(HOPS, 'a sub-grant past delegation.subGrantTtl (ERR_SUB_GRANT_EXPIRED)'),
   ERR_INTROSPECT_CLIENT: at(RULES, 'a wrong secret → 401 invalid_client (ERR_INTROSPECT_CLIENT)'),
   ERR_MANDATE_NOT_FOUND: at(MANDATES, 'an unknown mandate (ERR_MANDATE_NOT_FOUND)'),
   ERR_MANDATE_STATE: at(MANDATES, 'approving twice (ERR_MANDATE_STATE)'),

@@ -27,3 +27,4 @@ export { createMemoryReplayCache, type ReplayCache } from './resource/replay-cac
 export { normalizeHtu } from './resource/htu.ts';
 export { nodeHttpAdapter, type NodeRequestLike, type NodeResponseLike } from './resource/node-http.ts';
 export type { HeaderBag } from './util/headers.ts';
+export type { DelegateOptions, SubGrant } from './agent/sub-grant.ts';

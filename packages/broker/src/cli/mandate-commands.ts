@@ -20,11 +20,11 @@ export function registerMandateCommands(program: Command): void {
     .option('--approver <usr_id>', 'only mandates this human decides')
     .option('--limit <n>', 'at most n mandates (1-500)', '100')
     .action(adminAction(listMandates));
-  leaf(program, 'show <id>', 'Show a mandate: task, status, approval, credentials and audit trail').action(adminAction(showMandate));
+  leaf(program, 'show <id>', 'Show a mandate: task, status, approval, credentials, audit trail and the mandates delegated below it').action(adminAction(showMandate));
   leaf(program, 'approve <id>', 'Approve a pending mandate (only its named approver, with their own admin token)')
     .action(adminAction(async (api) => decide(api, 'approve')));
   leaf(program, 'deny <id>', 'Deny a pending mandate (only its named approver)').action(adminAction(async (api) => decide(api, 'deny')));
-  leaf(program, 'revoke <id>', 'Revoke a mandate and every token minted under it')
+  leaf(program, 'revoke <id>', 'Revoke a mandate, every mandate delegated below it, and every token minted under them')
     .requiredOption('--reason <text>', 'why (recorded in the audit log)')
     .action(adminAction(async (api) => decide(api, 'revoke', { reason: api.options.reason as string })));
 }
@@ -49,6 +49,38 @@ async function showMandate({ client, io, json, args }: ActionApi): Promise<void>
   const events = (mandate.audit as Wire[] | undefined) ?? [];
   io.out(`\naudit trail (${events.length} events):\n`);
   printAuditTrail(io, events);
+  const children = (mandate.children as Wire[] | undefined) ?? [];
+  if (children.length > 0 || mandate.parent_mandate_id) {
+    io.out(`\ndelegation tree (${countNodes(children)} below):\n`);
+    printDelegationTree(io, mandate, children);
+  }
+}
+
+function countNodes(nodes: Wire[]): number {
+  return nodes.reduce((sum, node) => sum + 1 + countNodes((node.children as Wire[] | undefined) ?? []), 0);
+}
+
+/**
+ * PROTOCOL §10: the shown mandate, then each mandate delegated below it, one line each with its
+ * agent, status, actions and the digest of the evidence its agent presented.
+ *
+ * @example
+ * printDelegationTree(io, shown, shown.children as Wire[]);
+ * // mdt_A  agt_parent  active  read,write  (this mandate)
+ * // └─ mdt_B  agt_child  active  read  evidence=0f3c…
+ */
+export function printDelegationTree(io: Io, root: Wire, children: Wire[]): void {
+  const text = (value: unknown) => (typeof value === 'string' ? printable(value) : String(value));
+  const actions = (node: Wire) => ((node.actions ?? taskOf(node).actions) as string[] | undefined)?.map(text).join(',') ?? '-';
+  const above = root.parent_mandate_id ? `  (delegated from ${text(root.parent_mandate_id)})` : '  (this mandate)';
+  io.out(`${text(root.id)}  ${text(root.agent_id)}  ${text(root.status)}  ${actions(root)}${above}\n`);
+  const walk = (nodes: Wire[], indent: string) => nodes.forEach((node, i) => {
+    const last = i === nodes.length - 1;
+    const uses = node.max_uses === null || node.max_uses === undefined ? '' : `  max_uses=${text(node.max_uses)}`;
+    io.out(`${indent}${last ? '└─' : '├─'} ${text(node.id)}  ${text(node.agent_id)}  ${text(node.status)}  ${actions(node)}${uses}  evidence=${text(node.attestation_digest)}\n`);
+    walk((node.children as Wire[] | undefined) ?? [], `${indent}${last ? '   ' : '│  '}`);
+  });
+  walk(children, '');
 }
 
 async function decide({ client, io, json, args }: ActionApi, verb: 'approve' | 'deny' | 'revoke', body?: Wire): Promise<void> {
@@ -97,6 +129,8 @@ export function summaryOf(mandate: Wire): Wire {
     approval: approval ? `${String(approval.approved_by)} at ${String(approval.approved_at)} (${String(approval.method)})` : null,
     ended_at: mandate.ended_at,
     end_reason: text(mandate.end_reason),
+    // Only a sub-grant's mandate says where it came from (PROTOCOL §10).
+    ...(mandate.parent_mandate_id ? { parent_mandate: mandate.parent_mandate_id, depth: mandate.depth, delegated_by: mandate.delegated_by } : {}),
   };
 }
 

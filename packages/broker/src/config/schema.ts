@@ -65,6 +65,14 @@ const dpop = z
   .prefault({})
   .describe('DPoP (RFC 9449).');
 
+const delegation = z
+  .strictObject({
+    maxDepth: z.number().int().min(0).max(8).default(2).describe('Most sub-agent hops below a human-approved mandate (0 turns sub-grants off).'),
+    subGrantTtl: duration('5m', 'How long a sub-grant waits for its child agent to redeem it.'),
+  })
+  .prefault({})
+  .describe('Sub-agent hops: an agent passes a narrower part of its mandate to a registered child agent.');
+
 const audit = z
   .strictObject({
     chain: z.string().regex(/^[a-z0-9-]{1,32}$/).default('main').describe('Name of this process\'s audit chain.'),
@@ -131,6 +139,7 @@ const baseSchema = z
     audit,
     ciba,
     dpop,
+    delegation,
     audiences: audienceMap,
     attestation: z.strictObject({ attestors: attestorsConfigSchema, policies: policyMap }).prefault({}).describe('Attestation.'),
     bootstrap: z

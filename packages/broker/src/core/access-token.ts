@@ -47,7 +47,7 @@ export function accessTokenClaims(input: AccessTokenInput): Record<string, unkno
   const { mandateId, task, approval, taskS256 } = input.delegation;
   return {
     ...common,
-    act: { sub: input.agentId, sub_profile: 'ai_agent' },
+    act: actClaim([input.agentId, ...(approval.delegatedBy ?? [])]),
     authorization_details: [
       {
         ...task,
@@ -55,4 +55,17 @@ export function accessTokenClaims(input: AccessTokenInput): Record<string, unkno
       },
     ],
   };
+}
+
+/**
+ * RFC 8693 §4.1: the current actor outermost, each prior actor nested inside it (PROTOCOL §10),
+ * so a sub-agent's token reads `act: {sub: child, act: {sub: parent}}`.
+ *
+ * @example
+ * actClaim(['agt_child', 'agt_parent']);
+ * // { sub: 'agt_child', sub_profile: 'ai_agent', act: { sub: 'agt_parent', sub_profile: 'ai_agent' } }
+ */
+export function actClaim(actors: readonly string[]): Record<string, unknown> {
+  const [current, ...prior] = actors;
+  return { sub: current, sub_profile: 'ai_agent', ...(prior.length > 0 ? { act: actClaim(prior) } : {}) };
 }

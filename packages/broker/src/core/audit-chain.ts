@@ -26,6 +26,8 @@ export type AuditEventType =
   | 'mandate.suspended'
   | 'mandate.activated'
   | 'mandate.exhausted'
+  | 'mandate.delegated'
+  | 'delegation.rejected'
   | 'token.issued'
   | 'token.revoked';
 

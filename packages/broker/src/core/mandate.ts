@@ -14,6 +14,22 @@ export interface Approval {
   method: ApprovalMethod;
   /** Method-specific proof (the admin token id, or the WebAuthn assertion). */
   proof: Record<string, unknown>;
+  /**
+   * PROTOCOL §10: on a sub-grant's mandate, the human's approval is carried through and names the
+   * agents that passed it on, nearest first (the parent, its parent, … the root mandate's agent).
+   * Absent on a mandate the human approved directly.
+   */
+  delegatedBy?: string[];
+}
+
+/** Where a sub-grant's mandate hangs in the delegation tree (PROTOCOL §10). */
+export interface MandateHop {
+  /** The mandate whose access token was exchanged for the sub-grant. */
+  parentId: string;
+  /** 1 below a human-approved mandate, 2 below that, … capped by `delegation.maxDepth`. */
+  depth: number;
+  /** SHA-256 of the one-time sub-grant (base64url); kept after redemption so a reuse is recognised. */
+  subGrantHash: string;
 }
 
 /** The `agent-task` authorization details object (RFC 9396) as approved. */
@@ -53,6 +69,8 @@ export interface Mandate {
   createdAt: number;
   endedAt: number | null;
   endReason: string | null;
+  /** Present only on mandates made by a sub-agent hop; a human-approved mandate is a tree's root. */
+  hop?: MandateHop;
 }
 
 /** Mandates that can still yield tokens, now or after a decision. */
@@ -85,6 +103,9 @@ export function taskDocumentContent(input: {
     auth_req_id: input.authReqIdHash,
   };
 }
+
+/** Mandates whose tokens may still be used or delegated from: an exhausted one mints no more, but its last tokens stay valid. */
+export const USABLE_STATUSES: readonly MandateStatus[] = ['active', 'exhausted'];
 
 /** PROTOCOL §5: a requested object may only narrow the approved one. Returns the reason it widens. */
 export function widening(approved: AgentTask, requested: AgentTask): string | null {

@@ -1,6 +1,16 @@
 import type { Mandate, MandateStatus } from '../core/mandate.ts';
 
-export type MandatePatch = Partial<Pick<Mandate, 'status' | 'approval' | 'decidedAt' | 'grantHash' | 'endedAt' | 'endReason'>>;
+/** `dpopJkt` and the attestation change only when a child agent redeems its sub-grant (PROTOCOL §10). */
+export type MandatePatch = Partial<
+  Pick<Mandate, 'status' | 'approval' | 'decidedAt' | 'grantHash' | 'endedAt' | 'endReason' | 'dpopJkt' | 'attestationId' | 'attestationDigest'>
+>;
+
+/** Uses a sub-grant's mandate gets (PROTOCOL §5 `maxUses`), carved out of its parent's when the parent counts them. */
+export interface CarvedUses {
+  count: number;
+  /** The parent mandate whose use counter gives them up; null when the parent has no `maxUses`. */
+  carveFrom: string | null;
+}
 
 export interface MandateFilter {
   status?: MandateStatus;
@@ -15,6 +25,18 @@ export interface MandateRepository {
   get(id: string): Promise<Mandate | null>;
   getByAuthReqIdHash(hash: string): Promise<Mandate | null>;
   getByGrantHash(hash: string): Promise<Mandate | null>;
+  /** The mandate of a sub-grant, by the sub-grant's hash, redeemed or not. */
+  getBySubGrantHash(hash: string): Promise<Mandate | null>;
+  /**
+   * Stores a sub-grant's mandate (one with `hop`) in one transaction with its use counter. With
+   * `uses.carveFrom`, `uses.count` uses are taken from that mandate's counter only if that many
+   * remain; the child's counter is created with `uses.count`. Returns false, storing nothing, when
+   * too few remain (of concurrent carves, never more than remain succeed). Fails like `insert`,
+   * and also for a taken `hop.subGrantHash` or an unknown parent.
+   */
+  insertChild(child: Mandate, uses: CarvedUses | null): Promise<boolean>;
+  /** The mandates carved directly out of `parentId`, oldest first (`createdAt`, then `id`). */
+  listChildren(parentId: string): Promise<Mandate[]>;
   /** Newest first (`createdAt`, then `id`, descending); every filter given must match. */
   list(filter: MandateFilter, limit: number): Promise<Mandate[]>;
   /**

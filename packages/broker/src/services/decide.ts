@@ -56,7 +56,7 @@ export function createDecisionService(deps: LoopDeps) {
     await store.changes.publish('mandate.revoked', mandate.id, clock.now());
     await deps.audit.record({
       type: 'mandate.revoked', actor: ctx.actor, approver: mandate.approverId, mandateId: mandate.id, requestId: ctx.requestId,
-      data: { reason, credentials_revoked: credentials },
+      data: { reason, credentials_revoked: credentials, parent_mandate_id: mandate.hop?.parentId ?? null },
     });
     return true;
   };

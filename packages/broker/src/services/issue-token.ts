@@ -81,7 +81,10 @@ export function createTokenIssuer(deps: LoopDeps) {
       await deps.audit.record(...(input.precedingEvents ?? []), {
         type: 'token.issued', actor: input.agentId, approver: input.mandate?.approverId ?? null, mandateId: input.mandate?.id ?? null,
         jti, evidenceDigest: input.attestation.evidenceDigest, requestId: input.requestId,
-        data: { audience: input.audience, exp, jkt: input.jkt, attestation: input.attestation.id, autonomous: input.mandate === null },
+        data: {
+          audience: input.audience, exp, jkt: input.jkt, attestation: input.attestation.id, autonomous: input.mandate === null,
+          ...(input.mandate?.hop ? { parent_mandate_id: input.mandate.hop.parentId } : {}),
+        },
       });
     } catch (error) {
       if (usesLeft !== null) await store.counters.release(input.mandate!.id);

@@ -1,11 +1,14 @@
-import { TOKEN_TYPE } from '@mandate/sdk/protocol';
+import { SUB_GRANT_TOKEN_TYPE, TOKEN_TYPE } from '@mandate/sdk/protocol';
 import { MandateError, type ErrorCode } from '../core/errors.ts';
 import { effectiveStatus, widening, type AgentTask, type Mandate } from '../core/mandate.ts';
 import type { Agent } from '../core/model.ts';
 import { parseAgentTask } from './agent-task.ts';
 import { verifyPresentedAttestation } from './actor-attestation.ts';
+import { brokenAncestor } from './delegation-tree.ts';
 import { createTokenIssuer, type IssuedToken } from './issue-token.ts';
 import { approverIsActive, sha256b64url, type LoopDeps } from './loop-deps.ts';
+import { createSubGrantRedeemer } from './sub-grant-redeem.ts';
+import { createSubGrantIssuer, type IssuedSubGrant } from './sub-grant.ts';
 
 export interface MintInput {
   agent: Agent;
@@ -15,6 +18,10 @@ export interface MintInput {
   actorTokenType: string | undefined;
   resources: string[];
   authorizationDetails: string | undefined;
+  /** RFC 8693 `requested_token_type`: the sub-grant type asks for a sub-grant (PROTOCOL §10). */
+  requestedTokenType: string | undefined;
+  /** The child agent a sub-grant is for (`may_act_sub`). */
+  mayActSub: string | undefined;
   /** Thumbprint of the verified DPoP proof: the new token is bound to it. */
   jkt: string;
   requestId: string;
@@ -23,7 +30,12 @@ export interface MintInput {
 export interface Minted {
   token: IssuedToken;
   task: AgentTask;
+  /** Only when a child redeemed a sub-grant: the grant of its new mandate. */
+  grant?: string;
 }
+
+/** What a token exchange yields: an access token, or a sub-grant for a child agent. */
+export type Exchanged = ({ kind: 'access_token' } & Minted) | { kind: 'sub_grant'; subGrant: IssuedSubGrant };
 
 const INACTIVE_REASON: Partial<Record<Mandate['status'], string>> = {
   revoked: 'mandate_revoked',
@@ -63,6 +75,9 @@ export function createMintService(deps: LoopDeps) {
     const status = effectiveStatus(mandate, clock.now());
     if (status !== 'active') reject('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, INACTIVE_REASON[status] ?? 'mandate_not_active');
     if (!(await approverIsActive(store, mandate.approverId))) reject('ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', 'approver_disabled');
+    // PROTOCOL §10: a sub-grant's mandate renews only while every mandate above it stands.
+    const broken = mandate.hop ? await brokenAncestor(store, clock, mandate) : null;
+    if (broken) reject('ERR_MINT_MANDATE_INACTIVE', `mandate ${broken.id} above this one is ${broken.status}`, 'parent_inactive');
   };
 
   const narrowedTask = (input: MintInput, mandate: Mandate): AgentTask => {
@@ -73,7 +88,7 @@ export function createMintService(deps: LoopDeps) {
     return requested;
   };
 
-  return async function mint(input: MintInput): Promise<Minted> {
+  const mintFromGrant = async (input: MintInput): Promise<Minted> => {
     checkTokenTypes(input);
     const mandate = await loadMandate(input);
     checkTarget(input, mandate);
@@ -82,5 +97,20 @@ export function createMintService(deps: LoopDeps) {
     const task = narrowedTask(input, mandate);
     const token = await issue({ mandate, task, agentId: input.agent.id, subject: mandate.approverId, audience: mandate.task.locations[0], jkt: input.jkt, attestation, requestId: input.requestId });
     return { token, task };
+  };
+
+  const issueSubGrant = createSubGrantIssuer(deps);
+  const redeemSubGrant = createSubGrantRedeemer(deps);
+
+  /**
+   * RFC 8693 token exchange, by what is exchanged: a mandate grant for an access token (PROTOCOL
+   * §5), a parent's access token for a sub-grant, or a sub-grant for the child's first token (§10).
+   */
+  return async function exchange(input: MintInput): Promise<Exchanged> {
+    if (input.requestedTokenType === SUB_GRANT_TOKEN_TYPE) return { kind: 'sub_grant', subGrant: await issueSubGrant(input) };
+    if (input.subjectTokenType === SUB_GRANT_TOKEN_TYPE) return { kind: 'access_token', ...(await redeemSubGrant(input)) };
+    if (input.requestedTokenType !== undefined && input.requestedTokenType !== TOKEN_TYPE.accessToken)
+      throw new MandateError('ERR_TOKEN_TYPE_UNSUPPORTED', `requested_token_type must be ${TOKEN_TYPE.accessToken} or ${SUB_GRANT_TOKEN_TYPE}`);
+    return { kind: 'access_token', ...(await mintFromGrant(input)) };
   };
 }

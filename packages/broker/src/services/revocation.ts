@@ -1,15 +1,38 @@
+import { GRANT_PREFIX } from '@mandate/sdk/protocol';
+import type { Mandate } from '../core/mandate.ts';
 import type { Agent } from '../core/model.ts';
 import { parseJws } from '../proof/jws.ts';
 import type { ActionContext } from './action-context.ts';
 import type { DecisionService } from './decide.ts';
+import { descendantsOf, PARENT_REVOKED } from './delegation-tree.ts';
 import { sha256b64url, type LoopDeps } from './loop-deps.ts';
 
 /**
- * RFC 7009 for agents (their own access tokens and mandate grants), and the cascades of
- * PROTOCOL §8: a suspended agent's mandates are suspended, a disabled human's are revoked.
+ * RFC 7009 for agents (their own access tokens, mandate grants and sub-grants), and the cascades
+ * of PROTOCOL §8 and §10: a suspended agent's mandates are suspended, a disabled human's are
+ * revoked, and a revoked mandate takes every mandate delegated below it along.
  */
 export function createRevocationService(deps: LoopDeps, decisions: DecisionService) {
   const { store, clock } = deps;
+
+  /** Revokes every live mandate below each of `mandates`, with their tokens; returns how many. */
+  const revokeDescendants = async (mandates: readonly Mandate[], ctx: ActionContext): Promise<number> => {
+    let count = 0;
+    for (const mandate of mandates) count += await decisions.revokeAll(await descendantsOf(store, mandate.id), PARENT_REVOKED, ctx);
+    return count;
+  };
+
+  /** Revokes `mandates` and everything delegated below them; a cascade never stops halfway. */
+  const revokeTrees = async (mandates: readonly Mandate[], reason: string, ctx: ActionContext): Promise<number> =>
+    (await decisions.revokeAll(mandates, reason, ctx)) + (await revokeDescendants(mandates, ctx));
+
+  /** A sub-grant may be withdrawn by the agent that asked for it or the child it names. */
+  const revokeSubGrant = async (agent: Agent, token: string, requestId: string) => {
+    const mandate = await store.mandates.getBySubGrantHash(sha256b64url(token));
+    const parent = mandate?.hop ? await store.mandates.get(mandate.hop.parentId) : null;
+    if (!mandate || (mandate.agentId !== agent.id && parent?.agentId !== agent.id)) return;
+    await revokeTrees([mandate], 'revoked_by_agent', { actor: agent.id, requestId });
+  };
 
   const revokeCredential = async (agent: Agent, token: string, requestId: string) => {
     let jti: unknown;
@@ -29,13 +52,24 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
   return {
     /** RFC 7009 §2.1: a grant revokes its mandate; an access token only itself. Unknown → no-op. */
     async revokeByAgent(agent: Agent, token: string, requestId: string): Promise<void> {
-      if (token.startsWith('mgr_')) {
+      if (token.startsWith(GRANT_PREFIX.mandateGrant)) {
         const mandate = await store.mandates.getByGrantHash(sha256b64url(token));
         // RFC 7009 §2.2: 200 whatever the state; a mandate that ended meanwhile is simply skipped.
-        if (mandate && mandate.agentId === agent.id) await decisions.revokeAll([mandate], 'revoked_by_agent', { actor: agent.id, requestId });
+        if (mandate && mandate.agentId === agent.id) await revokeTrees([mandate], 'revoked_by_agent', { actor: agent.id, requestId });
         return;
       }
+      if (token.startsWith(GRANT_PREFIX.subGrant)) return revokeSubGrant(agent, token, requestId);
       await revokeCredential(agent, token, requestId);
+    },
+
+    /**
+     * The admin API's revocation (PROTOCOL §8, §10): the mandate, then every mandate below it and
+     * every token minted under any of them. Refused like `decisions.revoke` when the mandate is not live.
+     */
+    async revokeTree(id: string, reason: string, ctx: ActionContext): Promise<Mandate> {
+      const revoked = await decisions.revoke(id, reason, ctx);
+      await revokeDescendants([revoked], ctx);
+      return revoked;
     },
 
     /** PROTOCOL §8: suspending an agent suspends its live mandates and revokes its tokens. */
@@ -54,13 +88,14 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
 
     /** Retiring an agent ends every mandate it holds and revokes its tokens. */
     async revokeAgentMandates(agentId: string, ctx: ActionContext): Promise<number> {
-      const count = await decisions.revokeAll(await store.mandates.listLive({ agentId }), 'agent_retired', ctx);
+      const count = await revokeTrees(await store.mandates.listLive({ agentId }), 'agent_retired', ctx);
       await store.credentials.revokeByAgent(agentId, clock.now());
       return count;
     },
 
     /** PROTOCOL §8: disabling a human revokes every mandate they approved (they are its `sub`). */
     async revokeHumanMandates(humanId: string, ctx: ActionContext): Promise<number> {
+      // A sub-grant's mandate has the same approver, so the list holds the whole trees already.
       return decisions.revokeAll(await store.mandates.listLive({ approverId: humanId }), 'human_disabled', ctx);
     },
   };

@@ -126,6 +126,10 @@ export interface MandatesTable {
   created_at: number;
   ended_at: number | null;
   end_reason: string | null;
+  /** Sub-agent hops (migration 0007): the mandate this one was delegated from, and its depth. */
+  parent_mandate_id: string | null;
+  depth: number;
+  sub_grant_hash: string | null;
 }
 
 export interface CredentialsTable {

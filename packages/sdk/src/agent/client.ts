@@ -1,4 +1,4 @@
-import type { AgentTask } from '../protocol/index.ts';
+import { GRANT_PREFIX, type AgentTask } from '../protocol/index.ts';
 import { ConfigurationError, NoGrantError } from '../errors.ts';
 import { attest, requestChallenge, type AttestationResult, type Challenge, type EvidenceItem, type EvidenceProvider } from './attest.ts';
 import { backchannelAuthorize, type ApprovedMandate, type AskOptions, type BackchannelRequest } from './ciba.ts';
@@ -7,6 +7,7 @@ import { createLazyContext } from './context.ts';
 import { dpopFetch, type DpopFetchInit } from './dpop-fetch.ts';
 import type { BrokerEndpoints } from './metadata.ts';
 import { clientCredentials, exchangeGrant, revokeToken } from './mint.ts';
+import { narrowedTask, redeemSubGrant, requestSubGrant, type DelegateOptions, type SubGrant } from './sub-grant.ts';
 import { createTokenCache } from './token-cache.ts';
 import type { TokenSet } from './tokens.ts';
 import { waitForApproval, type WaitOptions } from './wait.ts';
@@ -47,6 +48,16 @@ export interface AgentClient {
   fetch(input: string | URL | Request, init?: DpopFetchInit): Promise<Response>;
   /** The mandate grants held, by resource, to store and pass back as the `grants` option. */
   grants(): Record<string, string>;
+  /**
+   * Parent side of a sub-agent hop: exchanges this agent's current token for a one-time sub-grant
+   * only `child` can redeem, equal to or narrower than the token (PROTOCOL §10).
+   */
+  delegate(options: DelegateOptions): Promise<SubGrant>;
+  /**
+   * Child side: redeems a sub-grant with a fresh attestation; keeps the grant of the new mandate,
+   * so `getToken` and `fetch` renew it like any mandate (with fresh evidence each time).
+   */
+  redeem(subGrant: Pick<SubGrant, 'subGrant' | 'resource'>): Promise<ApprovedMandate>;
 }
 
 /**
@@ -113,9 +124,34 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     renew: (resource) => (grants.has(resource) || !options.autonomous ? mint({ resource }) : mintAutonomous({ resource })),
   });
 
+  /** The one audience held, when the caller names none. */
+  const onlyResource = (audience: string | undefined) => {
+    const held = new Set([...grants.keys(), ...cache.all().map((t) => t.resource)]);
+    if (audience !== undefined) return audience;
+    if (held.size !== 1) throw new ConfigurationError('audience is required: this agent holds tokens for none or several audiences');
+    return [...held][0]!;
+  };
+
+  const delegate = async (options: DelegateOptions) => {
+    if (typeof options?.child !== 'string' || options.child === '') throw new ConfigurationError('child is required');
+    const resource = onlyResource(options.audience);
+    const parent = await cache.get(resource);
+    const narrowed = parent.authorizationDetails[0] ? narrowedTask(parent.authorizationDetails[0], options) : undefined;
+    return requestSubGrant(await context(), { accessToken: parent.accessToken, resource, child: options.child, ...(narrowed ? { authorizationDetails: [narrowed] } : {}) });
+  };
+
+  const redeem = async ({ subGrant, resource }: Pick<SubGrant, 'subGrant' | 'resource'>) => {
+    const { attestation } = await freshAttestation();
+    const approved = await redeemSubGrant(await context(), { subGrant, resource, attestation });
+    grants.set(approved.resource, approved.grant);
+    cache.put(approved);
+    return approved;
+  };
+
   const revoke = async (token?: string) => {
     const ctx = await context();
-    if (token !== undefined) return revokeToken(ctx, token, [...grants.values()].includes(token) || token.startsWith('mgr_') ? 'refresh_token' : 'access_token');
+    const isGrant = (t: string) => [...grants.values()].includes(t) || t.startsWith(GRANT_PREFIX.mandateGrant) || t.startsWith(GRANT_PREFIX.subGrant);
+    if (token !== undefined) return revokeToken(ctx, token, isGrant(token) ? 'refresh_token' : 'access_token');
     for (const set of cache.all()) await revokeToken(ctx, set.accessToken, 'access_token');
     for (const grant of grants.values()) await revokeToken(ctx, grant, 'refresh_token');
     cache.clear();
@@ -152,5 +188,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     revoke,
     fetch: async (input, init) => dpopFetch(await context(), async (r) => (await cache.get(r)).accessToken, () => [...grants.keys(), ...cache.all().map((t) => t.resource)], input, init),
     grants: () => Object.fromEntries(grants),
+    delegate,
+    redeem,
   };
 }

@@ -35,6 +35,42 @@ export const TOKEN_TYPE = {
 } as const;
 
 /**
+ * PROTOCOL §10: the token type of a sub-grant (RFC 8693 §3 allows other URIs). A parent asks for
+ * one as `requested_token_type`; the child redeems it as `subject_token_type`.
+ *
+ * @example
+ * ```ts
+ * form.set('requested_token_type', SUB_GRANT_TOKEN_TYPE);
+ * ```
+ */
+export const SUB_GRANT_TOKEN_TYPE = 'urn:mandate:token-type:sub-grant';
+
+/**
+ * The token-exchange parameter naming the child agent of a sub-grant: it becomes the sub-grant's
+ * `may_act.sub` (RFC 8693 §4.4), the only agent that may redeem it.
+ *
+ * @example
+ * ```ts
+ * form.set(MAY_ACT_SUB_PARAMETER, 'agt_child…');
+ * ```
+ */
+export const MAY_ACT_SUB_PARAMETER = 'may_act_sub';
+
+/**
+ * Namespaced prefixes of the opaque grants the broker hands out: the mandate grant
+ * (`refresh_token`) and the one-time sub-grant.
+ *
+ * @example
+ * ```ts
+ * const hint = token.startsWith(GRANT_PREFIX.subGrant) ? 'sub-grant' : 'mandate grant';
+ * ```
+ */
+export const GRANT_PREFIX = {
+  mandateGrant: 'mgr_',
+  subGrant: 'sgr_',
+} as const;
+
+/**
  * RFC 7523 §2.2: the `client_assertion_type` of `private_key_jwt`.
  *
  * @example

@@ -1,4 +1,4 @@
-import { BROKER_PATH, GRANT_TYPE, TOKEN_TYPE } from '@mandate/sdk/protocol';
+import { BROKER_PATH, GRANT_TYPE, SUB_GRANT_TOKEN_TYPE, TOKEN_TYPE } from '@mandate/sdk/protocol';
 import { z } from 'zod';
 import { MandateError } from '../../core/errors.ts';
 import type { ClientAttestationHeaders } from '../../services/actor-attestation.ts';
@@ -13,6 +13,9 @@ const tokenBody = z.object({
   subject_token_type: z.string().optional(),
   actor_token: z.string().optional(),
   actor_token_type: z.string().optional(),
+  requested_token_type: z.string().optional(),
+  // PROTOCOL §10: the child agent a sub-grant is for; it becomes the sub-grant's `may_act.sub`.
+  may_act_sub: z.string().optional(),
   resource: z.union([z.string(), z.array(z.string())]).optional(),
   authorization_details: z.string().optional(),
   scope: z.string().optional(),
@@ -46,15 +49,29 @@ async function collectCiba(ctx: Token): Promise<void> {
   respond(ctx, 200, { access_token: token.accessToken, token_type: 'DPoP', expires_in: token.expiresIn, refresh_token: grant, authorization_details: token.claims.authorization_details }, NO_STORE);
 }
 
+/**
+ * RFC 8693: a mandate grant or a redeemed sub-grant yields an access token (a redemption also the
+ * child's own mandate grant as `refresh_token`); a parent's access token yields a sub-grant,
+ * answered as RFC 8693 §2.2.1 answers tokens that are not access tokens (`token_type: N_A`).
+ */
 async function exchange(ctx: Token): Promise<void> {
   const { body } = ctx;
-  const { token } = await ctx.deps.loop.mint({
+  const exchanged = await ctx.deps.loop.mint({
     agent: ctx.agent!, subjectToken: body.subject_token, subjectTokenType: body.subject_token_type, actorToken: body.actor_token,
     actorTokenType: body.actor_token_type, resources: resources(body.resource), authorizationDetails: body.authorization_details, jkt: ctx.dpop!.jkt, requestId: ctx.requestId,
+    requestedTokenType: body.requested_token_type, mayActSub: body.may_act_sub,
   });
+  if (exchanged.kind === 'sub_grant') {
+    const { subGrant, expiresIn, task, mandate } = exchanged.subGrant;
+    return respond(ctx, 200, {
+      access_token: subGrant, issued_token_type: SUB_GRANT_TOKEN_TYPE, token_type: 'N_A', expires_in: expiresIn,
+      authorization_details: [task], may_act: { sub: mandate.agentId },
+    }, NO_STORE);
+  }
+  const { token, grant } = exchanged;
   respond(ctx, 200, {
     access_token: token.accessToken, issued_token_type: TOKEN_TYPE.accessToken, token_type: 'DPoP', expires_in: token.expiresIn,
-    authorization_details: token.claims.authorization_details,
+    authorization_details: token.claims.authorization_details, ...(grant ? { refresh_token: grant } : {}),
   }, NO_STORE);
 }
 

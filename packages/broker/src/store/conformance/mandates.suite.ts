@@ -44,6 +44,15 @@ const aDecidedMandate = (n: number): Mandate =>
     endReason: 'still recorded while active',
   });
 
+/** A sub-grant's mandate of agt_2 below `parent` (PROTOCOL §10), carrying the parent's approval on. */
+const aChild = (n: number, parent: string, depth = 1, overrides: Partial<Mandate> = {}): Mandate =>
+  aMandate(n, 'agt_2', 'usr_1', {
+    status: 'approved',
+    approval: { ...approval('usr_1', T + 6_000), delegatedBy: ['agt_1'] },
+    hop: { parentId: parent, depth, subGrantHash: `sub-grant-${n}` },
+    ...overrides,
+  });
+
 export function mandateRepositorySuite(makeFixture: MakeFixture): void {
   describe('MandateRepository', () => {
     const fixture = useFixture(makeFixture);
@@ -177,6 +186,71 @@ export function mandateRepositorySuite(makeFixture: MakeFixture): void {
       assert.equal(results.filter(Boolean).length, 1);
       const winner = results.indexOf(true);
       assert.deepEqual(await f.b.mandates.get('mdt_1'), { ...aMandate(1, 'agt_1', 'usr_1'), ...patchOf(winner) });
+    });
+
+    test('a sub-grant\'s mandate round-trips its hop; children are listed oldest first; lookup by sub-grant hash', async () => {
+      const { a, b } = fixture();
+      await seed(a);
+      await a.mandates.insert(aDecidedMandate(1));
+      const older = aChild(2, 'mdt_1', 1, { createdAt: T + 10, task: { ...aMandate(2, 'agt_2', 'usr_1').task, constraints: { notAfter: 1_700_080_000 } } });
+      const newer = aChild(3, 'mdt_1', 1, { createdAt: T + 20 });
+      const grandchild = aChild(4, 'mdt_3', 2, { createdAt: T + 5 });
+      assert.equal(await b.mandates.insertChild(newer, null), true);
+      assert.equal(await a.mandates.insertChild(older, null), true);
+      assert.equal(await a.mandates.insertChild(grandchild, null), true);
+      assert.deepEqual(await b.mandates.get('mdt_3'), newer);
+      assert.deepEqual(await b.mandates.getBySubGrantHash('sub-grant-4'), grandchild);
+      assert.equal(await b.mandates.getBySubGrantHash('sub-grant-404'), null);
+      assert.deepEqual((await b.mandates.listChildren('mdt_1')).map((m) => m.id), ['mdt_2', 'mdt_3']);
+      assert.deepEqual((await b.mandates.listChildren('mdt_3')).map((m) => m.id), ['mdt_4']);
+      assert.deepEqual(await b.mandates.listChildren('mdt_4'), []);
+      assert.equal('hop' in (await b.mandates.get('mdt_1'))!, false, 'a human-approved mandate has no hop');
+    });
+
+    test('insertChild carves the child\'s uses out of the parent\'s counter in one transaction', async () => {
+      const { a, b } = fixture();
+      await seed(a);
+      await a.mandates.insert(aDecidedMandate(1));
+      await a.counters.create('mdt_1', 5);
+      assert.equal(await b.mandates.insertChild(aChild(2, 'mdt_1'), { count: 3, carveFrom: 'mdt_1' }), true);
+      assert.deepEqual([await a.counters.remaining('mdt_1'), await a.counters.remaining('mdt_2')], [2, 3]);
+      assert.equal(await a.mandates.insertChild(aChild(3, 'mdt_1'), { count: 3, carveFrom: 'mdt_1' }), false, 'too few left');
+      assert.deepEqual([await b.counters.remaining('mdt_1'), await b.mandates.get('mdt_3'), await b.counters.remaining('mdt_3')], [2, null, null], 'and nothing stored');
+      assert.equal(await a.mandates.insertChild(aChild(4, 'mdt_1'), { count: 7, carveFrom: null }), true, 'a parent without maxUses gives nothing up');
+      assert.deepEqual([await b.counters.remaining('mdt_1'), await b.counters.remaining('mdt_4')], [2, 7]);
+    });
+
+    test('a child with a taken sub-grant hash or an unknown parent is refused, and its carve undone', async () => {
+      const { a, b } = fixture();
+      await seed(a);
+      await a.mandates.insert(aDecidedMandate(1));
+      await a.counters.create('mdt_1', 5);
+      await a.mandates.insertChild(aChild(2, 'mdt_1'), null);
+      await assert.rejects(b.mandates.insertChild(aChild(3, 'mdt_1', 1, { hop: { parentId: 'mdt_1', depth: 1, subGrantHash: 'sub-grant-2' } }), { count: 2, carveFrom: 'mdt_1' }));
+      await assert.rejects(b.mandates.insertChild(aChild(4, 'mdt_404'), null));
+      assert.deepEqual([await a.mandates.get('mdt_3'), await a.mandates.get('mdt_4'), await a.counters.remaining('mdt_1')], [null, null, 5]);
+    });
+
+    test('30 concurrent carves of 2 uses from 20 on two connections: exactly 10 succeed', async () => {
+      const f = fixture();
+      await seed(f.a);
+      await f.a.mandates.insert(aDecidedMandate(1));
+      await f.a.counters.create('mdt_1', 20);
+      const results = await onBoth(f, 30, (store, i) => store.mandates.insertChild(aChild(100 + i, 'mdt_1'), { count: 2, carveFrom: 'mdt_1' }));
+      assert.equal(results.filter(Boolean).length, 10);
+      assert.equal(await f.b.counters.remaining('mdt_1'), 0);
+      assert.equal((await f.b.mandates.listChildren('mdt_1')).length, 10);
+    });
+
+    test('redeeming pins the child\'s DPoP key and attestation through transition', async () => {
+      const { a, b } = fixture();
+      await seed(a);
+      await a.mandates.insert(aDecidedMandate(1));
+      const child = aChild(2, 'mdt_1', 1, { dpopJkt: '' });
+      await a.mandates.insertChild(child, null);
+      const pinned = { status: 'active', grantHash: 'g-2', dpopJkt: 'jkt-child', attestationId: 'att_child', attestationDigest: 'sha256:child' } as const;
+      assert.equal(await b.mandates.transition('mdt_2', ['approved'], pinned), true);
+      assert.deepEqual(await a.mandates.get('mdt_2'), { ...child, ...pinned });
     });
 
     test('recordPoll: the first poll never slows down; a poll inside the interval does and grows it', async () => {

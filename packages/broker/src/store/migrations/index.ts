@@ -5,6 +5,7 @@ import * as m0003 from './0003-attestations.ts';
 import * as m0004 from './0004-mandates.ts';
 import * as m0005 from './0005-secrets.ts';
 import * as m0006 from './0006-attestation-keys.ts';
+import * as m0007 from './0007-sub-agent-hops.ts';
 
 /**
  * Numbered migrations, listed explicitly (no directory scanning), so SQLite and PostgreSQL
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-mandates': m0004,
   '0005-secrets': m0005,
   '0006-attestation-keys': m0006,
+  '0007-sub-agent-hops': m0007,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,19 +1,27 @@
 import { LIVE_STATUSES } from '../../core/mandate.ts';
 import type { Selectable } from 'kysely';
 import type { AgentTask, Approval, Mandate, MandateStatus } from '../../core/mandate.ts';
-import type { MandatePatch, MandateRepository } from '../../ports/mandates.ts';
+import type { CarvedUses, MandatePatch, MandateRepository } from '../../ports/mandates.ts';
 import type { MandatesTable } from '../schema.ts';
 import type { SqliteHandle } from './open.ts';
-import { transactImmediate } from './sync-transaction.ts';
+import { transactImmediate, type SyncQueries } from './sync-transaction.ts';
 
 /** Stored statuses that can still yield tokens (PROTOCOL §8). */
 const LIVE = LIVE_STATUSES;
+
+type MandateRow = MandatesTable;
 
 export function createSqliteMandates(handle: SqliteHandle): MandateRepository {
   const { db } = handle;
   const mandates = () => db.selectFrom('mandates').selectAll();
   const newestFirst = () => mandates().orderBy('created_at', 'desc').orderBy('id', 'desc');
-  const one = (row: Selectable<MandatesTable> | undefined) => (row ? fromRow(row) : null);
+  const one = (row: Selectable<MandateRow> | undefined) => (row ? fromRow(row) : null);
+
+  /** Takes `count` uses from the parent's counter only if that many remain: one conditional statement. */
+  const carve = (q: SyncQueries, uses: CarvedUses) =>
+    uses.carveFrom === null ||
+    q.run(db.updateTable('use_counters').set((eb) => ({ remaining: eb('remaining', '-', uses.count) })).where('key', '=', uses.carveFrom).where('remaining', '>=', uses.count)) === 1;
+
   return {
     async insert(mandate) {
       await db.insertInto('mandates').values(toRow(mandate)).execute();
@@ -21,6 +29,19 @@ export function createSqliteMandates(handle: SqliteHandle): MandateRepository {
     get: async (id) => one(await mandates().where('id', '=', id).executeTakeFirst()),
     getByAuthReqIdHash: async (hash) => one(await mandates().where('auth_req_id_hash', '=', hash).executeTakeFirst()),
     getByGrantHash: async (hash) => one(await mandates().where('grant_hash', '=', hash).executeTakeFirst()),
+    getBySubGrantHash: async (hash) => one(await mandates().where('sub_grant_hash', '=', hash).executeTakeFirst()),
+    /** Carve, insert and count in one transaction: a failure of any leaves the parent's uses untouched. */
+    insertChild: (child, uses) => transactImmediate(handle, (q) => {
+      if (!child.hop) throw new Error('insertChild needs a mandate with a hop');
+      if (uses && !carve(q, uses)) return false;
+      q.run(db.insertInto('mandates').values(toRow(child)));
+      if (uses) q.run(db.insertInto('use_counters').values({ key: child.id, total: uses.count, remaining: uses.count }));
+      return true;
+    }),
+    async listChildren(parentId) {
+      const rows = await mandates().where('parent_mandate_id', '=', parentId).orderBy('created_at').orderBy('id').execute();
+      return rows.map(fromRow);
+    },
     async list(filter, limit) {
       let query = newestFirst().limit(limit);
       if (filter.status !== undefined) query = query.where('status', '=', filter.status);
@@ -59,18 +80,21 @@ export function createSqliteMandates(handle: SqliteHandle): MandateRepository {
 }
 
 /** Only the fields present in the patch; `undefined` leaves a column alone, `null` clears it. */
-function toPatchRow(patch: MandatePatch): Partial<MandatesTable> {
-  const row: Partial<MandatesTable> = {};
+function toPatchRow(patch: MandatePatch): Partial<MandateRow> {
+  const row: Partial<MandateRow> = {};
   if (patch.status !== undefined) row.status = patch.status;
   if (patch.approval !== undefined) row.approval = patch.approval === null ? null : JSON.stringify(patch.approval);
   if (patch.decidedAt !== undefined) row.decided_at = patch.decidedAt;
   if (patch.grantHash !== undefined) row.grant_hash = patch.grantHash;
   if (patch.endedAt !== undefined) row.ended_at = patch.endedAt;
   if (patch.endReason !== undefined) row.end_reason = patch.endReason;
+  if (patch.dpopJkt !== undefined) row.dpop_jkt = patch.dpopJkt;
+  if (patch.attestationId !== undefined) row.attestation_id = patch.attestationId;
+  if (patch.attestationDigest !== undefined) row.attestation_digest = patch.attestationDigest;
   return row;
 }
 
-function toRow(mandate: Mandate): MandatesTable {
+function toRow(mandate: Mandate): MandateRow {
   return {
     id: mandate.id,
     agent_id: mandate.agentId,
@@ -93,10 +117,13 @@ function toRow(mandate: Mandate): MandatesTable {
     created_at: mandate.createdAt,
     ended_at: mandate.endedAt,
     end_reason: mandate.endReason,
+    parent_mandate_id: mandate.hop?.parentId ?? null,
+    depth: mandate.hop?.depth ?? 0,
+    sub_grant_hash: mandate.hop?.subGrantHash ?? null,
   };
 }
 
-function fromRow(row: Selectable<MandatesTable>): Mandate {
+function fromRow(row: Selectable<MandateRow>): Mandate {
   return {
     id: row.id,
     agentId: row.agent_id,
@@ -119,5 +146,7 @@ function fromRow(row: Selectable<MandatesTable>): Mandate {
     createdAt: row.created_at,
     endedAt: row.ended_at,
     endReason: row.end_reason,
+    // Only sub-grants' mandates carry a hop: a human-approved mandate reads back exactly as stored.
+    ...(row.parent_mandate_id !== null ? { hop: { parentId: row.parent_mandate_id, depth: row.depth, subGrantHash: row.sub_grant_hash ?? '' } } : {}),
   };
 }
