@@ -2,10 +2,11 @@
  * The agent's side: ask a human for a mandate that covers some tools of the items MCP server,
  * then call the server through an MCP client whose every request carries the agent's DPoP-bound
  * token and a fresh proof (`createMcpFetch`). The agent client renews tokens itself, re-attesting.
+ * Then hand a narrowed part of the mandate to a sub-agent, which calls the server as itself.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { AgentClient } from '@mandate/sdk';
+import type { AgentClient, SubGrant } from '@mandate/sdk';
 import { createMcpFetch } from '@mandate/sdk/mcp';
 import { ITEM_TOOLS } from './server.ts';
 
@@ -56,8 +57,35 @@ export async function callItemTool(client: Client, name: ItemTool, args: Record<
   return JSON.parse(first?.text ?? 'null') as Record<string, unknown>;
 }
 
-// ── Sub-agent hop (next step) ─────────────────────────────────────────────────────────────────
-// `handToSubAgent` will go here: the agent derives a narrowed token (a subset of its task, e.g.
-// only `read_items`) for a sub-agent, which connects with its own DPoP key through the same
-// `createMcpFetch` and is held by the guard to the narrowed task. The test has its place too:
-// `test.todo('hands a narrowed token to a sub-agent …')` in packages/broker/test/mcp-example.test.ts.
+// ── Sub-agent hop ───────────────────────────────────────────────────────────────────────────
+// The agent hands part of its mandate to a registered sub-agent without going back to the human
+// and without sharing a token (PROTOCOL §10, docs/sub-agents.md). The sub-agent redeems it with
+// its own key and fresh evidence, and calls the server as itself: the server sees it acting for
+// the agent for the human (nested `act`), held to the narrowed task.
+
+/** What the agent passes on: each member equal to or narrower than its own mandate. */
+export interface SubAgentHandOff {
+  /** The registered sub-agent (`agt_…`): the only one that can redeem the sub-grant, once. */
+  child: string;
+  /** The MCP server's audience at the broker. */
+  audience: string;
+  /** The tools the sub-task needs: their actions must be among the agent's own. */
+  tools: ItemTool[];
+  /** When the sub-agent's mandate ends: no later than the agent's own. */
+  notAfter?: Date;
+  /** Access tokens the sub-agent may mint, carved out of the agent's remaining uses. */
+  maxUses?: number;
+}
+
+/** Step 4 (the agent): a one-time sub-grant for `child`; hand it over a channel you trust. */
+export async function handToSubAgent(agent: AgentClient, handOff: SubAgentHandOff): Promise<SubGrant> {
+  const { child, audience, tools, notAfter, maxUses } = handOff;
+  const narrower = { ...(notAfter ? { notAfter } : {}), ...(maxUses === undefined ? {} : { maxUses }) };
+  return agent.delegate({ child, audience, actions: taskFor(tools).actions, ...narrower });
+}
+
+/** Step 5 (the sub-agent): redeem the sub-grant (its own DPoP key, fresh evidence), then connect as itself. */
+export async function connectAsSubAgent(subAgent: AgentClient, subGrant: SubGrant, options: { url: string }): Promise<Client> {
+  await subAgent.redeem(subGrant);
+  return connectToItems(subAgent, { url: options.url, audience: subGrant.resource });
+}

@@ -42,13 +42,29 @@ export interface ItemsServerOptions {
   now?: () => number;
 }
 
-/** The MCP server itself: two tools over an in-memory list, each answering who acted for whom. */
+type Actor = { sub: string; act?: unknown };
+const isActor = (value: unknown): value is Actor => typeof (value as Actor | undefined)?.sub === 'string';
+
+/**
+ * The agents the approval passed through before the caller, nearest first: each `act` nested
+ * inside the caller's (RFC 8693 §4.1). Empty for an agent acting on its own mandate.
+ *
+ * @example
+ * ```ts
+ * delegatedByOf({ sub: 'agt_child', act: { sub: 'agt_parent' } }); // ['agt_parent']
+ * ```
+ */
+export function delegatedByOf(act: Actor | undefined): string[] {
+  return isActor(act?.act) ? [act.act.sub, ...delegatedByOf(act.act)] : [];
+}
+
+/** The MCP server itself: two tools over an in-memory list, each answering who acted for whom (and through whom). */
 export function buildItemsServer(items: Map<string, string>): McpServer {
   const server = new McpServer({ name: 'items', version: '1.0.0' });
   const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(value) }] });
   server.registerTool('read_items', { description: 'List the items', annotations: { readOnlyHint: true } }, async (extra) => {
     const mandate = mandateOf(extra.authInfo);
-    return text({ items: Object.fromEntries(items), readBy: mandate?.agentId, actingFor: mandate?.subject });
+    return text({ items: Object.fromEntries(items), readBy: mandate?.agentId, actingFor: mandate?.subject, delegatedBy: delegatedByOf(mandate?.claims.act) });
   });
   server.registerTool('delete_item', { description: 'Delete one item', inputSchema: { id: z.string() }, annotations: { destructiveHint: true } }, async ({ id }, extra) => {
     const deleted = items.delete(id);

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { OAuthResponseError } from '@mandate/sdk';
-import { askForTools, callItemTool, connectToItems, type ItemTool } from '../../../examples/mcp/agent.ts';
+import { decodeJwt } from 'jose';
+import { createAgentClient, OAuthResponseError } from '@mandate/sdk';
+import { askForTools, callItemTool, connectAsSubAgent, connectToItems, handToSubAgent, type ItemTool } from '../../../examples/mcp/agent.ts';
 import { approvePending, revokeMandate } from '../../../examples/mcp/approver.ts';
+import { createAgentKey, registerAgent } from '../../../examples/mcp/operator.ts';
 import { startItemsServer } from '../../../examples/mcp/server.ts';
 import { API, SECRETS, startLoopFixture, type LoopFixture } from './support/loop-fixture.ts';
 
@@ -12,7 +14,8 @@ import { API, SECRETS, startLoopFixture, type LoopFixture } from './support/loop
  * code-digest, alice as approver), the example MCP server (McpServer over Streamable HTTP, guarded
  * by @mandate/sdk/mcp) and the example agent (MCP client with createMcpFetch). The agent asks for
  * a mandate covering one tool, alice approves through the admin API, the agent calls that tool,
- * is refused the other, and is cut off when alice revokes the mandate.
+ * is refused the other, and is cut off when alice revokes the mandate. Then the sub-agent hop: a
+ * second agent, registered through the admin API, redeems a narrowed sub-grant and is held to it.
  */
 
 let fx: LoopFixture;
@@ -40,7 +43,7 @@ test('a mandate for read_items: the agent reads, is refused delete_item, and is 
   assert.deepEqual((await client.listTools()).tools.map((tool) => tool.name), ['read_items'], 'only the tools the mandate allows are listed');
 
   const read = await callItemTool(client, 'read_items');
-  assert.deepEqual(read, { items: { 1: 'first item', 2: 'second item' }, readBy: fx.agent.agent.id, actingFor: fx.alice.id });
+  assert.deepEqual(read, { items: { 1: 'first item', 2: 'second item' }, readBy: fx.agent.agent.id, actingFor: fx.alice.id, delegatedBy: [] });
 
   await assert.rejects(callItemTool(client, 'delete_item', { id: '1' }), (error: unknown) => {
     assert.ok(error instanceof StreamableHTTPError, String(error));
@@ -80,7 +83,49 @@ test('without a token the server answers 401 with a DPoP challenge pointing to i
   assert.equal(metadata.resource_name, 'Items (MCP)');
 });
 
-// Placeholder for the sub-agent hop (examples/mcp/agent.ts, "Sub-agent hop"): the agent hands a
-// token narrowed to read_items to a sub-agent with its own DPoP key; the sub-agent reads and is
-// refused delete_item even though the parent mandate allows it.
-test.todo('hands a narrowed token to a sub-agent, which is held to the narrowed task');
+test('hands a narrowed token to a sub-agent, which is held to the narrowed task', async () => {
+  const { agent: parent, client: parentClient, mandateId } = await approvedClient(['read_items']);
+  await parentClient.close();
+  // The operator registers the sub-agent (admin API): its own client key, owner and attestation policy.
+  const { privateKey, publicJwk } = await createAgentKey();
+  const childId = await registerAgent(fx.issuer, fx.secrets.admin, { name: 'items-reader', owners: [fx.alice.id], policy: 'default', publicJwk });
+  const subAgent = createAgentClient({ issuer: fx.issuer, clientId: childId, clientKey: privateKey, evidence: fx.evidence, clock: fx.clock });
+
+  await assert.rejects(handToSubAgent(parent, { child: childId, audience: API, tools: ['read_items', 'delete_item'] }), (error: unknown) => {
+    assert.ok(error instanceof OAuthResponseError, String(error));
+    assert.equal(error.mandateError, 'sub_grant_widening_actions', 'write is not the parent\'s to pass on');
+    return true;
+  });
+
+  // Narrower than the parent's mandate: ten minutes instead of an hour, at most two tokens (the redemption's is the first).
+  const notAfter = new Date(fx.clock.now() + 600_000);
+  const subGrant = await handToSubAgent(parent, { child: childId, audience: API, tools: ['read_items'], notAfter, maxUses: 2 });
+  assert.deepEqual(subGrant.authorizationDetails[0]?.constraints, { notAfter: Math.floor(notAfter.getTime() / 1000), maxUses: 2 });
+  const client = await connectAsSubAgent(subAgent, subGrant, { url: items.url });
+  const held = items.items.size;
+  const bound = (token: string) => (decodeJwt(token).cnf as { jkt: string }).jkt;
+  assert.equal(bound((await subAgent.getToken(API)).accessToken), await subAgent.jkt(), 'the sub-agent\'s token is bound to its own DPoP key');
+  assert.notEqual(await subAgent.jkt(), await parent.jkt());
+  assert.deepEqual((await client.listTools()).tools.map((tool) => tool.name), ['read_items']);
+
+  // The tool handler sees the chain: the sub-agent, acting for the parent, for alice.
+  const { items: listed, ...who } = await callItemTool(client, 'read_items');
+  assert.deepEqual(listed, Object.fromEntries(items.items));
+  assert.deepEqual(who, { readBy: childId, actingFor: fx.alice.id, delegatedBy: [fx.agent.agent.id] });
+  await assert.rejects(callItemTool(client, 'delete_item', { id: '1' }), (error: unknown) => {
+    assert.ok(error instanceof StreamableHTTPError, String(error));
+    assert.equal(error.code, 403);
+    assert.match(error.message, /tool delete_item: the task does not allow write/);
+    return true;
+  });
+
+  await revokeMandate(fx.issuer, fx.secrets.alice, mandateId, 'task done');
+  fx.clock.advance(6_000); // past the server's revocation bound: the parent's revocation reaches the sub-agent's token
+  await assert.rejects(callItemTool(client, 'read_items'), (error: unknown) => {
+    assert.ok(error instanceof OAuthResponseError, String(error));
+    assert.equal(error.mandateError, 'mandate_revoked', 'the sub-agent\'s own mandate ended with its parent');
+    return true;
+  });
+  assert.equal(items.items.size, held, 'nothing was deleted');
+  await client.close();
+});

@@ -366,6 +366,18 @@ describe('revocation cascade and the audit tree', () => {
     await assertRefused(await redeem(late, unredeemed.subGrant), 'ERR_SUB_GRANT_PARENT_REVOKED', 'the sub-grant was revoked with its parent mandate', mandateError('ERR_SUB_GRANT_PARENT_REVOKED'));
   });
 
+  test('a child mandate exhausted by its one use is revoked with its parent: its last token ends too', async () => {
+    const { parent, mandateId } = await approvedParent(['read']);
+    const child = await newActor();
+    const redeemed = await child.sdk.redeem(await parent.sdk.delegate({ child: child.id, maxUses: 1 }));
+    const childMandate = (await fx.app.store.mandates.listChildren(mandateId))[0]!;
+    assert.equal((await fx.app.store.mandates.get(childMandate.id))?.status, 'exhausted');
+    assert.equal((await introspect(redeemed.accessToken)).active, true);
+    assert.equal((await fx.adminApi('POST', `/admin/v1/mandates/${mandateId}/revoke`, fx.secrets.alice, { reason: 'done' })).status, 200);
+    assert.deepEqual(await introspect(redeemed.accessToken), { active: false });
+    assert.equal((await fx.app.store.mandates.get(childMandate.id))?.status, 'revoked');
+  });
+
   test('the audit tree: every hop\'s events name their own mandate and the parent; the admin API and mandate show draw the tree', async () => {
     const { parent, mandateId } = await approvedParent(['read', 'write']);
     const [child, grandchild] = [await newActor(), await newActor()];

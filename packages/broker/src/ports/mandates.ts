@@ -81,6 +81,12 @@ export interface Credential {
 export interface CredentialRepository {
   /** Fails when the jti is already stored, or the agent or a non-null mandate is unknown. */
   insert(credential: Credential): Promise<void>;
+  /**
+   * The mint's write: stores the credential only if its mandate (when it has one) is in one of
+   * `live`, atomically with that check, so a concurrent revocation either sees the credential or
+   * makes this return false (and nothing is stored).
+   */
+  insertIfLive(credential: Credential, live: readonly MandateStatus[]): Promise<boolean>;
   get(jti: string): Promise<Credential | null>;
   /** False when unknown or already revoked (the first `revokedAt` stays); of concurrent calls one wins. */
   revoke(jti: string, at: number): Promise<boolean>;

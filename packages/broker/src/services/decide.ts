@@ -6,6 +6,8 @@ import type { ActionContext } from './action-context.ts';
 import type { LoopDeps } from './loop-deps.ts';
 
 const LIVE = LIVE_STATUSES;
+/** An exhausted mandate mints nothing more, but its last tokens live until `exp`: revoking ends them. */
+const REVOCABLE: readonly MandateStatus[] = [...LIVE_STATUSES, 'exhausted'];
 
 export interface DecisionProof {
   method: Approval['method'];
@@ -49,9 +51,9 @@ export function createDecisionService(deps: LoopDeps) {
     }
   };
 
-  /** Ends a live mandate and its credentials; false when it was no longer live (a concurrent end). */
+  /** Ends a live or exhausted mandate and its credentials; false when it had ended already (a concurrent end). */
   const revokeOne = async (mandate: Mandate, reason: string, ctx: ActionContext): Promise<boolean> => {
-    if (!(await store.mandates.transition(mandate.id, LIVE, { status: 'revoked', endedAt: clock.now(), endReason: reason }))) return false;
+    if (!(await store.mandates.transition(mandate.id, REVOCABLE, { status: 'revoked', endedAt: clock.now(), endReason: reason }))) return false;
     const credentials = await store.credentials.revokeByMandate(mandate.id, clock.now());
     await store.changes.publish('mandate.revoked', mandate.id, clock.now());
     await deps.audit.record({
@@ -101,7 +103,7 @@ export function createDecisionService(deps: LoopDeps) {
     /** Revokes a mandate and every credential minted under it. */
     async revoke(id: string, reason: string, ctx: ActionContext): Promise<Mandate> {
       const mandate = await load(id);
-      if (!LIVE.includes(mandate.status) || !(await revokeOne(mandate, reason, ctx))) throw new MandateError('ERR_MANDATE_STATE', `the mandate is ${mandate.status}`);
+      if (!REVOCABLE.includes(mandate.status) || !(await revokeOne(mandate, reason, ctx))) throw new MandateError('ERR_MANDATE_STATE', `the mandate is ${mandate.status}`);
       return (await store.mandates.get(id))!;
     },
 

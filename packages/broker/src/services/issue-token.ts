@@ -3,6 +3,7 @@ import type { AuditEventInput } from '../core/audit-chain.ts';
 import { accessTokenClaims, type AccessTokenInput } from '../core/access-token.ts';
 import { MandateError } from '../core/errors.ts';
 import type { Mandate } from '../core/mandate.ts';
+import type { Credential } from '../ports/mandates.ts';
 import type { LoopDeps, AttestationSummary } from './loop-deps.ts';
 
 export interface IssueInput {
@@ -48,10 +49,12 @@ export function createTokenIssuer(deps: LoopDeps) {
     throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate has no uses left', { mandate_error: 'mandate_exhausted' });
   };
 
-  /** A revocation that landed after the caller's status check must not be outlived by this token. */
-  const checkStillLive = async (mandate: Mandate, jti: string) => {
-    if (await store.mandates.transition(mandate.id, ['active', 'exhausted'], {})) return;
-    await store.credentials.revoke(jti, clock.now());
+  /**
+   * Stores the credential in one write with the check that the mandate is still live: a revocation
+   * that landed after the caller's status check must not be outlived by this token.
+   */
+  const storeIfStillLive = async (credential: Credential) => {
+    if (await store.credentials.insertIfLive(credential, ['active', 'exhausted'])) return;
     throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate ended while the token was being minted', { mandate_error: 'mandate_not_active' });
   };
 
@@ -90,11 +93,10 @@ export function createTokenIssuer(deps: LoopDeps) {
       if (usesLeft !== null) await store.counters.release(input.mandate!.id);
       throw error;
     }
-    await store.credentials.insert({
+    await storeIfStillLive({
       jti, mandateId: input.mandate?.id ?? null, agentId: input.agentId, subject: input.subject, audience: input.audience,
       jkt: input.jkt, issuedAt: nowSeconds * 1000, expiresAt: exp * 1000, revokedAt: null,
     });
-    if (input.mandate) await checkStillLive(input.mandate, jti);
     // PROTOCOL §5: at zero the mandate is exhausted; the token just minted stays valid until `exp`.
     if (usesLeft === 0 && input.mandate) await exhaust(input.mandate, input.requestId);
     return { accessToken: deps.keys.sign({ typ: JWT_TYP.accessToken }, claims), expiresIn: exp - nowSeconds, jti, claims };

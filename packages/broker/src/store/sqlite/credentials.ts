@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import type { MandateStatus } from '../../core/mandate.ts';
 import type { Credential, CredentialRepository } from '../../ports/mandates.ts';
 import type { CredentialsTable } from '../schema.ts';
 import type { SqliteHandle } from './open.ts';
@@ -17,10 +18,19 @@ export function createSqliteCredentials(handle: SqliteHandle): CredentialReposit
     return Number(result.numUpdatedRows);
   };
   return {
-    /** On the mint path: through the group commit. */
     async insert(credential) {
       const query = db.insertInto('credentials').values(toRow(credential));
       await transactImmediate(handle, (q) => q.run(query));
+    },
+    /** On the mint path: one work of the group commit, under the write lock (check, then insert). */
+    async insertIfLive(credential, live) {
+      const status = credential.mandateId === null ? null : db.selectFrom('mandates').select('status').where('id', '=', credential.mandateId);
+      const insert = db.insertInto('credentials').values(toRow(credential));
+      return transactImmediate(handle, (q) => {
+        if (status !== null && !live.includes((q.first(status)?.status ?? '') as MandateStatus)) return false;
+        q.run(insert);
+        return true;
+      });
     },
     async get(jti) {
       const row = await db.selectFrom('credentials').selectAll().where('jti', '=', jti).executeTakeFirst();
