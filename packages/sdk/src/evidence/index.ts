@@ -20,3 +20,4 @@ export {
 } from './service-account-token.ts';
 export { loadSigstoreBundle, sigstoreEvidence, type SigstoreBundle } from './sigstore-bundle.ts';
 export { activateCredential, obtainTpmQuote, readImaEventLog, type ActivateCredentialOptions, type TpmEvent, type TpmQuoteEvidence, type TpmQuoteOptions } from './tpm-quote.ts';
+export { parsePcrs } from './tpm-quote.ts';

@@ -141,8 +141,13 @@ async function tool(options: TpmToolOptions, name: string, args: string[]): Prom
   }
 }
 
-/** The `sha256:` block of tpm2_quote's output: `    10: 0x<hex>` lines. */
-function parsePcrs(stdout: string): Record<string, string> {
+/**
+ * The `sha256:` block of tpm2_quote / tpm2_pcrread output: `    10: 0x<hex>` lines.
+ *
+ * @example
+ * parsePcrs('  sha256:\n    10: 0xAB…\n'); // { '10': 'ab…' }
+ */
+export function parsePcrs(stdout: string): Record<string, string> {
   const pcrs: Record<string, string> = {};
   let inBank = false;
   for (const line of stdout.split('\n')) {

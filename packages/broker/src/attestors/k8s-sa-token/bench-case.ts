@@ -6,7 +6,7 @@ import type { Attestor, EvidenceBinding } from '../../ports/attestor.ts';
 import { evidenceAudience } from '../../services/challenge.ts';
 import { createClusterSigner } from './cluster-signer.ts';
 import { configSchema, create } from './index.ts';
-import { createMemoryReplayCache } from './memory-replay-cache.ts';
+import { createMemoryReplayCache } from '../memory-replay-cache.ts';
 
 export interface BenchCase {
   attestor: Attestor;

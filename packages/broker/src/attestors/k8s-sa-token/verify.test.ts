@@ -10,7 +10,7 @@ import { evidenceAudience } from '../../services/challenge.ts';
 import { createClusterSigner, WORKLOAD, type TokenOptions } from './cluster-signer.ts';
 import { configSchema, create } from './index.ts';
 import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
-import { createMemoryReplayCache } from './memory-replay-cache.ts';
+import { createMemoryReplayCache } from '../memory-replay-cache.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mandate-k8s-'));
 const jwksFile = join(dir, 'jwks.json');

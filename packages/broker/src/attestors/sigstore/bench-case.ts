@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Attestor, EvidenceBinding } from '../../ports/attestor.ts';
-import type { ReplayCache } from '../../ports/replay-cache.ts';
 import { evidenceAudience } from '../../services/challenge.ts';
 import { configSchema, create } from './index.ts';
 import { GITHUB_ISSUER, startLocalSigstore, WORKFLOW } from './local-sigstore.ts';
+import { createMemoryReplayCache } from '../memory-replay-cache.ts';
 
 export interface BenchCase {
   attestor: Attestor;
@@ -53,20 +53,3 @@ export async function createBenchCase(): Promise<BenchCase> {
   };
 }
 
-/** The sigstore attestor keeps no replay state; the factory's deps still name a cache. */
-function createMemoryReplayCache(): ReplayCache {
-  const seen = new Map<string, number>();
-  return {
-    async checkAndInsert(namespace, id, expiresAt, now) {
-      const key = `${namespace}\0${id}`;
-      if ((seen.get(key) ?? -Infinity) > now) return false;
-      seen.set(key, expiresAt);
-      return true;
-    },
-    async purgeExpired(now) {
-      const before = seen.size;
-      for (const [key, expiresAt] of seen) if (expiresAt <= now) seen.delete(key);
-      return before - seen.size;
-    },
-  };
-}

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Attestor, EvidenceBinding } from '../../ports/attestor.ts';
 import { evidenceAudience } from '../../services/challenge.ts';
 import { configSchema, create } from './index.ts';
-import { createMemoryReplayCache, startLocalTrustDomain } from './local-trust-domain.ts';
+import { createMemoryReplayCache } from '../memory-replay-cache.ts';
+import { startLocalTrustDomain } from './local-trust-domain.ts';
 
 export interface BenchCase {
   attestor: Attestor;

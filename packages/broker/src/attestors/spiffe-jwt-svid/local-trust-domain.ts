@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import type { ReplayCache } from '../../ports/replay-cache.ts';
 
 /**
  * Test and benchmark support: a SPIFFE trust domain with its own JWT authorities, publishing its
@@ -81,23 +80,6 @@ export async function startLocalTrustDomain(trustDomain = 'prod.acme.internal', 
   };
 }
 
-/** A ReplayCache in memory, for tests and benchmarks (the broker uses its store's). */
-export function createMemoryReplayCache(): ReplayCache {
-  const seen = new Map<string, number>();
-  return {
-    async checkAndInsert(namespace, id, expiresAt, now) {
-      const key = `${namespace}\0${id}`;
-      if ((seen.get(key) ?? -Infinity) > now) return false;
-      seen.set(key, expiresAt);
-      return true;
-    },
-    async purgeExpired(now) {
-      const expired = [...seen].filter(([, expiresAt]) => expiresAt <= now);
-      for (const [key] of expired) seen.delete(key);
-      return expired.length;
-    },
-  };
-}
 
 async function makeAuthority(alg: 'ES256' | 'RS256', use: string): Promise<Authority> {
   const { privateKey, publicKey } = await generateKeyPair(alg);

@@ -8,7 +8,8 @@ import { SignJWT } from 'jose';
 import type { EvidenceBinding } from '../../ports/attestor.ts';
 import { evidenceAudience } from '../../services/challenge.ts';
 import { configSchema, create } from './index.ts';
-import { AGENT_PATH, createMemoryReplayCache, startLocalTrustDomain, type LocalTrustDomain, type SvidOptions } from './local-trust-domain.ts';
+import { createMemoryReplayCache } from '../memory-replay-cache.ts';
+import { AGENT_PATH, startLocalTrustDomain, type LocalTrustDomain, type SvidOptions } from './local-trust-domain.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mandate-spiffe-'));
 const bundleFile = join(dir, 'bundle.json');

@@ -7,11 +7,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Attestor, EvidenceBinding } from '../../ports/attestor.ts';
-import type { ReplayCache } from '../../ports/replay-cache.ts';
 import { evidenceAudience, evidenceExtraData } from '../../services/challenge.ts';
 import { replayEventLog, type ImaEvent } from './event-log.ts';
 import { configSchema, create } from './index.ts';
 import { createSoftwareAk } from './software-ak.ts';
+import { createMemoryReplayCache } from '../memory-replay-cache.ts';
 
 const AGENT_ID = 'agt_BENCHTPMQUOTE0000000';
 const CODE_PATH = '/usr/bin/agent';
@@ -29,7 +29,7 @@ export async function createBenchCase(): Promise<{ attestor: Attestor; next(): P
   const eventLog = imaLog(64);
   const pcr10 = replayEventLog(eventLog).toString('hex');
   const config = configSchema.parse({ pcrs: { '10': [pcr10] }, codeEventName: CODE_PATH, allowedDigests: [eventLog.at(-1)!.fileDigest] });
-  const attestor = create(config, { replay: createMapReplayCache(), clock: { now: () => Date.now() }, attestationKeys: { get: async (agentId) => (agentId === AGENT_ID ? records : []) } });
+  const attestor = create(config, { replay: createMemoryReplayCache(), clock: { now: () => Date.now() }, attestationKeys: { get: async (agentId) => (agentId === AGENT_ID ? records : []) } });
   return {
     attestor,
     async next() {
@@ -49,20 +49,3 @@ function imaLog(length: number): ImaEvent[] {
   return [event('boot_aggregate'), ...Array.from({ length: length - 2 }, (_, i) => event(`/usr/lib/lib${i}.so`)), event(CODE_PATH)];
 }
 
-/** The replay port in a Map (the attestor itself is bound by nonce, not by the replay cache). */
-function createMapReplayCache(): ReplayCache {
-  const seen = new Map<string, number>();
-  return {
-    async checkAndInsert(namespace, id, expiresAt, now) {
-      const key = `${namespace}\0${id}`;
-      if ((seen.get(key) ?? -Infinity) > now) return false;
-      seen.set(key, expiresAt);
-      return true;
-    },
-    async purgeExpired(now) {
-      const expired = [...seen].filter(([, at]) => at <= now);
-      for (const [key] of expired) seen.delete(key);
-      return expired.length;
-    },
-  };
-}

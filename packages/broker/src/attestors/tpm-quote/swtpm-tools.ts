@@ -4,6 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SwtpmAk, SwtpmEk, TpmTools } from './swtpm-harness.ts';
+// The tpm2-tools output parser is the SDK's: the agent side reads the same output.
+import { parsePcrs } from '@mandate/sdk/evidence';
 
 const run = promisify(execFile);
 /** TCG EK Credential Profile: the NV index of the RSA 2048 EK certificate. */
@@ -87,14 +89,3 @@ async function activate(tool: TpmTools['tool'], file: (name: string) => string, 
   }
 }
 
-/** The `sha256:` block of tpm2_quote / tpm2_pcrread output: `    10: 0x<hex>` lines. */
-export function parsePcrs(stdout: string): Record<string, string> {
-  const pcrs: Record<string, string> = {};
-  let inBank = false;
-  for (const line of stdout.split('\n')) {
-    const value = /^\s+(\d+)\s*:\s*0x([0-9A-Fa-f]+)\s*$/.exec(line);
-    if (inBank && value) pcrs[value[1]!] = value[2]!.toLowerCase();
-    else inBank = /^\s*sha256:\s*$/.test(line);
-  }
-  return pcrs;
-}

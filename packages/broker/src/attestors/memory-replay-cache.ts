@@ -1,4 +1,4 @@
-import type { ReplayCache } from '../../ports/replay-cache.ts';
+import type { ReplayCache } from '../ports/replay-cache.ts';
 
 /**
  * A one-process ReplayCache over a Map, for the benchmark and tests (the broker uses the store's,
