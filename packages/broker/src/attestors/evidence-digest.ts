@@ -17,3 +17,12 @@ export function digestEvidence(evidence: unknown): string {
 export function digestAll(digests: Readonly<Record<string, string>>): string {
   return digestEvidence({ ...digests });
 }
+
+/**
+ * SHA-256 (hex) of a compact JWS's signing input (`header.payload`): what its signature covers.
+ * Replay keys use it, so one signed token re-encoded with another valid signature string is still
+ * the same evidence.
+ */
+export function signedContentDigest(jws: string): string {
+  return createHash('sha256').update(jws.slice(0, jws.lastIndexOf('.')), 'utf8').digest('hex');
+}

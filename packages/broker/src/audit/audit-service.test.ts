@@ -157,6 +157,22 @@ describe('group commit', () => {
     }
   });
 
+  test('a turn with more events than one append takes is split into appends of at most 500, in order', async () => {
+    const fx = await createAuditFixture();
+    try {
+      const { sink, calls, open } = gatedSink(fx);
+      open();
+      const audit = createAuditLog({ sink, keys: fx.keys, clock: fx.clock, chain: 'main', issuer: FIXTURE_ISSUER, checkpointFile: fx.checkpointFile });
+      const many = (tag: string, n: number) => Array.from({ length: n }, (_, i) => ({ type: 'token.issued' as const, actor: 'agt_1', jti: `${tag}-${i}` }));
+      const results = await Promise.all([audit.record(...many('a', 300)), audit.record(...many('b', 300)), audit.record(...many('c', 100))]);
+      assert.deepEqual(calls, [300, 400]);
+      assert.deepEqual(results.map((r) => [r[0]!.seq, r.at(-1)!.seq]), [[1, 300], [301, 600], [601, 700]]);
+      assert.equal((await fx.verify()).ok, true);
+    } finally {
+      await fx.close();
+    }
+  });
+
   test('a failed commit fails every caller of the batch, stores none of it, and the next batch commits (ERR_AUDIT_UNAVAILABLE)', async () => {
     const fx = await createAuditFixture();
     try {

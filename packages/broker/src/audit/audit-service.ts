@@ -46,8 +46,9 @@ export interface AuditHeadClaims {
 export function createAuditLog(options: AuditLogOptions): AuditLog {
   let batch: PendingRecord[] = [];
   const flush = async () => {
-    const pending = batch;
-    batch = [];
+    const pending = takeBatch(batch);
+    batch = batch.slice(pending.length);
+    if (batch.length > 0) setImmediate(() => void flush());
     let sealed = '';
     const seal: HeadSealer = (head, time) => (sealed = sealHead(options, head, time));
     const inputs = pending.flatMap((p) => p.inputs);
@@ -76,6 +77,17 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       });
     },
   };
+}
+
+/** Events per append: well under SQLite's 32766 bound parameters (13 columns a row). */
+const MAX_BATCH_EVENTS = 500;
+
+/** The records that fit in one append (at least one, whatever its size), oldest first. */
+function takeBatch(queue: readonly PendingRecord[]): PendingRecord[] {
+  let events = 0;
+  let n = 0;
+  while (n < queue.length && (n === 0 || events + queue[n]!.inputs.length <= MAX_BATCH_EVENTS)) events += queue[n++]!.inputs.length;
+  return queue.slice(0, n);
 }
 
 interface PendingRecord {

@@ -82,9 +82,9 @@ export interface CredentialRepository {
   /** Fails when the jti is already stored, or the agent or a non-null mandate is unknown. */
   insert(credential: Credential): Promise<void>;
   /**
-   * The mint's write: stores the credential only if its mandate (when it has one) is in one of
-   * `live`, atomically with that check, so a concurrent revocation either sees the credential or
-   * makes this return false (and nothing is stored).
+   * The mint's write: stores the credential only if its agent is active and its mandate (when it
+   * has one) is in one of `live`, atomically with those checks, so a concurrent revocation or
+   * suspension either sees the credential or makes this return false (and nothing is stored).
    */
   insertIfLive(credential: Credential, live: readonly MandateStatus[]): Promise<boolean>;
   get(jti: string): Promise<Credential | null>;

@@ -114,7 +114,15 @@ export function createDecisionService(deps: LoopDeps) {
      */
     async revokeAll(mandates: readonly Mandate[], reason: string, ctx: ActionContext): Promise<number> {
       let count = 0;
-      for (const mandate of mandates) if (await revokeOne(mandate, reason, ctx)) count += 1;
+      let failure: unknown = null;
+      for (const mandate of mandates) {
+        try {
+          if (await revokeOne(mandate, reason, ctx)) count += 1;
+        } catch (error) {
+          failure ??= error; // a failed item (the audit store down, say) does not stop the others
+        }
+      }
+      if (failure !== null) throw failure;
       return count;
     },
   };

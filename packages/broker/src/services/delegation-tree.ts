@@ -35,10 +35,13 @@ export async function ancestorsOf(store: Pick<Store, 'mandates'>, mandate: Manda
  * const broken = await brokenAncestor(store, clock, mandate);
  * if (broken) throw new MandateError('ERR_SUB_GRANT_PARENT_REVOKED', `mandate ${broken.id} is ${broken.status}`);
  */
-export async function brokenAncestor(store: Pick<Store, 'mandates'>, clock: Clock, mandate: Mandate): Promise<Mandate | null> {
+export async function brokenAncestor(store: Pick<Store, 'mandates' | 'agents'>, clock: Clock, mandate: Mandate): Promise<Mandate | null> {
   for (const ancestor of await ancestorsOf(store, mandate)) {
     const status = effectiveStatus(ancestor, clock.now());
     if (!USABLE_STATUSES.includes(status)) return { ...ancestor, status };
+    // An exhausted parent mints nothing itself, but its agent being suspended or retired still
+    // ends what it delegated (the suspension cascade walks only live mandates).
+    if ((await store.agents.get(ancestor.agentId))?.status !== 'active') return { ...ancestor, status: 'suspended' };
   }
   return null;
 }

@@ -55,6 +55,7 @@ export function createTokenIssuer(deps: LoopDeps) {
    */
   const storeIfStillLive = async (credential: Credential) => {
     if (await store.credentials.insertIfLive(credential, ['active', 'exhausted'])) return;
+    if (credential.mandateId === null) throw new MandateError('ERR_CLIENT_INACTIVE', 'the agent was suspended or retired while the token was being minted');
     throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate ended while the token was being minted', { mandate_error: 'mandate_not_active' });
   };
 

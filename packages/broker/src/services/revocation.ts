@@ -12,6 +12,9 @@ import { sha256b64url, type LoopDeps } from './loop-deps.ts';
  * of PROTOCOL §8 and §10: a suspended agent's mandates are suspended, a disabled human's are
  * revoked, and a revoked mandate takes every mandate delegated below it along.
  */
+/** How many exhausted mandates of one agent a retirement walks (their trees may still mint). */
+const EXHAUSTED_LIMIT = 10_000;
+
 export function createRevocationService(deps: LoopDeps, decisions: DecisionService) {
   const { store, clock } = deps;
 
@@ -67,6 +70,9 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
      * every token minted under any of them. Refused like `decisions.revoke` when the mandate is not live.
      */
     async revokeTree(id: string, reason: string, ctx: ActionContext): Promise<Mandate> {
+      const current = await decisions.get(id);
+      // Asking again finishes a cascade a failure interrupted, then answers as before (not live).
+      if (current.status === 'revoked') await revokeDescendants([current], ctx);
       const revoked = await decisions.revoke(id, reason, ctx);
       await revokeDescendants([revoked], ctx);
       return revoked;
@@ -88,7 +94,8 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
 
     /** Retiring an agent ends every mandate it holds and revokes its tokens. */
     async revokeAgentMandates(agentId: string, ctx: ActionContext): Promise<number> {
-      const count = await revokeTrees(await store.mandates.listLive({ agentId }), 'agent_retired', ctx);
+      const exhausted = await store.mandates.list({ agentId, status: 'exhausted' }, EXHAUSTED_LIMIT);
+      const count = await revokeTrees([...(await store.mandates.listLive({ agentId })), ...exhausted], 'agent_retired', ctx);
       await store.credentials.revokeByAgent(agentId, clock.now());
       return count;
     },

@@ -229,6 +229,14 @@ describe('createMcpGuard: refused requests', () => {
     await assertRefused(response, 7, { method: 'tools/call', tool: 'comment', action: 'issues:comment' }, /^tool comment: the task does not cover other\/repo$/);
   });
 
+  test('tools/call whose rule reads an identifier the arguments do not carry (ERR_INSUFFICIENT_SCOPE)', async () => {
+    await withServer({ tools: { comment: { action: 'issues:comment', datatype: 'issue', identifier: (args) => args.repo as string | undefined } } }, async (url) => {
+      const accessToken = await token();
+      const response = await dpopFetch(dpop, () => accessToken)(url, { method: 'POST', body: JSON.stringify(call('comment', { text: 'x' }, 5)) });
+      await assertRefused(response, 5, { method: 'tools/call', tool: 'comment', action: 'issues:comment' }, /needs an identifier/);
+    });
+  });
+
   test('a batch with one call outside the mandate is refused as a whole (ERR_INSUFFICIENT_SCOPE)', async () => {
     const response = await post([call('read_items', {}, 1), call('delete_item', { id: 'a' }, 2)]);
     await assertRefused(response, 2, { method: 'tools/call', tool: 'delete_item', action: 'issues:write' }, /issues:write/);

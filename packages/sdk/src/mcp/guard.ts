@@ -127,7 +127,7 @@ export function createMcpGuard(options: McpGuardOptions): McpGuard {
     req.auth = authInfoOf(req, mandate);
     await transport.handleRequest(req as never, res as never, read.body);
     // A session opened by this request belongs to its caller from the start.
-    if (sessionId === undefined && typeof transport.sessionId === 'string') sessions.admits(transport.sessionId, mandate);
+    if (sessionId === undefined && typeof transport.sessionId === 'string') sessions.bind(transport.sessionId, mandate);
   };
 
   const route = async (req: McpNodeRequest, res: McpNodeResponse, source: TransportSource) => {

@@ -48,6 +48,8 @@ function refuseTool(mandate: VerifiedRequest, message: JsonRpcMessage, rules: Ac
   const args = typeof params.arguments === 'object' && params.arguments !== null ? (params.arguments as Record<string, unknown>) : {};
   const needs: ActionNeeds = { ...(datatype ? { datatype } : {}) };
   const id = identifier?.(args);
+  // A rule that reads an identifier must find one: no identifier is never "any identifier".
+  if (identifier !== undefined && (typeof id !== 'string' || id === '')) return refusal(message, `tool ${shown(name)} needs an identifier in its arguments`, { tool: shown(name), action });
   if (id !== undefined) needs.identifier = id;
   return check(mandate, action, needs, message, { tool: shown(name), action }, `tool ${shown(name)}`);
 }

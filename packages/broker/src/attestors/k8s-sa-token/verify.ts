@@ -3,7 +3,7 @@ import { clip } from '../../core/clip.ts';
 import { MandateError, type ErrorCode } from '../../core/errors.ts';
 import type { AttestorResult, EvidenceBinding } from '../../ports/attestor.ts';
 import type { ReplayCache } from '../../ports/replay-cache.ts';
-import { digestEvidence } from '../evidence-digest.ts';
+import { digestEvidence, signedContentDigest } from '../evidence-digest.ts';
 import type { KeyResolver } from '../oidc-token/keys.ts';
 import { emitClaims, readServiceAccount, serviceAccountUsername, type ServiceAccountIdentity } from './service-account.ts';
 import type { TokenReviewer, TokenReviewStatus } from './token-review.ts';
@@ -57,7 +57,8 @@ export async function verifyServiceAccountToken(evidence: unknown, binding: Evid
   if (ctx.source.kind === 'review')
     await confirmWithApiServer(ctx.source.reviewer, evidence, bound ? binding.expectedAudience : (ctx.allowFixedAudience as string), identity);
   const digest = digestEvidence(evidence);
-  const replayKey = typeof claims.jti === 'string' ? `${ctx.issuer}#${claims.jti}` : `sha256:${digest}`;
+  // Without jti, keyed on the signed content: a re-encoded signature is the same token.
+  const replayKey = typeof claims.jti === 'string' ? `${ctx.issuer}#${claims.jti}` : `sha256:${signedContentDigest(evidence as string)}`;
   if (!(await ctx.replay.checkAndInsert('k8s-sa-token', replayKey, expiresAt + ctx.skewMs, binding.now)))
     fail('ERR_K8S_SA_TOKEN_REPLAYED', 'the token was already used');
   return {

@@ -8,7 +8,6 @@ import type { SerializedBundle } from '@sigstore/bundle';
 import type { EvidenceBinding } from '../../ports/attestor.ts';
 import { configSchema, create } from './index.ts';
 import {
-  BUILDER_ID,
   FULCIO_OIDS,
   GITHUB_ISSUER,
   provenanceStatement,
@@ -59,7 +58,7 @@ describe('accepted bundles', () => {
     const evidence = { bundle: await sigstore.signProvenance(digest), artifactDigest: digest };
     const result = await attestor().verify(evidence, binding);
     assert.equal(result.status, 'affirming');
-    assert.deepEqual(result.claims, { digest, repository: REPOSITORY, workflow: WORKFLOW, builder: BUILDER_ID, san: WORKFLOW, issuer: GITHUB_ISSUER });
+    assert.deepEqual(result.claims, { digest, repository: REPOSITORY, workflow: WORKFLOW, builder: WORKFLOW, san: WORKFLOW, issuer: GITHUB_ISSUER });
     assert.deepEqual(result.measured, []);
     assert.match(result.evidenceDigest, /^[0-9a-f]{64}$/);
     assert.equal(result.expiresAt, undefined);

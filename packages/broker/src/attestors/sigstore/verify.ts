@@ -66,7 +66,7 @@ export function verifySigstoreBundle(evidence: unknown, ctx: SigstoreVerifyConte
       // The CA's extensions (copied from the CI's OIDC token) first; the signer's own predicate as fallback.
       repository: fulcioExtension(certificate, FULCIO_EXTENSION.sourceRepositoryUri) ?? signed.provenance.repository,
       workflow: fulcioExtension(certificate, FULCIO_EXTENSION.buildConfigUri) ?? signed.provenance.workflow,
-      builder: signed.provenance.builder ?? fulcioExtension(certificate, FULCIO_EXTENSION.buildSignerUri),
+      builder: fulcioExtension(certificate, FULCIO_EXTENSION.buildSignerUri) ?? signed.provenance.builder,
       san,
       issuer,
     }),

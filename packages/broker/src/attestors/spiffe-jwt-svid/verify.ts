@@ -3,7 +3,7 @@ import { clip } from '../../core/clip.ts';
 import { MandateError, type ErrorCode } from '../../core/errors.ts';
 import type { AttestorResult, EvidenceBinding } from '../../ports/attestor.ts';
 import type { ReplayCache } from '../../ports/replay-cache.ts';
-import { digestEvidence } from '../evidence-digest.ts';
+import { digestEvidence, signedContentDigest } from '../evidence-digest.ts';
 import { findJwtAuthority, importAuthority, JWT_SVID_ALGS, type JwtSvidAlg } from './authorities.ts';
 import type { BundleCache } from './bundle-cache.ts';
 import type { SpiffeBundle } from './bundle.ts';
@@ -57,7 +57,9 @@ export async function verifyJwtSvid(evidence: unknown, binding: EvidenceBinding,
     fail('ERR_SPIFFE_JWT_SVID_AUDIENCE', 'aud must contain mandate:<b64url(SHA-256(nonce ‖ jkt))>');
   if (!isPathAllowed(spiffeId.path, domain.config.allowedPaths)) fail('ERR_SPIFFE_JWT_SVID_PATH', `path "${clip(spiffeId.path)}" is not allowed in ${spiffeId.trustDomain}`);
   const digest = digestEvidence(evidence);
-  if (!(await ctx.replay.checkAndInsert('spiffe-jwt-svid', `sha256:${digest}`, claims.exp * 1000 + ctx.skewMs, now)))
+  // Keyed on the signed content: the same JWS with its signature re-encoded (spare base64url bits,
+  // ECDSA (r, n − s)) still verifies and must count as the same evidence.
+  if (!(await ctx.replay.checkAndInsert('spiffe-jwt-svid', `sha256:${signedContentDigest(evidence as string)}`, claims.exp * 1000 + ctx.skewMs, now)))
     fail('ERR_SPIFFE_JWT_SVID_REPLAYED', 'the JWT-SVID was already used');
   return {
     attestor: 'spiffe-jwt-svid',

@@ -25,8 +25,10 @@ export function createSqliteCredentials(handle: SqliteHandle): CredentialReposit
     /** On the mint path: one work of the group commit, under the write lock (check, then insert). */
     async insertIfLive(credential, live) {
       const status = credential.mandateId === null ? null : db.selectFrom('mandates').select('status').where('id', '=', credential.mandateId);
+      const agent = db.selectFrom('agents').select('status').where('id', '=', credential.agentId);
       const insert = db.insertInto('credentials').values(toRow(credential));
       return transactImmediate(handle, (q) => {
+        if (q.first(agent)?.status !== 'active') return false;
         if (status !== null && !live.includes((q.first(status)?.status ?? '') as MandateStatus)) return false;
         q.run(insert);
         return true;

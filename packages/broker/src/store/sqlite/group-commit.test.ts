@@ -76,6 +76,24 @@ describe('group commit (transactImmediate)', () => {
     assert.deepEqual(await storedIds(), ['kept-1', 'kept-2']);
   });
 
+  test('a work whose error ends the whole transaction (SQLITE_FULL) fails the batch: nothing of it is stored', async () => {
+    const raw = store.raw.raw;
+    const pages = Number(raw.pragma('page_count', { simple: true }));
+    raw.pragma(`max_page_count = ${pages + 2}`);
+    try {
+      const outcomes = await Promise.allSettled([
+        transactImmediate(store.raw, (q) => q.run(insertReplay('before'))),
+        transactImmediate(store.raw, (q) => q.run(store.raw.db.insertInto('replay_cache').values({ namespace: 'gc', id: 'x'.repeat(200_000), expires_at: 10 }))),
+        transactImmediate(store.raw, (q) => q.run(insertReplay('after'))),
+      ]);
+      assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected']);
+      assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /full/i);
+    } finally {
+      raw.pragma('max_page_count = 1073741823');
+    }
+    assert.deepEqual(await storedIds(), []);
+  });
+
   test('a failed commit fails every work of the batch and stores none of it', async () => {
     // A deferred foreign-key violation passes every statement and fails only at COMMIT.
     const outcomes = await Promise.allSettled([

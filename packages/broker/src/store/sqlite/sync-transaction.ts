@@ -85,6 +85,9 @@ function runOne(raw: Sqlite.Database, queries: SyncQueries, pending: Pending): O
   try {
     return { pending, ok: true, value: raw.transaction(() => pending.work(queries))() };
   } catch (error) {
+    // SQLite ends the whole transaction on some errors (SQLITE_FULL, IOERR, NOMEM): the works before
+    // are gone and the ones after would each commit alone. Abort the batch: every caller fails.
+    if (!raw.inTransaction) throw error;
     return { pending, ok: false, value: error };
   }
 }
