@@ -7,14 +7,14 @@
  * any), a sample token per run verified with jose against the server's JWKS, a replayed request
  * refused. `--quick` is a smoke test of the whole pipeline, never a figure to quote.
  */
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../packages/broker/src/app.ts';
 import { loadConfig } from '../packages/broker/src/config/load.ts';
 import { attestorCases } from './attestors.ts';
+import { environment } from './environment.ts';
 import { attestedMint } from './attested-mint.ts';
 import { autonomousMint } from './autonomous-mint.ts';
 import { type HttpCaseResult } from './http-load.ts';
@@ -52,16 +52,6 @@ async function roughMint(): Promise<CaseResult> {
   }
 }
 
-function environment() {
-  const git = (args: string[]) => { try { return execFileSync('git', args, { cwd: root }).toString().trim(); } catch { return 'unknown'; } };
-  return {
-    commit: git(['rev-parse', 'HEAD']),
-    dirty: git(['status', '--porcelain']) !== '',
-    node: process.version,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30) },
-    plan,
-  };
-}
 
 /** BENCH.md: each result file carries every key measured so far; P7 comes from the newest full scale run. */
 function latestScaleRatios(): { file: string; ratios: Record<string, number> } | null {
@@ -103,7 +93,7 @@ const ratios: Record<string, number> = {
 };
 const at = new Date().toISOString();
 const result = {
-  at, quick, ...environment(),
+  at, quick, ...environment(plan),
   settings: { dpop_require_nonce: false, rate_limits: 'defaults', concurrency: 16 },
   ratios,
   ...(scale ? { ratios_from: { P7: scale.file } } : {}),

@@ -2,10 +2,10 @@
  * The scale bench's result: `bench/results/<UTC-ISO>-scale[-quick].json` (ratios, figures, query
  * plans, versions, machine, commit) and a markdown table on stdout.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { environment } from './environment.ts';
 import type { HttpCaseResult } from './http-load.ts';
 import type { Plan } from './measure.ts';
 import type { BuildFigures } from './scale-build.ts';
@@ -65,17 +65,9 @@ export function scaleRatios(f: ScaleFigures) {
   };
 }
 
-function environment(plan: Plan) {
-  const git = (args: string[]) => { try { return execFileSync('git', args, { cwd: root }).toString().trim(); } catch { return 'unknown'; } };
+function scaleEnvironment(plan: Plan) {
   const version = (name: string) => (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-  return {
-    commit: git(['rev-parse', 'HEAD']),
-    dirty: git(['status', '--porcelain']) !== '',
-    node: process.version,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30) },
-    plan,
-    versions: { better_sqlite3: version('better-sqlite3'), kysely: version('kysely') },
-  };
+  return { ...environment(plan), versions: { better_sqlite3: version('better-sqlite3'), kysely: version('kysely') } };
 }
 
 export interface ScaleResultInput {
@@ -92,7 +84,7 @@ export interface ScaleResultInput {
 /** Writes the JSON and returns its path and the result. */
 export function writeScaleResult(input: ScaleResultInput) {
   const at = new Date().toISOString();
-  const env = environment(input.mintPlan);
+  const env = scaleEnvironment(input.mintPlan);
   const ratios = scaleRatios(input.figures);
   const result = {
     at, quick: input.quick, ...env, loadAverage: { start: input.loadAtStart, end: loadavg() }, versions: { ...env.versions, sqlite: input.sqliteVersion },
