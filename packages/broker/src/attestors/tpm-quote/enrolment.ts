@@ -7,41 +7,13 @@ import type { TpmQuoteConfig } from './index.ts';
 import { encodeCredentialFile, makeCredential } from './make-credential.ts';
 import { objectName, readPublicArea, TPMA_OBJECT, type PublicArea } from './public-area.ts';
 import { TPM_ALG, TPM_ECC_NIST_P256 } from './tpm-reader.ts';
+import type { KeyEnrolment, KeyEnrolmentRequest, PendingKeyEnrolment } from '../../ports/key-enrolment.ts';
 
-/** What the agent sends to enrol an AK (all base64; README "Enrolment" step 1). */
-export interface EnrolmentRequest {
-  agentId: string;
-  /** TPM2B_PUBLIC of the AK (`tpm2_createak -u`) or its TPMT_PUBLIC. */
-  akPublic: string;
-  /** TPM2B_PUBLIC of the EK (`tpm2_createek -u`). */
-  ekPublic: string;
-  /** DER EK certificate (`tpm2_getekcertificate`, or NV index 0x01c00002). */
-  ekCertificate: string;
-}
-
-/** What the broker answers: the credential to activate, as the file `tpm2_activatecredential -i` reads. */
-export interface EnrolmentChallenge {
-  credential: string;
-  akName: string;
-  expiresAt: number;
-}
-
-/** Kept by the broker, never sent: it holds only a digest of the secret. */
-export interface PendingEnrolment {
-  agentId: string;
-  akName: string;
-  /** The AK's TPMT_PUBLIC, base64. */
-  akPublic: string;
-  ekCertificateDigest: string;
-  /** base64url SHA-256 of the credential secret. */
-  secretDigest: string;
-  expiresAt: number;
-}
-
-export interface TpmEnrolment {
-  begin(request: EnrolmentRequest): Promise<{ challenge: EnrolmentChallenge; pending: PendingEnrolment }>;
-  complete(pending: PendingEnrolment, activated: string): Promise<AttestationKeyRecord>;
-}
+/** The request, challenge and pending state are the port's (ports/key-enrolment.ts): this module implements it. */
+export type EnrolmentRequest = KeyEnrolmentRequest;
+export type PendingEnrolment = PendingKeyEnrolment;
+export type EnrolmentChallenge = Awaited<ReturnType<KeyEnrolment['begin']>>['challenge'];
+export type TpmEnrolment = KeyEnrolment;
 
 const SECRET_BYTES = 32;
 const MAX_INPUT_CHARS = 8192;
