@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent machine setup for tests and CI: installs only the Debian packages that are missing.
 # better-sqlite3 compiles from source against Node's headers (no prebuilt download here), so the
-# toolchain is listed; later capabilities add their packages (PostgreSQL, Chromium) here.
+# toolchain is listed; every test dependency that is not an npm package is listed here.
 set -euo pipefail
 
 PACKAGES=(
@@ -10,6 +10,9 @@ PACKAGES=(
   curl               # smoke test
   swtpm swtpm-tools  # a software TPM 2.0 with EK certificates for the tpm-quote attestor's tests
   tpm2-tools         # quotes and credential activation against that TPM in tests (and the SDK helper)
+  chromium           # the console's browser tests (Playwright drives Debian's Chromium; no browser download)
+  fonts-dejavu-core  # a font for Chromium's rendering in headless tests and screenshots
+  postgresql         # the PostgreSQL store's tests start a throwaway cluster (initdb, pg_ctl) on loopback
 )
 
 missing=()
