@@ -6,7 +6,13 @@ import { createAuditLog } from './audit/audit-service.ts';
 import type { Config } from './config/load.ts';
 import type { HttpDeps, LoopServices } from './http/deps.ts';
 import { createHttpServer } from './http/server.ts';
+import { createConsoleServices } from './console/compose.ts';
+import { createServingState } from './http/ops/serving.ts';
+import { instrumentChangeFeed, instrumentLoop, registerCacheGauges } from './observability/instrument.ts';
+import { createMetrics } from './observability/metrics.ts';
+import type { DestinationStream } from 'pino';
 import { createKeyService } from './keys/key-service.ts';
+import { syncKeysAcrossReplicas } from './keys/replica-sync.ts';
 import type { Attestor } from './ports/attestor.ts';
 import type { AuditSink } from './ports/audit-sink.ts';
 import type { Clock } from './ports/clock.ts';
@@ -25,12 +31,20 @@ import { createChallengeService } from './services/challenge.ts';
 import { createCollectService } from './services/collect.ts';
 import { createDecisionService } from './services/decide.ts';
 import { createDirectoryService } from './services/directory.ts';
+import { createFindingsService } from './services/findings.ts';
+import { startLifecycleJob } from './services/lifecycle-job.ts';
+import { createLifecycleService } from './services/lifecycle.ts';
 import { createIntrospectionService } from './services/introspect.ts';
 import type { LoopDeps } from './services/loop-deps.ts';
 import { createMintService } from './services/mint.ts';
+import { createNotifications } from './notifications/index.ts';
+import { createReviewService } from './services/reviews.ts';
+import { registerEventsRoute } from './notifications/events-route.ts';
+import { loadSession } from './console/session-cookie.ts';
 import { createRevocationService } from './services/revocation.ts';
+import { createSsfTransmitter } from './services/ssf-transmitter.ts';
 import { nodeChainHashing } from './store/chain-hashing.ts';
-import { createSqliteStore } from './store/sqlite/index.ts';
+import { createStore } from './store/open-store.ts';
 import { cryptoRandom, systemClock } from './system.ts';
 
 /** The one composition root: the only module that knows every concrete class. */
@@ -46,38 +60,84 @@ export interface AppOverrides {
   auditSink?: (sink: AuditSink) => AuditSink;
   /** Test seam: wraps the enabled attestors (e.g. to report contraindicated evidence, which no v1 attestor does). */
   attestors?: (attestors: ReadonlyMap<string, Attestor>) => ReadonlyMap<string, Attestor>;
+  /** Test seam: where the server's JSON log lines go (stdout by default). */
+  logDestination?: DestinationStream;
+  /** Where webhook secrets (`notifications.webhooks[].secretEnv`) are read; process.env by default. */
+  env?: Record<string, string | undefined>;
+  /** Test seam: the fetch webhook deliveries use. */
+  fetch?: typeof fetch;
 }
 
-export const STORE_FILE = 'mandate.db';
+export { STORE_FILE } from './store/open-store.ts';
 const CHALLENGE_TTL_MS = 120_000;
 const CLIENT_ASSERTION_SKEW_SECONDS = 30;
 const REPLAY_PURGE_INTERVAL_MS = 60_000;
+const SUSPENSION_SWEEP_INTERVAL_MS = 10 * 60_000;
 
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? cryptoRandom;
   prepareDataDir(config.dataDir);
-  const store = await createSqliteStore({ path: join(config.dataDir, STORE_FILE), synchronous: config.store.synchronous });
-  const keys = createKeyService({ store: store.keys, clock, activationDelay: config.keys.activationDelay, overlap: config.keys.overlap });
+  // SQLite in the data directory, or PostgreSQL shared by replicas when `store.url` is set (docs/deployment.md).
+  const store = await createStore(config);
+  // Replicas reload signing keys when any of them rotates (change feed: LISTEN/NOTIFY, polling as the bound).
+  const { keys, subscription: keySync } = syncKeysAcrossReplicas(
+    createKeyService({ store: store.keys, clock, activationDelay: config.keys.activationDelay, overlap: config.keys.overlap }),
+    { feed: () => store.changes, clock, pollIntervalMs: config.store.pollInterval, onError: (error) => process.stderr.write(`key sync failed: ${error.message}\n`) },
+  );
   await keys.ensureKey();
+  // Operability (docs/operations.md): one metrics registry per app; revocations counted where published.
+  const metrics = createMetrics();
+  const serving = createServingState();
+  const changes = instrumentChangeFeed(store.changes, metrics, () => clock.now());
+  store.changes = changes;
+  const propagation = changes.observeRemote((error) => process.stderr.write(`change feed subscription failed: ${error.message}\n`));
   const audit = createAuditLog({
     sink: overrides.auditSink?.(store.audit) ?? store.audit, keys, clock, chain: config.audit.chain, issuer: config.issuer, checkpointFile: config.audit.checkpointFile,
     onCheckpointError: (error) => process.stderr.write(`audit checkpoint write failed: ${error.message}\n`),
+    metrics,
   });
-  const loop = await createLoop(
-    { store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }) },
+  const notifications = createNotifications({ store, clock, random, config, env: overrides.env ?? process.env, ...(overrides.fetch ? { fetch: overrides.fetch } : {}) });
+  const loop = instrumentLoop(metrics, await createLoop(
+    { store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }), notifier: notifications.notifier },
     overrides.attestors,
-  );
+  ));
+  registerCacheGauges(metrics, loop);
   const directory = createDirectoryService({ store, audit, clock, random, policies: config.attestation.policies, cascade: loop.revocation });
   const adminTokens = createAdminTokenService({ store, audit, clock, random });
-  const http = await createHttpServer({ config, store, keys, audit, directory, adminTokens, loop, clock, random });
+  const findings = createFindingsService({ store, audit, clock, random, audiences: config.audiences, policies: config.attestation.policies });
+  const lifecycle = createLifecycleService({ store, audit, clock, directory, settings: config.lifecycle });
+  const reviews = createReviewService({ store, audit, clock, settings: config.reviews, notifier: notifications.notifier, decisions: loop.decisions, revocation: loop.revocation });
+  const consoleServices = await createConsoleServices({ store, audit, clock, random, config, decisions: loop.decisions, env: overrides.env ?? process.env });
+  const http = await createHttpServer({ console: consoleServices, metrics, serving, config, store, keys, audit, directory, adminTokens, findings, lifecycle, loop, notifications: notifications.notifier, reviews, clock, random }, { logDestination: overrides.logDestination });
+  // GET /console/events: the signed-in human's live notifications (server-sent events).
+  registerEventsRoute(http, notifications, async (request) => (await loadSession(consoleServices, request))?.human ?? null);
   // Single-use ids are only needed until they expire: purge them so the table stays small.
   const purge = setInterval(() => void store.replay.purgeExpired(clock.now()).catch(() => undefined), REPLAY_PURGE_INTERVAL_MS);
   purge.unref();
+  // PROTOCOL §8: mandates left suspended past `mandates.suspendedRevokeAfter` are revoked (audited).
+  const resumeSweep = setInterval(() => void consoleServices.resume.sweep('req_suspension_sweep').catch(() => undefined), SUSPENSION_SWEEP_INTERVAL_MS);
+  resumeSweep.unref();
+  // Access reviews: remind owners of due reviews, suspend overdue mandates; outbox rows a crash left are fanned out.
+  const sweep = setInterval(() => void reviews.sweep().then(() => notifications.notifier.dispatch()).catch(() => undefined), config.reviews.sweepInterval);
+  sweep.unref();
+  const lifecycleJob = startLifecycleJob(lifecycle, config.lifecycle.interval, random, (error) =>
+    process.stderr.write(`lifecycle check failed: ${error.message}\n`));
+  // PROTOCOL §7: the OpenID SSF transmitter pushes revocations to subscribed resource servers (docs/revocation.md).
+  const transmitter = createSsfTransmitter({ store, keys, config, clock, random }, { onError: (error) => process.stderr.write(`ssf transmitter failed: ${(error as Error).message}\n`) });
+  if (config.revocation.push.enabled) await transmitter.start();
   return {
-    config, store, keys, audit, directory, adminTokens, loop, http,
+    console: consoleServices, metrics, serving, config, store, keys, audit, directory, adminTokens, findings, lifecycle, loop, http, notifications: notifications.notifier, reviews,
     async close() {
+      serving.markDraining();
+      await propagation?.close();
+      await keySync?.close();
       clearInterval(purge);
+      clearInterval(resumeSweep);
+      clearInterval(sweep);
+      notifications.close();
+      lifecycleJob.stop();
+      await transmitter.stop();
       await http.close();
       await store.close();
     },
@@ -100,7 +160,7 @@ async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors
     onContraindicated: async (record, requestId) => {
       await revocation.suspendAgentMandates(record.agentId, { actor: record.agentId, requestId });
       for (const owner of (await store.agents.get(record.agentId))?.owners ?? [])
-        await store.notifications.enqueue(owner, 'attestation.contraindicated', { agent_id: record.agentId, attestation_id: record.id }, clock.now());
+        await deps.notifier.notify(owner, 'attestation.contraindicated', { agent_id: record.agentId, attestation_id: record.id });
     },
   });
   return {

@@ -15,14 +15,35 @@ const human = async (t: TestApp) => (await t.app.directory.addHuman({ name: 'som
 let agents = 0;
 const agent = async (t: TestApp) =>
   (await t.app.directory.addAgent({ name: `auth-agent-${++agents}`, owners: [t.admin.id], policy: 'default', jwk: ecPublicJwk() }, ctx(t))).id;
+let findings = 0;
+const finding = async (t: TestApp) => {
+  const input = { kind: 'github_classic_pat', service: 'https://api.github.com', file: `f${++findings}.env`, line: 1, fingerprint: `sha256:${'A'.repeat(43)}`, ownerGuess: null, reason: 'a PAT' };
+  return (await t.app.findings.record([input], ctx(t)))[0]!.finding.id;
+};
 const adminToken = async (t: TestApp) =>
   (await t.app.adminTokens.create({ humanId: t.admin.id, label: 'x', rights: ['audit:read'] }, { ...ctx(t), callerRights: ['admin'] })).token.id;
 
+/** An active mandate of the bootstrap human's agent (the CIBA collect is stood in for by the store's transition). */
+const activeMandate = async (t: TestApp) => {
+  const id = await createPendingMandate(t.app, t.admin.id);
+  await t.app.loop.decisions.approve(id, { method: 'admin_token', proof: {} }, ctx(t));
+  await t.app.store.mandates.transition(id, ['approved'], { status: 'active', grantHash: `grant-${id}` });
+  return id;
+};
+let deliveries = 0;
+const delivery = async (t: TestApp) => {
+  const id = `whd_auth${String(++deliveries).padStart(18, '0')}`;
+  await t.app.store.webhookDeliveries.insert({ id, webhook: 'chat', notificationId: deliveries, kind: 'review.due', body: '{}', status: 'failed', attempts: 6, nextAttemptAt: null, lastStatusCode: 503, lastError: 'http_503', createdAt: 1, deliveredAt: null });
+  return id;
+};
 const SUCCESS: Record<string, Success> = {
   'POST /admin/v1/humans': async () => ({ url: '/admin/v1/humans', body: { name: 'Bob', email: 'bob@example.com' } }),
   'GET /admin/v1/humans': async () => ({ url: '/admin/v1/humans' }),
   'GET /admin/v1/humans/:id': async (t) => ({ url: `/admin/v1/humans/${await human(t)}` }),
   'POST /admin/v1/humans/:id/disable': async (t) => ({ url: `/admin/v1/humans/${await human(t)}/disable` }),
+  'POST /admin/v1/humans/:id/invites': async (t) => ({ url: `/admin/v1/humans/${await human(t)}/invites` }),
+  'GET /admin/v1/humans/:id/roles': async (t) => ({ url: `/admin/v1/humans/${await human(t)}/roles` }),
+  'POST /admin/v1/humans/:id/roles': async (t) => ({ url: `/admin/v1/humans/${await human(t)}/roles`, body: { roles: ['approver'] } }),
   'POST /admin/v1/agents': async (t) => ({
     url: '/admin/v1/agents',
     body: { name: `api-agent-${++agents}`, owners: [t.admin.id], policy: 'default', jwk: ecPublicJwk() },
@@ -43,6 +64,22 @@ const SUCCESS: Record<string, Success> = {
   'POST /admin/v1/mandates/:id/approve': async (t) => ({ url: `/admin/v1/mandates/${await createPendingMandate(t.app, t.admin.id)}/approve` }),
   'POST /admin/v1/mandates/:id/deny': async (t) => ({ url: `/admin/v1/mandates/${await createPendingMandate(t.app, t.admin.id)}/deny` }),
   'POST /admin/v1/mandates/:id/revoke': async (t) => ({ url: `/admin/v1/mandates/${await createPendingMandate(t.app, t.admin.id)}/revoke`, body: { reason: 'no longer needed' } }),
+  'POST /admin/v1/findings': async () => ({
+    url: '/admin/v1/findings',
+    body: { findings: [{ kind: 'gitlab_pat', service: 'https://gitlab.com/api/v4', file: '.env', line: 1, fingerprint: `sha256:${'B'.repeat(43)}`, owner_guess: null, reason: 'a PAT' }] },
+  }),
+  'GET /admin/v1/findings': async () => ({ url: '/admin/v1/findings?status=open' }),
+  'GET /admin/v1/findings/:id': async (t) => ({ url: `/admin/v1/findings/${await finding(t)}` }),
+  'POST /admin/v1/findings/:id/convert': async (t) => ({ url: `/admin/v1/findings/${await finding(t)}/convert`, body: { agent_name: `converted-${++agents}`, owner: t.admin.id } }),
+  'POST /admin/v1/findings/:id/dismiss': async (t) => ({ url: `/admin/v1/findings/${await finding(t)}/dismiss`, body: { reason: 'a test fixture' } }),
+  'GET /admin/v1/lifecycle': async () => ({ url: '/admin/v1/lifecycle' }),
+  'POST /admin/v1/lifecycle/run': async () => ({ url: '/admin/v1/lifecycle/run' }),
+  'GET /admin/v1/audit/export': async () => ({ url: '/admin/v1/audit/export?format=ocsf&limit=5' }),
+  'GET /admin/v1/inventory/export': async () => ({ url: '/admin/v1/inventory/export?format=json' }),
+  'GET /admin/v1/reviews': async () => ({ url: '/admin/v1/reviews?due=false' }),
+  'POST /admin/v1/mandates/:id/review': async (t) => ({ url: `/admin/v1/mandates/${await activeMandate(t)}/review`, body: { decision: 'keep' } }),
+  'GET /admin/v1/notifications/deliveries': async () => ({ url: '/admin/v1/notifications/deliveries?status=failed' }),
+  'GET /admin/v1/notifications/deliveries/:id': async (t) => ({ url: `/admin/v1/notifications/deliveries/${await delivery(t)}` }),
 };
 
 const ADMIN_ROUTES = ROUTES.filter((route) => route.family === 'admin');

@@ -134,7 +134,9 @@ test('the access token carries exactly the claims of PROTOCOL §5', async () => 
   assert.equal(header.typ, 'at+jwt');
   assert.equal(header.alg, 'ES256');
   const claims = decodeJwt(accessToken);
-  assert.deepEqual(Object.keys(claims).sort(), ['act', 'aud', 'authorization_details', 'client_id', 'cnf', 'exp', 'iat', 'iss', 'jti', 'nbf', 'sub', ATTESTATION_CLAIM].sort());
+  assert.deepEqual(Object.keys(claims).sort(), ['act', 'aud', 'authorization_details', 'client_id', 'cnf', 'exp', 'iat', 'iss', 'jti', 'nbf', 'status', 'sub', ATTESTATION_CLAIM].sort());
+  // PROTOCOL §7: the token's bit in a Token Status List of this issuer.
+  assert.match(String((claims.status as { status_list: { uri: string } }).status_list.uri), new RegExp(`^${fx.issuer}/statuslists/\\d+$`));
   const approval = shown.approval as { approved_by: string; approved_at: string };
   assert.equal(claims.iss, fx.issuer);
   assert.equal(claims.sub, approval.approved_by, 'sub == approved_by');

@@ -24,6 +24,7 @@ const RULES = 'protocol-rules.test.ts';
 const LOOP = 'core-loop.test.ts';
 const MULTI = 'multi-attestation.test.ts';
 const HOPS = 'sub-agents.test.ts';
+const PUSH = 'revocation-push.test.ts';
 const at = (file: string, title: string): Where => ({ file, test: title });
 
 const WHERE = {
@@ -165,6 +166,39 @@ const WHERE = {
   ERR_MANDATE_NOT_FOUND: at(MANDATES, 'an unknown mandate (ERR_MANDATE_NOT_FOUND)'),
   ERR_MANDATE_STATE: at(MANDATES, 'approving twice (ERR_MANDATE_STATE)'),
   ERR_MANDATE_NOT_APPROVER: at(MANDATES, 'a human who is not the named approver may not decide (ERR_MANDATE_NOT_APPROVER)'),
+  ERR_CREDENTIAL_NOT_FOUND: at('console-inventory.test.ts', 'revoking an unknown credential answers ERR_CREDENTIAL_NOT_FOUND'),
+  ERR_CREDENTIAL_REVOKED: at('console-inventory.test.ts', 'revoking a credential twice answers ERR_CREDENTIAL_REVOKED'),
+  ERR_CONSOLE_NOT_RESPONSIBLE: at('console-inventory.test.ts', 'a human who does not answer for the agent cannot suspend it: ERR_CONSOLE_NOT_RESPONSIBLE'),
+  ERR_REVIEW_NOT_OWNER: at('reviews.test.ts', 'a human who does not own the agent is refused (ERR_REVIEW_NOT_OWNER)'),
+  ERR_REVIEW_DISABLED: at('reviews.test.ts', 'reviewEvery off: nothing is listed and a review is refused (ERR_REVIEW_DISABLED)'),
+  ERR_DELIVERY_NOT_FOUND: at('notifications.test.ts', 'an unknown delivery (ERR_DELIVERY_NOT_FOUND)'),
+  ERR_FINDING_NOT_FOUND: at('findings-api.test.ts', 'an unknown finding (ERR_FINDING_NOT_FOUND)'),
+  ERR_FINDING_STATE: at('findings-api.test.ts', 'converting or dismissing a decided finding (ERR_FINDING_STATE)'),
+  ERR_FINDING_OWNER_REQUIRED: at('findings-api.test.ts', 'no active human matches the owner guess and none is named (ERR_FINDING_OWNER_REQUIRED)'),
+  ERR_STATUS_LIST_NOT_FOUND: at(PUSH, 'an unknown list is 404 (ERR_STATUS_LIST_NOT_FOUND)'),
+  ERR_SSF_UNAUTHENTICATED: at(PUSH, 'stream management without the audience credential (ERR_SSF_UNAUTHENTICATED)'),
+  ERR_SSF_STREAM_NOT_FOUND: at(PUSH, 'a stream of another audience (ERR_SSF_STREAM_NOT_FOUND)'),
+  ERR_SSF_STREAM_INVALID: at(PUSH, 'poll delivery or an http endpoint off loopback (ERR_SSF_STREAM_INVALID)'),
+  ERR_SSF_SUBJECT_INVALID: at(PUSH, 'a subject this transmitter never names (ERR_SSF_SUBJECT_INVALID)'),
+  ERR_SSF_SUBJECT_NOT_FOUND: at(PUSH, 'removing a subject the stream does not hold (ERR_SSF_SUBJECT_NOT_FOUND)'),
+  ERR_OPS_NOT_READY: at('operability.test.ts', 'the store closed: 503 naming the store check, migrations not checked (ERR_OPS_NOT_READY)'),
+  ERR_OPS_METRICS_UNAUTHENTICATED: at('operability.test.ts', 'metrics.bearerToken: no or a wrong token is 401 with a Bearer challenge (ERR_OPS_METRICS_UNAUTHENTICATED)'),
+  ERR_CONSOLE_UNAUTHENTICATED: at('console-approval.test.ts', 'a console POST without the CSRF token is refused (ERR_CONSOLE_CSRF); without a session (ERR_CONSOLE_UNAUTHENTICATED)'),
+  ERR_CONSOLE_CSRF: at('console-approval.test.ts', 'a console POST without the CSRF token is refused (ERR_CONSOLE_CSRF); without a session (ERR_CONSOLE_UNAUTHENTICATED)'),
+  ERR_INVITE_UNKNOWN: at('console-auth.test.ts', 'an unknown invite (ERR_INVITE_UNKNOWN)'),
+  ERR_INVITE_USED: at('console-auth.test.ts', 'a used invite (ERR_INVITE_USED)'),
+  ERR_INVITE_EXPIRED: at('console-auth.test.ts', 'an expired invite (ERR_INVITE_EXPIRED)'),
+  ERR_PASSKEY_CHALLENGE_INVALID: at('console-approval.test.ts', 'an approval replayed for a different task is refused (ERR_PASSKEY_CHALLENGE_INVALID, ERR_PASSKEY_VERIFICATION, ERR_PASSKEY_CHALLENGE_REPLAYED)'),
+  ERR_PASSKEY_CHALLENGE_EXPIRED: at('console-auth.test.ts', 'a sign-in answering an expired challenge (ERR_PASSKEY_CHALLENGE_EXPIRED)'),
+  ERR_PASSKEY_CHALLENGE_REPLAYED: at('console-approval.test.ts', 'an approval replayed for a different task is refused (ERR_PASSKEY_CHALLENGE_INVALID, ERR_PASSKEY_VERIFICATION, ERR_PASSKEY_CHALLENGE_REPLAYED)'),
+  ERR_PASSKEY_UNKNOWN: at('console-auth.test.ts', 'a sign-in with an unregistered passkey (ERR_PASSKEY_UNKNOWN)'),
+  ERR_PASSKEY_VERIFICATION: at('console-approval.test.ts', 'an approval replayed for a different task is refused (ERR_PASSKEY_CHALLENGE_INVALID, ERR_PASSKEY_VERIFICATION, ERR_PASSKEY_CHALLENGE_REPLAYED)'),
+  ERR_PASSKEY_COUNTER: at('console-approval.test.ts', 'an older sign-in assertion after a newer one is refused (ERR_PASSKEY_COUNTER)'),
+  ERR_PASSKEY_WRONG_HUMAN: at('console-approval.test.ts', 'a human without the approver role gets 403 (ERR_ADMIN_FORBIDDEN); an approver not named in the request too (ERR_MANDATE_NOT_APPROVER); a passkey of another human (ERR_PASSKEY_WRONG_HUMAN)'),
+  ERR_OIDC_CALLBACK: at('console-oidc.test.ts', 'a callback without the signed state cookie is refused (ERR_OIDC_CALLBACK)'),
+  ERR_OIDC_NO_HUMAN: at('console-oidc.test.ts', 'an IdP account whose e-mail no active human has is refused (ERR_OIDC_NO_HUMAN)'),
+  ERR_RESUME_NOT_APPROVER: at('console-approval.test.ts', 'resume a suspended mandate: not before a fresh affirming attestation (ERR_RESUME_ATTESTATION), not by another human (ERR_RESUME_NOT_APPROVER), then with the passkey'),
+  ERR_RESUME_ATTESTATION: at('console-approval.test.ts', 'resume a suspended mandate: not before a fresh affirming attestation (ERR_RESUME_ATTESTATION), not by another human (ERR_RESUME_NOT_APPROVER), then with the passkey'),
   ERR_INTERNAL: {
     unreachable: 'the last resort for failures nothing else names (a bug, a broken store): no valid or invalid request produces it; http/errors.test.ts covers its mapping and that 5xx bodies carry only the title',
   },

@@ -197,7 +197,8 @@ describe('sigstore AND tpm-quote AND k8s-sa-token AND code-digest', () => {
     assert.ok(rejected, 'the contraindicated attestation is audited');
     const shown = await fx.adminApi('GET', `/admin/v1/mandates/${mandateId}`, fx.secrets.alice);
     assert.equal(shown.body.status, 'suspended');
-    const notified = (await fx.app.store.notifications.pending(100)).filter((n) => n.kind === 'attestation.contraindicated' && n.payload.agent_id === agent.agent.id);
+    const inboxes = await Promise.all([fx.alice.id, fx.bob.id].map((id) => fx.app.store.notifications.listForRecipient(id, { limit: 100 })));
+    const notified = inboxes.flat().filter((n) => n.kind === 'attestation.contraindicated' && n.payload.agent_id === agent.agent.id);
     assert.deepEqual(notified.map((n) => n.recipient).sort(), [fx.alice.id]);
     // Renewal re-attests with the agent's current evidence: refused, and the mandate stays suspended.
     await assert.rejects(stale.mint({ resource: API }), (error: unknown) => error instanceof OAuthResponseError && error.status === 400 && /contraindicated/.test(error.message));

@@ -352,7 +352,8 @@ describe('§3 /challenge and /attest', () => {
     const event = (await fx.auditEvents(5)).reverse().find((e) => e.type === 'attestation.rejected' && e.actor === owned.id);
     const { attestation_id: attestationId, verdict } = event!.data as { attestation_id: string; verdict: string };
     assert.equal(verdict, 'contraindicated');
-    const notified = (await fx.app.store.notifications.pending(10_000))
+    // The notifier delivers at once (outbox → live pages, webhooks), so read each human's inbox, not the pending outbox.
+    const notified = (await Promise.all([fx.alice.id, fx.bob.id].map((id) => fx.app.store.notifications.listForRecipient(id, { limit: 10_000 })))).flat()
       .filter((n) => n.kind === 'attestation.contraindicated' && n.payload.agent_id === owned.id)
       .map((n) => ({ recipient: n.recipient, payload: n.payload }))
       .sort((x, y) => (x.recipient < y.recipient ? -1 : 1));

@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { JWT_TYP } from '@mandate/sdk/protocol';
 import type { AuditEventInput, AuditRecord, ChainHead } from '../core/audit-chain.ts';
 import { MandateError } from '../core/errors.ts';
@@ -6,6 +7,7 @@ import type { KeyService } from '../keys/key-service.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { AuditSink, HeadSealer } from '../ports/audit-sink.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { Metrics } from '../ports/metrics.ts';
 
 export interface AuditLogOptions {
   sink: AuditSink;
@@ -18,6 +20,8 @@ export interface AuditLogOptions {
   checkpointFile: string;
   /** Called when a checkpoint could not be written; the record itself is already committed. */
   onCheckpointError?: (error: Error) => void;
+  /** Times each durable append (`mandate_audit_commit_seconds`). */
+  metrics?: Pick<Metrics, 'auditCommit'>;
 }
 
 /** The claims of a sealed chain head (`typ: audit-head+jwt`). */
@@ -55,7 +59,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     let records: AuditRecord[];
     try {
       // PROTOCOL §9: nothing is issued before this commit resolves; a failed commit is a 503 the caller may retry.
+      const started = performance.now();
       records = await options.sink.append(options.chain, inputs, options.clock.now(), seal);
+      options.metrics?.auditCommit((performance.now() - started) / 1000);
     } catch (error) {
       const failure = Object.assign(new MandateError('ERR_AUDIT_UNAVAILABLE', 'the audit log could not commit the event'), { cause: error });
       for (const p of pending) p.reject(failure);

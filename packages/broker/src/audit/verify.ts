@@ -4,6 +4,7 @@ import { checkChain, type AuditRecord, type ChainFault, type ChainHashing, type 
 import { verifyCompact } from '../keys/jws.ts';
 import type { AuditSink } from '../ports/audit-sink.ts';
 import type { VerificationKeys } from './verification-keys.ts';
+import { createPasskeyProofCheck, type PasskeyProofFaultCode } from './passkey-proofs.ts';
 
 /** Stable codes of `mandate audit verify`, one per check. */
 export type AuditFaultCode =
@@ -18,7 +19,8 @@ export type AuditFaultCode =
   | 'ERR_AUDIT_CHECKPOINT_MISSING'
   | 'ERR_AUDIT_CHECKPOINT_INVALID'
   | 'ERR_AUDIT_CHECKPOINT_TYP'
-  | 'ERR_AUDIT_CHECKPOINT_MISMATCH';
+  | 'ERR_AUDIT_CHECKPOINT_MISMATCH'
+  | PasskeyProofFaultCode;
 
 export interface AuditFault {
   code: AuditFaultCode;
@@ -75,9 +77,10 @@ export async function verifyAudit(options: VerifyAuditOptions): Promise<AuditRep
   const checkpoints = await readCheckpoints(options, faults);
   const names = new Set([...(await options.sink.chains()), ...(checkpoints?.keys() ?? [])]);
   const chains: ChainSummary[] = [];
+  const passkeys = createPasskeyProofCheck();
   for (const chain of [...names].sort()) {
     const checkpoint = checkpoints?.get(chain) ?? null;
-    const scan = await scanChain(options, chain, checkpoint?.seq, faults);
+    const scan = await scanChain(options, chain, checkpoint?.seq, faults, passkeys.observe);
     // An unreadable page leaves the end of the chain unknown: comparing heads with it would only add noise.
     if (scan.complete) {
       await checkHead(options, chain, scan.last, faults);
@@ -85,11 +88,13 @@ export async function verifyAudit(options: VerifyAuditOptions): Promise<AuditRep
     }
     chains.push({ chain, events: scan.events, lastSeq: scan.last?.seq ?? 0, checkpointSeq: checkpoint?.seq ?? null });
   }
+  // PROTOCOL §4: passkey approvals and resumptions are re-checked against the registered keys.
+  faults.push(...(await passkeys.check()));
   return { ok: faults.length === 0, chains, faults };
 }
 
 /** Pages through the chain, running the core chain check across page boundaries. */
-async function scanChain(options: VerifyAuditOptions, chain: string, checkpointSeq: number | undefined, faults: AuditFault[]): Promise<ChainScan> {
+async function scanChain(options: VerifyAuditOptions, chain: string, checkpointSeq: number | undefined, faults: AuditFault[], observe: (page: AuditRecord[]) => void): Promise<ChainScan> {
   const scan: ChainScan = { events: 0, last: null, hashAtCheckpoint: undefined, complete: true };
   let previous: AuditRecord | null = null;
   for (;;) {
@@ -97,6 +102,7 @@ async function scanChain(options: VerifyAuditOptions, chain: string, checkpointS
     if (page === null) return { ...scan, complete: false };
     if (page.length === 0) return scan;
     for (const fault of checkPage(previous, page, options.hashing)) faults.push({ code: fault.code, chain, seq: fault.seq, message: chainFaultMessage(fault) });
+    observe(page);
     scan.events += page.length;
     scan.hashAtCheckpoint = page.find((r) => r.seq === checkpointSeq)?.hash ?? scan.hashAtCheckpoint;
     previous = page[page.length - 1]!;

@@ -7,7 +7,11 @@ import { parseJwks, verificationKeysFromJwks, verificationKeysFromStore, type Ve
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { hashedContent, type AuditRecord } from '../core/audit-chain.ts';
 import { nodeChainHashing } from '../store/chain-hashing.ts';
-import { createSqliteStore, type SqliteStore } from '../store/sqlite/index.ts';
+import { readExportPage, toJsonLine as exportRecord } from '../audit/export-jsonl.ts';
+import { ioOf, type Io } from './cli-output.ts';
+import { agentsOfMandates, brokerVersion, toOcsf } from '../audit/export-ocsf.ts';
+import type { Store } from '../ports/store.ts';
+import { createStore } from '../store/open-store.ts';
 
 interface StoreOptions {
   data?: string;
@@ -17,6 +21,7 @@ interface StoreOptions {
 
 type VerifyOptions = StoreOptions & { trustedJwks?: string };
 type TailOptions = StoreOptions & { lines: string };
+type ExportOptions = StoreOptions & { format: string; from?: string; to?: string };
 
 /** Exit codes of the audit commands: 1 = the log failed verification, 2 = usage or I/O error. */
 const EXIT_FAULTS = 1;
@@ -40,6 +45,12 @@ export function registerAuditCommands(program: Command): void {
     .description('Print the newest audit events, oldest first')
     .option('-n, --lines <count>', `number of events (1–${MAX_TAIL})`, '20')
     .action((options: TailOptions) => runCommand(options, tailCommand));
+  withStoreOptions(audit.command('export'))
+    .description('Export events as JSON lines or OCSF 1.3.0 events (one per line), oldest first; --from inclusive, --to exclusive')
+    .option('--format <format>', 'jsonl | ocsf', 'jsonl')
+    .option('--from <time>', 'RFC 3339 time, e.g. 2026-01-01T00:00:00Z (default: the beginning)')
+    .option('--to <time>', 'RFC 3339 time (default: now)')
+    .action((options: ExportOptions, command: Command) => runCommand(options, (o, config, open) => exportCommand(o, config, open, ioOf(command))));
 }
 
 function withStoreOptions(command: Command): Command {
@@ -49,11 +60,11 @@ function withStoreOptions(command: Command): Command {
     .option('--json', 'machine-readable output');
 }
 
-type CommandBody<O> = (options: O, config: Config, openStore: () => Promise<SqliteStore>) => Promise<number>;
+type CommandBody<O> = (options: O, config: Config, openStore: () => Promise<Store>) => Promise<number>;
 
 /** Loads config, runs the command, closes the store; usage and I/O errors end in exit code 2. */
 async function runCommand<O extends StoreOptions>(options: O, body: CommandBody<O>): Promise<void> {
-  const opened: { store?: SqliteStore } = {};
+  const opened: { store?: Store } = {};
   try {
     const config = loadConfig({ flags: { data: options.data, config: options.config }, env: process.env });
     process.exitCode = await body(options, config, async () => (opened.store = await openStore(config)));
@@ -67,13 +78,15 @@ async function runCommand<O extends StoreOptions>(options: O, body: CommandBody<
 }
 
 /** Read-only and never migrated: a missing file is an error, not a new empty database. */
-async function openStore(config: Config): Promise<SqliteStore> {
+async function openStore(config: Config): Promise<Store> {
+  // PostgreSQL (`store.url`): opened read-only (every transaction), never migrated.
+  if (config.store.url !== undefined) return createStore(config, { readonly: true });
   const path = join(config.dataDir, STORE_FILE);
   if (!existsSync(path)) throw new AuditCliError(`no store at ${path} (check --data / --config)`);
-  return createSqliteStore({ path, readonly: true });
+  return createStore(config, { readonly: true });
 }
 
-async function verifyCommand(options: VerifyOptions, config: Config, openStore: () => Promise<SqliteStore>): Promise<number> {
+async function verifyCommand(options: VerifyOptions, config: Config, openStore: () => Promise<Store>): Promise<number> {
   const trusted = options.trustedJwks ? readTrustedJwks(options.trustedJwks) : null;
   const store = await openStore();
   const keys = trusted ?? (await verificationKeysFromStore(store.keys));
@@ -90,7 +103,7 @@ function readTrustedJwks(file: string): VerificationKeys {
   }
 }
 
-async function tailCommand(options: TailOptions, _config: Config, openStore: () => Promise<SqliteStore>): Promise<number> {
+async function tailCommand(options: TailOptions, _config: Config, openStore: () => Promise<Store>): Promise<number> {
   const count = parseCount(options.lines);
   const store = await openStore();
   const records = await store.audit.tail(count);
@@ -147,4 +160,30 @@ function toJsonLine(r: AuditRecord): string {
 /** Stored text may be attacker-written: no terminal control sequences reach the screen. */
 function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+const EXPORT_PAGE = 1000;
+
+/** Pages through the store read-only, so an export of millions of events runs in bounded memory. */
+async function exportCommand(options: ExportOptions, _config: Config, openStore: () => Promise<Store>, io: Io): Promise<number> {
+  if (options.format !== 'jsonl' && options.format !== 'ocsf') throw new AuditCliError(`--format must be jsonl or ocsf, got "${options.format}"`);
+  const from = options.from === undefined ? 0 : parseTime('--from', options.from);
+  const to = options.to === undefined ? Date.now() + 1 : parseTime('--to', options.to);
+  if (from >= to) throw new AuditCliError('--from must be earlier than --to');
+  const store = await openStore();
+  let cursor: string | null = null;
+  do {
+    const page: Awaited<ReturnType<typeof readExportPage>> = await readExportPage(store.audit, { from, to, cursor, limit: EXPORT_PAGE });
+    const agentOfMandate = options.format === 'ocsf' ? await agentsOfMandates(page.records, (id) => store.mandates.get(id)) : new Map<string, string>();
+    const lines = page.records.map((r) => JSON.stringify(options.format === 'ocsf' ? toOcsf(r, { productVersion: brokerVersion(), agentOfMandate }) : exportRecord(r)));
+    if (lines.length > 0) io.out(`${lines.join('\n')}\n`);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return 0;
+}
+
+function parseTime(flag: string, text: string): number {
+  const time = /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(time)) throw new AuditCliError(`${flag} expects an RFC 3339 time such as 2026-01-01T00:00:00Z, got "${text}"`);
+  return time;
 }

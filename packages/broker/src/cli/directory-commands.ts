@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from './admin-client.ts';
 import { adminAction, leaf, printRecord, printTable, type ActionApi } from './cli-output.ts';
 import { registerTokenCommands } from './token-commands.ts';
+import { registerHumanAccessCommands } from './human-access-commands.ts';
 
 const HUMAN_COLUMNS = ['id', 'status', 'name', 'email'];
 const AGENT_COLUMNS = ['id', 'status', 'kind', 'name', 'policy', 'owners'];
@@ -35,6 +36,7 @@ function registerHumanCommands(program: Command): void {
     .action(adminAction(async ({ client, io, json, args }) => {
       printRecord(io, await client.post(`/admin/v1/humans/${segment(args[0]!)}/disable`), json);
     }));
+  registerHumanAccessCommands(human);
 }
 
 function registerAgentCommands(program: Command): void {

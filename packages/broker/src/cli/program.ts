@@ -3,8 +3,12 @@ import { registerAuditCommands } from './audit-commands.ts';
 import { registerConfigCommands } from './config-commands.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerDirectoryCommands } from './directory-commands.ts';
+import { registerFindingCommands } from './finding-commands.ts';
 import { registerKeysCommands } from './keys-commands.ts';
+import { registerLifecycleCommands } from './lifecycle-commands.ts';
 import { registerMandateCommands } from './mandate-commands.ts';
+import { registerReviewCommands } from './review-commands.ts';
+import { registerScanCommand } from './scan-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 
 /** The `mandate` command tree. State-changing commands are clients of the admin API. */
@@ -18,9 +22,13 @@ export function createProgram(): Command {
   registerServeCommand(program);
   registerDemoCommand(program);
   registerMandateCommands(program);
+  registerReviewCommands(program);
   registerConfigCommands(program);
   registerDirectoryCommands(program);
   registerKeysCommands(program);
   registerAuditCommands(program);
+  registerScanCommand(program);
+  registerFindingCommands(program);
+  registerLifecycleCommands(program);
   return program;
 }

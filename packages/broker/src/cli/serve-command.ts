@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { createApp } from '../app.ts';
 import { ConfigError, loadConfig, type Config, type ConfigFlags } from '../config/load.ts';
 import { bootstrapFirstStart, ADMIN_TOKEN_FILE } from '../first-start.ts';
+import { createShutdown } from './shutdown.ts';
 
 type ServeOptions = ConfigFlags;
 
-/** `mandate serve`: runs the broker on the embedded store until SIGINT/SIGTERM. */
+/** `mandate serve`: runs the broker on the embedded store until SIGINT/SIGTERM (graceful, see shutdown.ts). */
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
@@ -29,12 +30,10 @@ async function serve(options: ServeOptions): Promise<void> {
     process.stdout.write(`first start: admin token for "${config.bootstrap.adminName}" written to ${config.dataDir}/${ADMIN_TOKEN_FILE}\n`);
   await app.http.listen({ host: config.server.host, port: config.server.port });
   process.stdout.write(`mandate listening on http://${config.server.host}:${config.server.port} (issuer ${config.issuer}, pid ${process.pid})\n`);
-  const stop = async (signal: string) => {
-    process.stdout.write(`${signal}: stopping\n`);
-    await app.close();
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // Graceful shutdown (docs/operations.md): drain in-flight requests; a second signal forces exit.
+  const shutdown = createShutdown(app, { graceMs: config.server.shutdownGrace, exit: (code) => process.exit(code) });
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
 }
 
 /** Bad config fails here, before anything starts, with one dotted path per mistake. */

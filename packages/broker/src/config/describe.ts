@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OVERRIDES } from './load.ts';
+import { ENV_ONLY, OVERRIDES } from './load.ts';
 import { configSchema } from './schema.ts';
 
 export interface ConfigKey {
@@ -40,12 +40,14 @@ function walk(schema: JsonSchema, path: string[]): ConfigKey[] {
 function leaf(schema: JsonSchema, path: string[], type: string): ConfigKey {
   const dotted = path.join('.');
   const override = OVERRIDES.find((o) => o.path.join('.') === dotted);
+  const envOnly = ENV_ONLY.find((o) => o.path.join('.') === dotted);
   return {
     path: dotted,
     type,
     ...(schema.default !== undefined ? { default: schema.default } : {}),
     description: schema.description ?? '',
     ...(override ? { env: override.env, flag: `--${override.flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` } : {}),
+    ...(envOnly ? { env: envOnly.env } : {}),
   };
 }
 
@@ -59,7 +61,7 @@ function typeName(schema: JsonSchema): string {
 export function configMarkdownTable(): string {
   const rows = describeConfig().map((k) => {
     const def = k.default === undefined ? '' : `\`${JSON.stringify(k.default)}\``;
-    const override = k.env ? `\`${k.env}\`, \`${k.flag}\`` : '';
+    const override = k.env ? (k.flag ? `\`${k.env}\`, \`${k.flag}\`` : `\`${k.env}\``) : '';
     return `| \`${k.path}\` | ${k.type.replaceAll('|', '\\|')} | ${def} | ${override} | ${k.description.replaceAll('|', '\\|')} |`;
   });
   return ['| Key | Type | Default | Env / flag | Description |', '|---|---|---|---|---|', ...rows].join('\n');

@@ -38,6 +38,9 @@ export const OVERRIDES = [
   { flag: 'logLevel', env: 'MANDATE_LOG_LEVEL', path: ['log', 'level'], numeric: false },
 ] as const;
 
+/** Settings taken from the environment only: secrets do not belong on a command line (`ps` shows it). */
+export const ENV_ONLY = [{ env: 'MANDATE_METRICS_BEARER_TOKEN', path: ['metrics', 'bearerToken'] }, { env: 'MANDATE_STORE_URL', path: ['store', 'url'] }] as const;
+
 export type ConfigFlags = Partial<Record<(typeof OVERRIDES)[number]['flag'], string | undefined>> & { config?: string };
 
 export interface ConfigSources {
@@ -60,6 +63,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (value === undefined) continue;
     setPath(raw, o.path, o.numeric && /^\d+$/.test(value) ? Number(value) : value);
     origins.set(o.path.join('.'), fromFlag !== undefined ? `--${kebab(o.flag)}` : o.env);
+  }
+  for (const o of ENV_ONLY) {
+    if (env[o.env] === undefined) continue;
+    setPath(raw, o.path, env[o.env]);
+    origins.set(o.path.join('.'), o.env);
   }
   return resolveConfig(parseConfig(raw, origins), cwd);
 }

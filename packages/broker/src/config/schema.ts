@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { ATTESTOR_IDS, attestorsConfigSchema } from '../attestors/registry.ts';
 import { DURATION_PATTERN, parseDuration } from '../core/duration.ts';
+import { consoleConfigSchema, mandatesConfigSchema } from '../console/config.ts';
+import { notificationsConfigSchema, reviewsConfigSchema } from '../notifications/config.ts';
+import { revocationConfigSchema } from './revocation.ts';
+import { metricsConfigSchema } from './operations.ts';
 
 /**
  * The one config schema: every key has a default and a description; unknown keys are errors.
@@ -19,6 +23,7 @@ const server = z
     host: z.string().min(1).default('127.0.0.1').describe('Address to bind. Non-loopback requires an https issuer.'),
     port: z.number().int().min(0).max(65535).default(7420).describe('TCP port (0 picks a free one).'),
     bodyLimitBytes: z.number().int().min(1024).max(10_485_760).default(65_536).describe('Largest request body accepted; larger → 413.'),
+    shutdownGrace: duration('10s', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before their connections are closed.'),
   })
   .prefault({})
   .describe('HTTP listener.');
@@ -26,9 +31,15 @@ const server = z
 const store = z
   .strictObject({
     synchronous: z.enum(['FULL', 'NORMAL']).default('FULL').describe('SQLite durability: FULL makes every commit durable (required for the audit guarantee).'),
+    url: z
+      .url({ protocol: /^postgres(ql)?$/, hostname: /./, error: 'expected a postgres:// URL (postgres://user:password@host:5432/database)' })
+      .optional()
+      .describe('PostgreSQL instead of the embedded SQLite: a postgres:// URL (docs/deployment.md). Replicas share it. Contains a password: prefer env MANDATE_STORE_URL.'),
+    poolSize: z.number().int().min(1).max(200).default(10).describe('PostgreSQL only: most connections this replica opens (plus one for LISTEN).'),
+    pollInterval: duration('5s', 'How often a replica polls the change feed for revocations and key rotations besides LISTEN/NOTIFY: the bound on how late one arrives when notifications are lost. Keep it below keys.activationDelay.'),
   })
   .prefault({})
-  .describe('Embedded SQLite store in the data directory.');
+  .describe('The store: embedded SQLite in the data directory (default), or PostgreSQL with store.url.');
 
 const keys = z
   .strictObject({
@@ -72,6 +83,24 @@ const delegation = z
   })
   .prefault({})
   .describe('Sub-agent hops: an agent passes a narrower part of its mandate to a registered child agent.');
+
+const lifecycleAction = (description: string) => z.enum(['notify', 'suspend']).default('notify').describe(description);
+
+const lifecycle = z
+  .strictObject({
+    interval: duration('1h', 'How often `serve` runs the lifecycle check (orphans, stale agents, overdue reviews); 0s turns the job off.'),
+    staleAfter: duration('30d', 'An agent not seen (no client authentication) for longer than this is flagged stale.'),
+    actions: z
+      .strictObject({
+        orphan: lifecycleAction('On an agent without an active owner: notify the admins, or also suspend it.'),
+        stale: lifecycleAction('On a stale agent: notify its owners, or also suspend it.'),
+        reviewOverdue: lifecycleAction('On an agent past its review date: notify its owners, or also suspend it.'),
+      })
+      .prefault({})
+      .describe('What a newly raised flag does. Each flag acts once, when raised, and is audited.'),
+  })
+  .prefault({})
+  .describe('Non-human identity lifecycle (docs/lifecycle.md).');
 
 const audit = z
   .strictObject({
@@ -140,6 +169,13 @@ const baseSchema = z
     ciba,
     dpop,
     delegation,
+    lifecycle,
+    revocation: revocationConfigSchema,
+    console: consoleConfigSchema,
+    mandates: mandatesConfigSchema,
+    notifications: notificationsConfigSchema,
+    reviews: reviewsConfigSchema,
+    metrics: metricsConfigSchema,
     audiences: audienceMap,
     attestation: z.strictObject({ attestors: attestorsConfigSchema, policies: policyMap }).prefault({}).describe('Attestation.'),
     bootstrap: z

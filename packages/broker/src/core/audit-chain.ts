@@ -7,6 +7,11 @@
 export type AuditEventType =
   | 'human.added'
   | 'human.disabled'
+  | 'human.invited'
+  | 'human_roles.changed'
+  | 'passkey.registered'
+  | 'console_session.started'
+  | 'mandate.resumed'
   | 'agent.registered'
   | 'agent.suspended'
   | 'agent.retired'
@@ -27,7 +32,16 @@ export type AuditEventType =
   | 'mandate.activated'
   | 'mandate.exhausted'
   | 'mandate.delegated'
+  | 'mandate.reviewed'
   | 'delegation.rejected'
+  | 'finding.recorded'
+  | 'finding.converted'
+  | 'finding.dismissed'
+  | 'lifecycle_flag.raised'
+  | 'lifecycle_flag.cleared'
+  | 'ssf_stream.created'
+  | 'ssf_stream.updated'
+  | 'ssf_stream.deleted'
   | 'token.issued'
   | 'token.revoked';
 

@@ -38,6 +38,9 @@ export const ERROR_CATALOGUE = {
   ERR_TOKEN_RIGHTS_EXCEEDED: entry(403, OAUTH_ERROR.accessDenied, 'Cannot grant rights the caller does not hold'),
   // keys
   ERR_KEYS_NO_SIGNING_KEY: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'No active signing key'),
+  // operations: readiness and the metrics scrape (docs/operations.md)
+  ERR_OPS_NOT_READY: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'Not ready'),
+  ERR_OPS_METRICS_UNAUTHENTICATED: entry(401, OAUTH_ERROR.invalidClient, 'Metrics bearer token required'),
   // audit
   ERR_AUDIT_UNAVAILABLE: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'Audit log unavailable'),
   // client authentication: private_key_jwt (RFC 7523 §3, PROTOCOL §2)
@@ -166,6 +169,43 @@ export const ERROR_CATALOGUE = {
   ERR_MANDATE_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Mandate not found'),
   ERR_MANDATE_STATE: entry(409, OAUTH_ERROR.invalidRequest, 'Mandate state does not allow this'),
   ERR_MANDATE_NOT_APPROVER: entry(403, OAUTH_ERROR.accessDenied, 'Only the human named in the request may decide it'),
+  // access reviews (services/reviews.ts)
+  ERR_REVIEW_NOT_OWNER: entry(403, OAUTH_ERROR.accessDenied, 'Only an owner of the agent may review its mandates'),
+  ERR_REVIEW_DISABLED: entry(409, OAUTH_ERROR.invalidRequest, 'Access reviews are off'),
+  // notifications (webhook delivery log)
+  ERR_DELIVERY_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Webhook delivery not found'),
+  // findings: borrowed human credentials from the scanner (services/findings.ts)
+  ERR_FINDING_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Finding not found'),
+  ERR_FINDING_STATE: entry(409, OAUTH_ERROR.invalidRequest, 'Finding is already converted or dismissed'),
+  ERR_FINDING_OWNER_REQUIRED: entry(400, OAUTH_ERROR.invalidRequest, 'No active human matches the owner guess: name an owner'),
+  // console inventory actions (src/console/pages): revoking one credential, acting on someone else's agent
+  ERR_CREDENTIAL_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Credential not found'),
+  ERR_CREDENTIAL_REVOKED: entry(409, OAUTH_ERROR.invalidRequest, 'Credential already revoked'),
+  ERR_CONSOLE_NOT_RESPONSIBLE: entry(403, OAUTH_ERROR.accessDenied, 'Only an owner of the agent, the mandate\'s approver or an admin may do this'),
+  // console sign-in, passkeys (WebAuthn), invites, OIDC, approval and resume (src/console, docs/console.md)
+  ERR_CONSOLE_UNAUTHENTICATED: entry(401, OAUTH_ERROR.accessDenied, 'Sign in to the console first'),
+  ERR_CONSOLE_CSRF: entry(403, OAUTH_ERROR.accessDenied, 'Cross-site request refused'),
+  ERR_INVITE_UNKNOWN: entry(404, OAUTH_ERROR.invalidRequest, 'Unknown invite'),
+  ERR_INVITE_USED: entry(409, OAUTH_ERROR.invalidRequest, 'Invite already used'),
+  ERR_INVITE_EXPIRED: entry(410, OAUTH_ERROR.invalidRequest, 'Invite expired'),
+  ERR_PASSKEY_CHALLENGE_INVALID: entry(400, OAUTH_ERROR.invalidRequest, 'WebAuthn challenge not issued by this broker for this purpose'),
+  ERR_PASSKEY_CHALLENGE_EXPIRED: entry(400, OAUTH_ERROR.invalidRequest, 'WebAuthn challenge expired'),
+  ERR_PASSKEY_CHALLENGE_REPLAYED: entry(400, OAUTH_ERROR.invalidRequest, 'WebAuthn challenge already used'),
+  ERR_PASSKEY_UNKNOWN: entry(401, OAUTH_ERROR.accessDenied, 'Unknown passkey'),
+  ERR_PASSKEY_VERIFICATION: entry(401, OAUTH_ERROR.accessDenied, 'Passkey verification failed'),
+  ERR_PASSKEY_COUNTER: entry(401, OAUTH_ERROR.accessDenied, 'Passkey signature counter went backwards'),
+  ERR_PASSKEY_WRONG_HUMAN: entry(403, OAUTH_ERROR.accessDenied, 'The passkey belongs to another human'),
+  ERR_OIDC_CALLBACK: entry(400, OAUTH_ERROR.invalidRequest, 'OIDC sign-in failed'),
+  ERR_OIDC_NO_HUMAN: entry(403, OAUTH_ERROR.accessDenied, 'No active human has this e-mail address'),
+  ERR_RESUME_NOT_APPROVER: entry(403, OAUTH_ERROR.accessDenied, 'Only the original approver may resume a mandate'),
+  ERR_RESUME_ATTESTATION: entry(409, OAUTH_ERROR.invalidRequest, 'The agent has no fresh affirming attestation'),
+  // Token Status List and OpenID SSF push (docs/revocation.md)
+  ERR_STATUS_LIST_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Status list not found'),
+  ERR_SSF_UNAUTHENTICATED: entry(401, OAUTH_ERROR.invalidClient, 'Resource server authentication failed'),
+  ERR_SSF_STREAM_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Stream not found'),
+  ERR_SSF_STREAM_INVALID: entry(400, OAUTH_ERROR.invalidRequest, 'Invalid stream configuration'),
+  ERR_SSF_SUBJECT_INVALID: entry(400, OAUTH_ERROR.invalidRequest, 'Invalid subject'),
+  ERR_SSF_SUBJECT_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'The stream does not hold this subject'),
   // last resort
   ERR_INTERNAL: entry(500, OAUTH_ERROR.serverError, 'Internal error'),
 } as const satisfies Record<`ERR_${string}`, CatalogueEntry>;

@@ -58,6 +58,10 @@ export const ADMIN_RIGHTS = [
   'mandates:read',
   'mandates:decide',
   'mandates:revoke',
+  /** Access reviews: keep or revoke the mandates of agents the caller owns. */
+  'mandates:review',
+  'findings:read',
+  'findings:write',
 ] as const;
 export type AdminRight = (typeof ADMIN_RIGHTS)[number];
 

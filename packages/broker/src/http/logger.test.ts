@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger, redactSecrets } from './logger.ts';
+import { createLogger, redactSecrets, redactUrl, serializeRequest } from './logger.ts';
 
 test('members named like credentials are redacted at any depth', () => {
   const out = redactSecrets({ body: { client_assertion: 'eyJ', refresh_token: 'r', list: [{ secret: 's', ok: 1 }] }, accessToken: 'a', msg: 'm' }, 0);
@@ -20,4 +20,19 @@ test('the server logger redacts credential headers and credential-named members'
   const text = lines.join('');
   assert.doesNotMatch(text, /mat_x|sid=z|eyJd|eyJa|mat_q/);
   assert.equal(text.match(/\[redacted\]/g)?.length, 5);
+});
+
+test('secrets in request URLs are cut out: invite tokens in the path, credential-like query values', () => {
+  assert.equal(redactUrl('/console/enroll/inv_secret123'), '/console/enroll/[redacted]');
+  assert.equal(redactUrl('/console/oidc/callback?code=abc&state=def&iss=x'), '/console/oidc/callback?code=[redacted]&state=[redacted]&iss=x');
+  assert.equal(redactUrl('/admin/v1/mandates?status=pending&access%5Ftoken=t'), '/admin/v1/mandates?status=pending&access%5Ftoken=[redacted]');
+  assert.equal(redactUrl('/token'), '/token');
+});
+
+test('the request serializer logs fastify\'s fields with the URL redacted', () => {
+  const fastifyRequest = { raw: {}, method: 'GET', url: '/console/enroll/s3cret?x=1', host: 'localhost', ip: '127.0.0.1', socket: { remotePort: 5 } };
+  assert.deepEqual(serializeRequest(fastifyRequest), { method: 'GET', url: '/console/enroll/[redacted]?x=1', host: 'localhost', remoteAddress: '127.0.0.1', remotePort: 5 });
+  const lines: string[] = [];
+  createLogger('info', { write: (line: string) => void lines.push(line) }).info({ req: fastifyRequest }, 'incoming request');
+  assert.doesNotMatch(lines.join(''), /s3cret/);
 });

@@ -51,7 +51,8 @@ export interface RouteContext<S extends RouteSchemas = RouteSchemas> {
 export type Step<S extends RouteSchemas = RouteSchemas> = (ctx: RouteContext<S>) => void | Promise<void>;
 
 export interface RouteSpec<S extends RouteSchemas = RouteSchemas> {
-  method: 'GET' | 'POST';
+  /** PATCH and DELETE only where a standard requires them (OpenID SSF stream management). */
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Fastify syntax (`/admin/v1/humans/:id`). */
   path: string;
   family: Family;

@@ -1,7 +1,22 @@
-import type { AuditEventInput, AuditRecord, ChainHead } from '../core/audit-chain.ts';
+import type { AuditEventInput, AuditEventType, AuditRecord, ChainHead } from '../core/audit-chain.ts';
 
 /** Seals a chain head (signs it with the broker key); returns a compact JWS. */
 export type HeadSealer = (head: ChainHead, time: number) => string;
+
+/** Filters of `AuditSink.query`; an agent matches events it acted in or naming one of its mandates. */
+export interface AuditFilter {
+  type?: AuditEventType;
+  mandateId?: string;
+  /** A human: events where they acted or approved. */
+  human?: string;
+  agent?: { id: string; mandateIds: readonly string[] };
+  /** Epoch ms, inclusive. */
+  fromTime?: number;
+  /** Epoch ms, exclusive. */
+  toTime?: number;
+  /** The position of the last event of the previous page. */
+  before?: { time: number; chain: string; seq: number };
+}
 
 export interface SignedHead extends ChainHead {
   jws: string;
@@ -25,4 +40,10 @@ export interface AuditSink {
   byJti(jti: string): Promise<AuditRecord[]>;
   /** Events with `fromTime` ≤ time < `toTime`, oldest first, at most `limit`. */
   window(fromTime: number, toTime: number, limit: number): Promise<AuditRecord[]>;
+  /**
+   * The console's audit filters: events matching every filter given, newest first (time, chain,
+   * seq descending), strictly older than `before` when given, at most `limit`. Optional so an
+   * adapter without it still works: `services/audit-query.ts` then filters `window` pages itself.
+   */
+  query?(filter: AuditFilter, limit: number): Promise<AuditRecord[]>;
 }

@@ -40,7 +40,8 @@ export function createClientAuthenticator(options: ClientAuthOptions) {
     return key;
   };
 
-  return async function authenticateClient(params: ClientAuthParams): Promise<Agent> {
+  // `cacheSize` feeds the mandate_cache_entries gauge (docs/operations.md).
+  return Object.assign(async function authenticateClient(params: ClientAuthParams): Promise<Agent> {
     if (params.client_assertion === undefined && params.client_assertion_type === undefined)
       fail('ERR_CLIENT_AUTH_MISSING', 'private_key_jwt client authentication is required');
     if (params.client_assertion_type !== CLIENT_ASSERTION_TYPE) fail('ERR_CLIENT_ASSERTION_TYPE', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
@@ -67,7 +68,7 @@ export function createClientAuthenticator(options: ClientAuthOptions) {
     const nowMs = options.clock.now();
     if (agent.lastSeenAt === null || nowMs - agent.lastSeenAt >= LAST_SEEN_RESOLUTION_MS) await options.agents.touch(agent.id, nowMs);
     return agent;
-  };
+  }, { cacheSize: () => keyCache.size });
 }
 
 function parseAssertion(assertion: string | undefined): ParsedJws {

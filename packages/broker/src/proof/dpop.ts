@@ -53,7 +53,8 @@ export function createDpopVerifier(options: DpopVerifierOptions) {
     return entry;
   };
 
-  return async function verifyDpopProof(request: DpopRequest): Promise<VerifiedDpop> {
+  // `cacheSize` feeds the mandate_cache_entries gauge (docs/operations.md).
+  return Object.assign(async function verifyDpopProof(request: DpopRequest): Promise<VerifiedDpop> {
     if (request.headerValues.length === 0) fail('ERR_DPOP_MISSING', 'a DPoP proof is required');
     if (request.headerValues.length > 1) fail('ERR_DPOP_MALFORMED', 'exactly one DPoP header is allowed');
     const jws = parseProof(request.headerValues[0]!);
@@ -73,7 +74,7 @@ export function createDpopVerifier(options: DpopVerifierOptions) {
     const fresh = await options.replay.checkAndInsert('dpop', `${jkt}:${jti}`, (iat + options.iatWindowSeconds + 1) * 1000, options.clock.now());
     if (!fresh) fail('ERR_DPOP_REPLAY', 'jti was already used');
     return { jkt, jwk, jti, iat };
-  };
+  }, { cacheSize: () => keyCache.size });
 }
 
 function parseProof(proof: string): ParsedJws {

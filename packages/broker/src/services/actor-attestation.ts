@@ -38,6 +38,8 @@ export async function verifyPresentedAttestation(
 
 const POP_KEY_CACHE_LIMIT = 10_000;
 const popKeys = new Map<string, KeyObject>();
+/** Entries in the process-wide PoP key cache (mandate_cache_entries). */
+export const popKeyCacheSize = (): number => popKeys.size;
 
 /** The DPoP key as a KeyObject, imported once per key: `jkt` is its RFC 7638 thumbprint, computed from this very JWK. */
 function popKeyFor(jkt: string, jwk: PublicJwk): KeyObject {

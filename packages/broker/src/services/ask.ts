@@ -112,7 +112,7 @@ export function createAskService(deps: LoopDeps) {
       await store.mandates.transition(mandate.id, ['pending'], { status: 'revoked', endedAt: clock.now(), endReason: 'audit_unavailable' });
       throw error;
     }
-    await store.notifications.enqueue(approverId, 'mandate.requested', { mandate_id: mandate.id, agent_id: mandate.agentId }, clock.now());
+    await deps.notifier.notify(approverId, 'mandate.requested', { mandate_id: mandate.id, agent_id: mandate.agentId });
     return { authReqId, expiresIn: Math.round(lifetime / 1000), interval: mandate.interval, mandate };
   };
 }

@@ -59,7 +59,8 @@ export function signAttestationResult(keys: Pick<KeyService, 'sign'>, claims: At
  */
 export function createAttestationResultVerifier(deps: { keys: Pick<KeyService, 'verificationKey'>; issuer: string; clock: Clock }) {
   const verified = createVerifiedCache();
-  return async function verifyAttestationResult(jwt: string, expected: ExpectedBinding): Promise<VerifiedAttestationResult> {
+  // `cacheSize` feeds the mandate_cache_entries gauge (docs/operations.md).
+  return Object.assign(async function verifyAttestationResult(jwt: string, expected: ExpectedBinding): Promise<VerifiedAttestationResult> {
     const jws = verified.get(jwt, deps.keys) ?? parse(jwt);
     if (jws.header.typ !== JWT_TYP.attestationResult) fail('ERR_ATTESTATION_TYP', `typ must be ${JWT_TYP.attestationResult}`);
     if (!verified.has(jwt)) {
@@ -76,7 +77,7 @@ export function createAttestationResultVerifier(deps: { keys: Pick<KeyService, '
     if (c.verdict !== 'affirming' && c.verdict !== 'warning') fail('ERR_ATTESTATION_INVALID', 'unknown verdict');
     if (c.exp * 1000 <= (expected.now ?? deps.clock.now())) fail('ERR_ATTESTATION_STALE', 'the attestation result has expired: attest again');
     return { id: c.jti, verdict: c.verdict, policy: c.policy, iat: c.iat, exp: c.exp, evidenceDigest: c.evidence_digest, attestors: c.attestors };
-  };
+  }, { cacheSize: () => verified.size() });
 }
 
 /** Results an agent reuses within their freshness window: how many verified signatures to remember. */
@@ -93,6 +94,7 @@ function createVerifiedCache() {
   const entries = new Map<string, ParsedJws>();
   return {
     has: (jwt: string) => entries.has(jwt),
+    size: () => entries.size,
     get(jwt: string, keys: Pick<KeyService, 'verificationKey'>): ParsedJws | undefined {
       const jws = entries.get(jwt);
       if (jws && keys.verificationKey(String(jws.header.kid)) === null) entries.delete(jwt);

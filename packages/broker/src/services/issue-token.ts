@@ -5,6 +5,7 @@ import { MandateError } from '../core/errors.ts';
 import type { Mandate } from '../core/mandate.ts';
 import type { Credential } from '../ports/mandates.ts';
 import type { LoopDeps, AttestationSummary } from './loop-deps.ts';
+import { createStatusListService } from './status-list.ts';
 
 export interface IssueInput {
   mandate: Mandate | null;
@@ -34,6 +35,7 @@ export interface IssuedToken {
  */
 export function createTokenIssuer(deps: LoopDeps) {
   const { store, clock, config } = deps;
+  const statusLists = createStatusListService(deps);
 
   const exhaust = async (mandate: Mandate, requestId: string) => {
     if (await store.mandates.transition(mandate.id, ['approved', 'active'], { status: 'exhausted', endedAt: clock.now(), endReason: 'max_uses' }))
@@ -79,6 +81,10 @@ export function createTokenIssuer(deps: LoopDeps) {
       ...(input.autonomousActions ? { autonomousActions: input.autonomousActions } : {}),
     };
     const claims = accessTokenClaims(tokenInput);
+    // PROTOCOL §7: every access token names its bit in a Token Status List. The slot is claimed
+    // alongside the audit commit (they may share one group commit) and awaited before signing.
+    const status = statusLists.allocate(jti, exp);
+    status.catch(() => undefined);
     // PROTOCOL §9: the event is committed before the token exists outside the broker, and before its
     // credential is stored, so a failed commit leaves neither a token nor a credential behind.
     try {
@@ -100,6 +106,7 @@ export function createTokenIssuer(deps: LoopDeps) {
     });
     // PROTOCOL §5: at zero the mandate is exhausted; the token just minted stays valid until `exp`.
     if (usesLeft === 0 && input.mandate) await exhaust(input.mandate, input.requestId);
-    return { accessToken: deps.keys.sign({ typ: JWT_TYP.accessToken }, claims), expiresIn: exp - nowSeconds, jti, claims };
+    const signed = { ...claims, status: { status_list: await status } };
+    return { accessToken: deps.keys.sign({ typ: JWT_TYP.accessToken }, signed), expiresIn: exp - nowSeconds, jti, claims: signed };
   };
 }

@@ -6,6 +6,7 @@ import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
 import type { Store } from '../ports/store.ts';
+import type { Notifier } from './notifications.ts';
 
 /** What `/attest` produced, as read back from a verified attestation result JWT. */
 export interface AttestationSummary {
@@ -33,6 +34,8 @@ export interface LoopDeps {
   config: Config;
   hashing: ChainHashing;
   verifyAttestation: AttestationResultVerifier;
+  /** Notifies humans (inbox, live console pages, webhooks): never store calls sprinkled around. */
+  notifier: Pick<Notifier, 'notify'>;
 }
 
 /** PROTOCOL §8 backstop: a mandate whose approver is disabled yields nothing, even if a cascade is pending. */

@@ -96,7 +96,8 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
     async revokeAgentMandates(agentId: string, ctx: ActionContext): Promise<number> {
       const exhausted = await store.mandates.list({ agentId, status: 'exhausted' }, EXHAUSTED_LIMIT);
       const count = await revokeTrees([...(await store.mandates.listLive({ agentId })), ...exhausted], 'agent_retired', ctx);
-      await store.credentials.revokeByAgent(agentId, clock.now());
+      // Autonomous tokens belong to no mandate: the feed tells resource servers (SSF push) about them too.
+      if ((await store.credentials.revokeByAgent(agentId, clock.now())) > 0) await store.changes.publish('agent.retired', agentId, clock.now());
       return count;
     },
 

@@ -101,6 +101,8 @@ export interface NotificationsTable {
   payload: string;
   created_at: number;
   delivered_at: number | null;
+  /** Migration 0009: when the recipient marked it read in the console inbox. */
+  read_at: number | null;
 }
 
 /** A mandate; `task` and `approval` are JSON text. */
@@ -160,6 +162,11 @@ export interface AttestationsTable {
 }
 
 export interface Database {
+  passkeys: PasskeysTable;
+  human_invites: HumanInvitesTable;
+  console_sessions: ConsoleSessionsTable;
+  human_roles: HumanRolesTable;
+  human_oidc_links: HumanOidcLinksTable;
   humans: HumansTable;
   agents: AgentsTable;
   agent_humans: AgentHumansTable;
@@ -176,6 +183,17 @@ export interface Database {
   credentials: CredentialsTable;
   broker_secrets: BrokerSecretsTable;
   attestation_keys: AttestationKeysTable;
+  mandate_reviews: MandateReviewsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  findings: FindingsTable;
+  agent_flags: AgentFlagsTable;
+  status_lists: StatusListsTable;
+  status_list_slots: StatusListSlotsTable;
+  ssf_streams: SsfStreamsTable;
+  ssf_stream_subjects: SsfStreamSubjectsTable;
+  ssf_outbox: SsfOutboxTable;
+  ssf_cursors: SsfCursorsTable;
 }
 
 /** A TPM attestation key registered by credential activation (migration 0006). */
@@ -191,4 +209,159 @@ export interface BrokerSecretsTable {
   name: string;
   value: string;
   created_at: number;
+}
+
+/** Token Status Lists (migration 0011). */
+export interface StatusListsTable {
+  id: string;
+  size: number;
+  created_at: number;
+}
+
+export interface StatusListSlotsTable {
+  list_id: string;
+  idx: number;
+  jti: string;
+  reusable_at: number;
+}
+
+/** OpenID SSF push streams and their outbox (migration 0011). */
+export interface SsfStreamsTable {
+  id: string;
+  audience: string;
+  endpoint_url: string;
+  events_requested: string;
+  status: string;
+  reason: string | null;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SsfStreamSubjectsTable {
+  stream_id: string;
+  subject_key: string;
+}
+
+export interface SsfOutboxTable {
+  stream_id: string;
+  event_id: string;
+  payload: string;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  delivered_at: number | null;
+  failed_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+export interface SsfCursorsTable {
+  name: string;
+  cursor: number;
+}
+
+/** Borrowed human credentials found by the scanner (migration 0010); `conversion` is JSON text. */
+export interface FindingsTable {
+  id: string;
+  kind: string;
+  service: string;
+  file: string;
+  line: number;
+  fingerprint: string;
+  owner_guess: string | null;
+  reason: string;
+  status: string;
+  created_at: number;
+  recorded_by: string;
+  decided_at: number | null;
+  decided_by: string | null;
+  dismiss_reason: string | null;
+  conversion: string | null;
+}
+
+/** Lifecycle flags currently raised on agents (migration 0010). */
+export interface AgentFlagsTable {
+  agent_id: string;
+  flag: string;
+  raised_at: number;
+  action: string;
+}
+
+/** Console tables (migration 0008); secrets are stored hashed. */
+export interface PasskeysTable {
+  credential_id: string;
+  human_id: string;
+  public_key: string;
+  counter: number;
+  transports: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface HumanInvitesTable {
+  token_hash: string;
+  human_id: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface ConsoleSessionsTable {
+  id_hash: string;
+  human_id: string;
+  csrf: string;
+  method: string;
+  created_at: number;
+  expires_at: number;
+  step_up_at: number | null;
+}
+
+export interface HumanRolesTable {
+  human_id: string;
+  role: string;
+}
+
+export interface HumanOidcLinksTable {
+  issuer: string;
+  subject: string;
+  human_id: string;
+  created_at: number;
+}
+
+/** Access reviews of active mandates (migration 0009). */
+export interface MandateReviewsTable {
+  mandate_id: string;
+  agent_id: string;
+  due_at: number;
+  reminded_at: number | null;
+  reviewed_at: number | null;
+  reviewed_by: string | null;
+  decision: string | null;
+}
+
+/** Signed webhook deliveries and their attempts (migration 0009). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook: string;
+  notification_id: number;
+  kind: string;
+  body: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  at: number;
+  status_code: number | null;
+  error_class: string | null;
+  duration_ms: number;
+  next_attempt_at: number | null;
 }

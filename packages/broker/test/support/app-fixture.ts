@@ -18,7 +18,7 @@ export interface TestApp {
   admin: Human;
   inject(options: InjectOptions): Promise<LightMyRequestResponse>;
   /** Admin API call with the bootstrap credential (or `secret`). */
-  call(method: 'GET' | 'POST', url: string, body?: unknown, secret?: string): Promise<LightMyRequestResponse>;
+  call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, secret?: string): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 

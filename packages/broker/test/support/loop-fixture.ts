@@ -20,6 +20,7 @@ import type { Agent, Human } from '../../src/core/model.ts';
 import type { Attestor } from '../../src/ports/attestor.ts';
 import type { AuditSink } from '../../src/ports/audit-sink.ts';
 import { startTestApp } from './app-fixture.ts';
+import type { DestinationStream } from 'pino';
 
 /**
  * Test support for the core loop: the real app listening on 127.0.0.1 with its issuer set to the
@@ -171,7 +172,10 @@ function brokerConfig(oidcIssuer: string, downIssuer: string, autonomousAgents: 
   const both = [{ attestor: 'oidc-token', claims: { repository_id: REPOSITORY_ID } }, { attestor: 'code-digest', minStatus: 'warning' }];
   const audience = (uri: string, actions: string[], datatypes: string[] = []) => ({ actions, datatypes, introspectionSecretSha256: sha256(SECRETS[uri]!) });
   // `extra.attestation` adds attestors and policies to the fixture's own.
-  const { attestation: more = {}, ...rest } = extra as { attestation?: { attestors?: Record<string, unknown>; policies?: Record<string, unknown> } };
+  // `extra.audiences` adds audiences to the fixture's own.
+  const { attestation: more = {}, audiences: moreAudiences = {}, ...rest } = extra as {
+    attestation?: { attestors?: Record<string, unknown>; policies?: Record<string, unknown> }; audiences?: Record<string, unknown>;
+  };
   return {
     ...rest,
     ciba: { interval: 1, maxPendingPerAgent: MAX_PENDING, maxRequestedExpiry: '1h' },
@@ -179,6 +183,7 @@ function brokerConfig(oidcIssuer: string, downIssuer: string, autonomousAgents: 
       [API]: audience(API, ['read', 'write'], API_DATATYPES),
       [OTHER_API]: audience(OTHER_API, ['read']),
       [AUTO_API]: { ...audience(AUTO_API, ['read']), ...(autonomousAgents.length > 0 ? { autonomous: { agents: autonomousAgents, actions: ['read'] } } : {}) },
+      ...moreAudiences,
     },
     attestation: {
       attestors: {
@@ -203,7 +208,7 @@ function brokerConfig(oidcIssuer: string, downIssuer: string, autonomousAgents: 
 }
 
 /** Starts everything (`config` adds top-level config keys, e.g. `dpop`); `close()` stops it and removes the data directory. */
-export async function startLoopFixture(options: { config?: Record<string, unknown> } = {}): Promise<LoopFixture> {
+export async function startLoopFixture(options: { config?: Record<string, unknown>; logDestination?: DestinationStream } = {}): Promise<LoopFixture> {
   const extra = options.config ?? {};
   const clock = createTestClock();
   const oidc = await startLocalIssuer(clock.now);
@@ -230,9 +235,11 @@ export async function startLoopFixture(options: { config?: Record<string, unknow
     };
     return new Map([...built, ['code-digest', { ...codeDigest, verify }]]);
   };
-  const overrides = { clock, auditSink, attestors };
-  const t = await startTestApp({ flags: { port: String(port), issuer }, config: brokerConfig(oidc.issuer, down.issuer, [], extra), overrides });
-  const flags: ConfigFlags = { data: join(t.dir, 'data'), port: String(port), issuer, logLevel: 'silent', config: join(t.dir, 'config.json') };
+  // `logDestination` captures the server's JSON log lines at `info` (test/operability.test.ts).
+  const logging = options.logDestination ? { logLevel: 'info', logDestination: options.logDestination } : null;
+  const overrides = { clock, auditSink, attestors, ...(logging ? { logDestination: logging.logDestination } : {}) };
+  const t = await startTestApp({ flags: { port: String(port), issuer, ...(logging ? { logLevel: logging.logLevel } : {}) }, config: brokerConfig(oidc.issuer, down.issuer, [], extra), overrides });
+  const flags: ConfigFlags = { data: join(t.dir, 'data'), port: String(port), issuer, logLevel: logging?.logLevel ?? 'silent', config: join(t.dir, 'config.json') };
   let app = t.app;
   const ctx = { actor: t.admin.id, requestId: 'req_AAAAAAAAAAAAAAAAAAAAAA' };
 

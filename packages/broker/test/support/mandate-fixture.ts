@@ -19,14 +19,14 @@ const REQUEST_ID = 'req_AAAAAAAAAAAAAAAAAAAAAA';
 let agents = 0;
 
 /** Registers a fresh agent whose approver is `approverId`, attests it and asks; returns the pending mandate id. */
-export async function createPendingMandate(app: App, approverId: string, options: { requestedExpiry?: string } = {}): Promise<string> {
+export async function createPendingMandate(app: App, approverId: string, options: { requestedExpiry?: string; notAfterSeconds?: number } = {}): Promise<string> {
   const ctx = { actor: approverId, requestId: REQUEST_ID };
   const agent = await app.directory.addAgent({ name: `mandate-fixture-${++agents}-${randomBytes(3).toString('hex')}`, owners: [approverId], policy: 'default', jwk: ecPublicJwk() }, ctx);
   const jkt = randomBytes(32).toString('base64url');
   const { nonce } = app.loop.challenges.issueChallenge();
   const evidence = [{ attestor: 'code-digest', evidence: { digest: `sha256:${randomBytes(32).toString('hex')}` } }];
   const attested = await app.loop.attest({ agent, jkt, nonce, evidence, requestId: REQUEST_ID });
-  const task = { type: 'agent-task', purpose: 'Read the items', locations: [MANDATE_AUDIENCE], actions: ['read'], constraints: { notAfter: Math.floor(Date.now() / 1000) + 3600 } };
+  const task = { type: 'agent-task', purpose: 'Read the items', locations: [MANDATE_AUDIENCE], actions: ['read'], constraints: { notAfter: Math.floor(Date.now() / 1000) + (options.notAfterSeconds ?? 3600) } };
   const asked = await app.loop.ask({
     agent, loginHint: approverId, bindingMessage: 'Read the items', authorizationDetails: JSON.stringify([task]),
     requestedExpiry: options.requestedExpiry, proofJkt: jkt, dpopJkt: undefined, attestation: attested.token, requestId: REQUEST_ID,

@@ -51,6 +51,7 @@ export const VERIFIER_ERRORS = {
   ERR_INSUFFICIENT_SCOPE: [403, SCOPE],
   ERR_JWKS_UNAVAILABLE: [503, undefined],
   ERR_INTROSPECTION_UNAVAILABLE: [503, undefined],
+  ERR_STATUS_LIST_UNAVAILABLE: [503, undefined],
 } as const satisfies Record<string, readonly [401 | 403 | 503, ResourceError | undefined]>;
 
 /**

@@ -1,5 +1,7 @@
 import type { JSONWebKeySet } from 'jose';
 import { ConfigurationError } from '../errors.ts';
+import type { AccessTokenClaims } from './access-token.ts';
+import type { StatusListOptions } from '../status-list.ts';
 import type { ReplayCache } from './replay-cache.ts';
 
 /**
@@ -55,6 +57,13 @@ export interface VerifierOptions {
   /** How old a DPoP proof may be (its `iat`). Default 60. */
   proofMaxAgeSeconds?: number;
   introspection?: IntrospectionOptions;
+  /**
+   * Check each token's bit in the broker's Token Status List (`status.status_list`); the list is
+   * cached for at most its `ttl` / `max-age` (the revocation bound). `true` for the defaults.
+   */
+  statusList?: boolean | StatusListOptions;
+  /** Ids revoked by pushed events, e.g. `createSsfReceiver(...)` from `@mandate/sdk/ssf-receiver`. */
+  revocations?: { isRevoked(claims: AccessTokenClaims): boolean };
   /** Require a server-provided nonce in every DPoP proof (RFC 9449 §9). Default false. */
   requireNonce?: boolean;
   /** Key for stateless nonces; share it between instances. Random per verifier when absent. */
@@ -95,4 +104,8 @@ export function checkVerifierOptions(options: VerifierOptions): void {
     if (!nonNegative(introspection.cacheTtlSeconds)) fail('introspection.cacheTtlSeconds must be a number ≥ 0');
   }
   if (options.replayCache !== undefined && typeof options.replayCache.checkAndInsert !== 'function') fail('replayCache must implement checkAndInsert');
+  const statusList = options.statusList;
+  if (statusList !== undefined && typeof statusList !== 'boolean' && (typeof statusList !== 'object' || statusList === null || !nonNegative(statusList.maxCacheSeconds)))
+    fail('statusList must be a boolean or { maxCacheSeconds ≥ 0, required }');
+  if (options.revocations !== undefined && typeof options.revocations?.isRevoked !== 'function') fail('revocations must implement isRevoked');
 }

@@ -9,6 +9,7 @@ import { createKeySource } from './keys.ts';
 import { createNonceSource } from './nonce.ts';
 import { checkVerifierOptions, type VerifierOptions } from './options.ts';
 import { createMemoryReplayCache } from './replay-cache.ts';
+import { createStatusListCheck } from '../status-list.ts';
 
 /**
  * The parts of an HTTP request the verifier reads.
@@ -94,6 +95,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const nonces = options.requireNonce ? nonceSource : undefined;
   const introspection = options.introspection ? createIntrospection(options.introspection, options.fetch ?? globalThis.fetch.bind(globalThis)) : undefined;
   const allowedActors = options.allowedActors ? new Set(options.allowedActors) : undefined;
+  const statusList = options.statusList
+    ? createStatusListCheck({ ...(options.statusList === true ? {} : options.statusList), issuer: options.issuer, keys, now, clockSkewSeconds: skew, ...(options.fetch ? { fetch: options.fetch } : {}) })
+    : undefined;
   const seconds = () => Math.floor(now() / 1000);
 
   const checkPolicy = (claims: AccessTokenClaims) => {
@@ -127,6 +131,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const { agentId, autonomous } = checkPolicy(claims);
     if (!(await replay.checkAndInsert(`${proof.jkt}:${proof.jti}`, proof.iat + maxAge + 1, nowSeconds)))
       throw new VerifierError('ERR_DPOP_REPLAY', 'the DPoP proof was already used');
+    // PROTOCOL §7 revocation status: pushed events first (no I/O), then the status list, then introspection.
+    if (options.revocations?.isRevoked(claims)) throw new VerifierError('ERR_TOKEN_REVOKED', 'the access token was revoked (pushed event)');
+    if (statusList) await statusList.check(claims);
     if (introspection) await introspection.check(token, claims, now());
     return { claims, task: claims.authorization_details[0]!, agentId, subject: claims.sub, autonomous, jkt: proof.jkt };
   };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineRoute, respond, type RouteContext } from '../route-spec.ts';
 import { actionContext } from './authenticate.ts';
 import { humanToWire } from './wire.ts';
+import { humanAccessRoutes } from './human-access.ts';
 
 /** Display names: 1–200 characters, no control characters (they are shown in consoles and logs). */
 export const displayName = z.string().min(1).max(200).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
@@ -45,4 +46,5 @@ export const humanRoutes = [
     method: 'POST', path: '/admin/v1/humans/:id/disable', family: 'admin', body: 'none', right: 'humans:write',
     summary: 'Disable a human; agents left without an active owner are flagged as orphans', schema: { params: idParams }, steps: [disableHuman],
   }),
+  ...humanAccessRoutes,
 ];

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import { hashedContent, linkEvents, type AuditEventInput, type AuditEventType, type AuditRecord, type ChainHashing, type ChainHead } from '../../core/audit-chain.ts';
 import type { AuditSink, HeadSealer } from '../../ports/audit-sink.ts';
+import { filtered } from '../audit-filter.ts';
 import type { AuditEventsTable } from '../schema.ts';
 import type { SqliteHandle } from './open.ts';
 import { transactImmediate, type SyncQueries } from './sync-transaction.ts';
@@ -36,6 +37,10 @@ export function createSqliteAuditSink(handle: SqliteHandle, hashing: ChainHashin
     },
     async window(fromTime, toTime, limit) {
       const rows = await events().where('time', '>=', fromTime).where('time', '<', toTime).orderBy('time').orderBy('chain').orderBy('seq').limit(limit).execute();
+      return rows.map(fromRow);
+    },
+    async query(filter, limit) {
+      const rows = await filtered(events(), filter).orderBy('time', 'desc').orderBy('chain', 'desc').orderBy('seq', 'desc').limit(limit).execute();
       return rows.map(fromRow);
     },
     async chains() {

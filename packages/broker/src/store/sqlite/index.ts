@@ -8,14 +8,23 @@ import { createSqliteAttestations } from './attestations.ts';
 import { createSqliteAuditSink } from './audit-sink.ts';
 import { createSqliteChangeFeed } from './change-feed.ts';
 import { createSqliteCredentials } from './credentials.ts';
+import { createSqliteFindings, createSqliteLifecycleFlags } from './findings.ts';
 import { createSqliteHumans } from './humans.ts';
 import { createSqliteKeyStore } from './key-store.ts';
 import { createSqliteMandates } from './mandates.ts';
 import { createSqliteNotificationSink } from './notification-sink.ts';
+import { createSqliteReviews } from './reviews.ts';
+import { createSqliteWebhookDeliveries } from './webhook-deliveries.ts';
 import { openSqlite, type SqliteHandle, type SqliteOptions } from './open.ts';
 import { createSqliteReplayCache } from './replay-cache.ts';
 import { createSqliteSecrets } from './secrets.ts';
+import { createSqliteConsole } from './console.ts';
+import { createSqliteSsfStreams } from './ssf-streams.ts';
+import { createSqliteStatusLists } from './status-lists.ts';
 import { createSqliteUseCounters } from './use-counters.ts';
+import { sql } from 'kysely';
+import { migrationProvider } from '../migrations/index.ts';
+import { migrationStatus } from '../migrations/status.ts';
 
 export type { SqliteHandle, SqliteOptions } from './open.ts';
 
@@ -46,12 +55,21 @@ export async function createSqliteStore(options: SqliteOptions, hashing: ChainHa
     changes: createSqliteChangeFeed(db),
     audit: createSqliteAuditSink(handle, hashing),
     notifications: createSqliteNotificationSink(db),
+    webhookDeliveries: createSqliteWebhookDeliveries(db),
+    reviews: createSqliteReviews(db),
     mandates: createSqliteMandates(handle),
     credentials: createSqliteCredentials(handle),
     attestations: createSqliteAttestations(db),
     attestationKeys: createSqliteAttestationKeys(db),
     secrets: createSqliteSecrets(db),
+    console: createSqliteConsole(db),
+    findings: createSqliteFindings(db),
+    lifecycleFlags: createSqliteLifecycleFlags(db),
+    statusLists: createSqliteStatusLists(handle),
+    ssfStreams: createSqliteSsfStreams(db),
     raw: handle,
+    ping: async () => void (await sql`select 1`.execute(db)),
+    migrationStatus: () => migrationStatus(db, migrationProvider),
     close: () => db.destroy(),
   };
 }

@@ -7,7 +7,7 @@ export function createSqliteNotificationSink(db: Kysely<Database>): Notification
     async enqueue(recipient, kind, payload, at) {
       const row = await db
         .insertInto('notifications')
-        .values({ recipient, kind, payload: JSON.stringify(payload), created_at: at, delivered_at: null })
+        .values({ recipient, kind, payload: JSON.stringify(payload), created_at: at, delivered_at: null, read_at: null })
         .returning('id')
         .executeTakeFirstOrThrow();
       return row.id;
@@ -32,16 +32,37 @@ export function createSqliteNotificationSink(db: Kysely<Database>): Notification
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
+    async listForRecipient(recipient, { unreadOnly = false, limit }) {
+      let query = db.selectFrom('notifications').selectAll().where('recipient', '=', recipient);
+      if (unreadOnly) query = query.where('read_at', 'is', null);
+      return (await query.orderBy('id', 'desc').limit(limit).execute()).map(fromRow);
+    },
+    async unreadCount(recipient) {
+      const row = await db
+        .selectFrom('notifications')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('recipient', '=', recipient)
+        .where('read_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async markRead(recipient, ids, at) {
+      if (ids !== 'all' && ids.length === 0) return 0;
+      let query = db.updateTable('notifications').set({ read_at: at }).where('recipient', '=', recipient).where('read_at', 'is', null);
+      if (ids !== 'all') query = query.where('id', 'in', [...ids]);
+      return Number((await query.executeTakeFirst()).numUpdatedRows);
+    },
   };
 }
 
 function fromRow(row: Selectable<NotificationsTable>): Notification {
   return {
-    id: row.id,
+    id: Number(row.id),
     recipient: row.recipient,
     kind: row.kind,
     payload: JSON.parse(row.payload) as Record<string, unknown>,
-    createdAt: row.created_at,
-    deliveredAt: row.delivered_at,
+    createdAt: Number(row.created_at),
+    deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
+    readAt: row.read_at === null ? null : Number(row.read_at),
   };
 }

@@ -18,7 +18,7 @@ test('migrations create every table and are idempotent across reopen', async () 
       .map((r) => (r as { name: string }).name);
     assert.deepEqual(tables, [
       'admin_tokens', 'agent_humans', 'agents', 'attestation_keys', 'attestations', 'audit_events', 'audit_heads', 'broker_secrets', 'changes', 'credentials', 'humans',
-      'mandates', 'notifications', 'replay_cache', 'signing_keys', 'use_counters',
+      'mandate_reviews', 'mandates', 'notifications', 'replay_cache', 'signing_keys', 'use_counters', 'webhook_attempts', 'webhook_deliveries',
     ]);
     assert.equal(second.raw.pragma('journal_mode', { simple: true }), 'wal');
     await second.db.destroy();

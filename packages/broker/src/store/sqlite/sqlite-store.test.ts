@@ -12,16 +12,22 @@ import { attestationKeysSuite } from '../conformance/attestation-keys.suite.ts';
 import { attestationRepositorySuite } from '../conformance/attestations.suite.ts';
 import { auditSinkSuite } from '../conformance/audit-sink.suite.ts';
 import { changeFeedSuite } from '../conformance/change-feed.suite.ts';
+import { consoleSuite } from '../conformance/console.suite.ts';
 import { credentialRepositorySuite } from '../conformance/credentials.suite.ts';
 import { directorySuite } from '../conformance/directory.suite.ts';
 import type { StoreFixture } from '../conformance/fixture.ts';
+import { findingsSuite } from '../conformance/findings.suite.ts';
 import { keyStoreSuite } from '../conformance/key-store.suite.ts';
 import { mandateRepositorySuite } from '../conformance/mandates.suite.ts';
 import { notificationSinkSuite } from '../conformance/notification-sink.suite.ts';
+import { reviewRepositorySuite } from '../conformance/reviews.suite.ts';
+import { webhookDeliveriesSuite } from '../conformance/webhook-deliveries.suite.ts';
 import { aHuman } from '../conformance/records.ts';
 import { secretsSuite } from '../conformance/secrets.suite.ts';
 import { replayCacheSuite } from '../conformance/replay-cache.suite.ts';
 import { useCountersSuite } from '../conformance/use-counters.suite.ts';
+import { ssfStreamRepositorySuite } from '../conformance/ssf-streams.suite.ts';
+import { statusListRepositorySuite } from '../conformance/status-lists.suite.ts';
 import type { ContentionJob } from './contention-worker.ts';
 import { createSqliteStore } from './index.ts';
 
@@ -56,12 +62,18 @@ keyStoreSuite(makeSqliteFixture);
 changeFeedSuite(makeSqliteFixture);
 auditSinkSuite(makeSqliteFixture);
 notificationSinkSuite(makeSqliteFixture);
+reviewRepositorySuite(makeSqliteFixture);
+webhookDeliveriesSuite(makeSqliteFixture);
 directorySuite(makeSqliteFixture);
 mandateRepositorySuite(makeSqliteFixture);
+consoleSuite(makeSqliteFixture);
 credentialRepositorySuite(makeSqliteFixture);
 attestationRepositorySuite(makeSqliteFixture);
 secretsSuite(makeSqliteFixture);
 attestationKeysSuite(makeSqliteFixture);
+statusListRepositorySuite(makeSqliteFixture);
+ssfStreamRepositorySuite(makeSqliteFixture);
+findingsSuite(makeSqliteFixture);
 
 test('data written by one store survives closing and reopening the file', async () => {
   await withTempDir(async (dir) => {

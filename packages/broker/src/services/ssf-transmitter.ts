@@ -1,0 +1,165 @@
+import { SET_MEDIA_TYPE } from '@mandate/sdk/ssf-receiver';
+import { sessionRevokedSet, SET_HEADER, SSF_EVENT, subjectKey, type RevokedSubject, type SessionRevokedInput } from '../core/ssf.ts';
+import type { Mandate } from '../core/mandate.ts';
+import type { Change } from '../ports/change-feed.ts';
+import type { OutboxEntry, SsfStream } from '../ports/ssf-streams.ts';
+import { descendantsOf } from './delegation-tree.ts';
+import type { StatusListDeps } from './status-list.ts';
+
+/** A revocation as the SETs describe it: who is affected, for which audience. */
+interface Revocation {
+  audience: string;
+  subject: RevokedSubject;
+  mandateId: string | null;
+  initiatingEntity: SessionRevokedInput['initiatingEntity'];
+}
+
+const CURSOR = 'ssf-transmitter';
+const BATCH = 200;
+/** A lease outlives one push attempt, so a replica that died mid-push lets another retry. */
+const LEASE_MARGIN_MS = 1000;
+
+export interface TransmitterOptions {
+  fetch?: typeof fetch;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The OpenID SSF transmitter (PROTOCOL §7): reads revocations from the change feed (so every
+ * replica sees every revocation, whichever replica made it), turns each into CAEP session-revoked
+ * SETs for the streams of the revoked token's audience, queues them in the outbox (one row per
+ * stream and event: replicas enqueue and deliver each SET once), and pushes them (RFC 8935) with
+ * retries and exponential backoff.
+ */
+export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterOptions = {}) {
+  const { store, clock, config } = deps;
+  const push = config.revocation.push;
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  /** What one change revokes; `token.revoked` comes from agents, the rest from the admin API and cascades. */
+  const revocationsOf = async (change: Change): Promise<Revocation[]> => {
+    if (change.topic === 'token.revoked') {
+      const credential = await store.credentials.get(change.key);
+      return credential ? [{ audience: credential.audience, subject: { format: 'jwt_id', jti: credential.jti }, mandateId: credential.mandateId, initiatingEntity: 'user' }] : [];
+    }
+    if (change.topic === 'mandate.revoked') {
+      const mandate = await store.mandates.get(change.key);
+      return mandate ? [mandateRevocation(mandate, 'admin')] : [];
+    }
+    // An overdue review suspends a mandate and ends the tokens of every mandate below it (reviews.ts).
+    if (change.topic === 'mandate.suspended') {
+      const mandate = await store.mandates.get(change.key);
+      return mandate ? [mandate, ...(await descendantsOf(store, mandate.id))].map((m) => mandateRevocation(m, 'policy')) : [];
+    }
+    if (change.topic === 'agent.suspended' || change.topic === 'agent.retired') {
+      const holders = await store.statusLists.holdersOfAgent(change.key, clock.now());
+      return holders.filter((h) => h.revoked).map((h) => ({ audience: h.audience, subject: { format: 'jwt_id', jti: h.jti }, mandateId: h.mandateId, initiatingEntity: 'policy' }));
+    }
+    return [];
+  };
+
+  const mandateRevocation = (mandate: Mandate, initiatingEntity: Revocation['initiatingEntity']): Revocation =>
+    ({ audience: mandate.task.locations[0], subject: { format: 'opaque', id: mandate.id }, mandateId: mandate.id, initiatingEntity });
+
+  const wants = async (stream: SsfStream, revocation: Revocation) => {
+    if (stream.status === 'disabled' || !stream.eventsRequested.includes(SSF_EVENT.sessionRevoked)) return false;
+    const subjects = await store.ssfStreams.subjects(stream.id);
+    if (subjects.length === 0) return true;
+    return subjects.includes(subjectKey(revocation.subject)) || (revocation.mandateId !== null && subjects.includes(`id:${revocation.mandateId}`));
+  };
+
+  /** Queues the change's SETs; returns those this replica enqueued, already leased to it for a first push. */
+  const enqueueChange = async (change: Change): Promise<OutboxEntry[]> => {
+    const won: OutboxEntry[] = [];
+    const revocations = await revocationsOf(change);
+    for (const [i, revocation] of revocations.entries()) {
+      for (const stream of await store.ssfStreams.listByAudience(revocation.audience)) {
+        if (!(await wants(stream, revocation))) continue;
+        const now = clock.now();
+        const payload = sessionRevokedSet({
+          ...revocation, issuer: config.issuer, audience: stream.audience, jti: deps.random.base64url(16), iat: Math.floor(now / 1000),
+          eventTimestamp: Math.floor(change.at / 1000), reason: change.topic,
+        });
+        // The event id is the change and its position: every replica derives the same one. The
+        // first attempt time is a lease: the winner pushes at once, the retry loop only after it.
+        const entry = { streamId: stream.id, eventId: `${change.cursor}.${i}`, payload, nextAttemptAt: now + push.timeout + LEASE_MARGIN_MS, createdAt: now };
+        if (await store.ssfStreams.enqueue(entry)) won.push({ ...entry, attempts: 0 });
+      }
+    }
+    return won;
+  };
+
+  /** One push (RFC 8935 §2): 202 is delivered; a 400 with `err` is final; anything else is retried. */
+  const attempt = async (entry: OutboxEntry, stream: SsfStream): Promise<{ ok: true } | { ok: false; error: string; final: boolean }> => {
+    const set = deps.keys.sign({ ...SET_HEADER }, entry.payload);
+    try {
+      const response = await fetchImpl(stream.endpointUrl, {
+        method: 'POST', headers: { 'content-type': SET_MEDIA_TYPE, accept: 'application/json' }, body: set,
+        redirect: 'error', signal: AbortSignal.timeout(push.timeout),
+      });
+      const body = await response.text().catch(() => '');
+      if (response.status === 202) return { ok: true };
+      const err = response.status === 400 ? (JSON.parse(body || '{}') as { err?: unknown }).err : undefined;
+      return { ok: false, error: `HTTP ${response.status}${typeof err === 'string' ? ` ${err}` : ''}`, final: typeof err === 'string' };
+    } catch (error) {
+      return { ok: false, error: (error as Error).name === 'SyntaxError' ? 'HTTP 400 (no JSON body)' : 'unreachable', final: false };
+    }
+  };
+
+  const deliver = async (entry: OutboxEntry, leased = false) => {
+    const now = clock.now();
+    if (!leased && !(await store.ssfStreams.lease(entry.streamId, entry.eventId, now, now + push.timeout + LEASE_MARGIN_MS))) return;
+    const stream = await store.ssfStreams.get(entry.streamId);
+    if (!stream) return;
+    // SSF 1.0 §8.1.2: a paused stream holds its events, a disabled one drops them.
+    if (stream.status !== 'enabled') {
+      const next = stream.status === 'paused' ? now + push.retryBase : null;
+      return store.ssfStreams.markFailed(entry.streamId, entry.eventId, `stream ${stream.status}`, next, now);
+    }
+    const outcome = await attempt(entry, stream);
+    if (outcome.ok) return store.ssfStreams.markDelivered(entry.streamId, entry.eventId, clock.now());
+    const attempts = entry.attempts + 1;
+    const next = outcome.final || attempts >= push.maxAttempts ? null : clock.now() + push.retryBase * 2 ** (attempts - 1);
+    await store.ssfStreams.markFailed(entry.streamId, entry.eventId, outcome.error, next, clock.now());
+  };
+
+  /** Reads new changes, queues their SETs, then pushes whatever is due (in parallel: one slow receiver delays no other). */
+  const tick = async (): Promise<void> => {
+    let cursor = await store.ssfStreams.cursor(CURSOR);
+    const pushes: Promise<unknown>[] = [];
+    for (let changes = await store.changes.since(cursor, BATCH); changes.length > 0; changes = await store.changes.since(cursor, BATCH)) {
+      for (const change of changes) for (const entry of await enqueueChange(change)) pushes.push(deliver(entry, true));
+      cursor = changes.at(-1)!.cursor;
+      await store.ssfStreams.advanceCursor(CURSOR, cursor);
+    }
+    for (const entry of await store.ssfStreams.due(clock.now(), BATCH)) pushes.push(deliver(entry));
+    await Promise.all(pushes);
+  };
+
+  const loop = () => {
+    running = tick()
+      .catch((error: unknown) => options.onError?.(error))
+      .finally(() => {
+        running = undefined;
+        if (timer !== undefined) timer = setTimeout(loop, push.pollInterval).unref();
+      });
+  };
+
+  return {
+    tick,
+    /** Starts the loop at the feed's newest change: history before the first start is not pushed. */
+    async start(): Promise<void> {
+      if ((await store.ssfStreams.cursor(CURSOR)) === 0) await store.ssfStreams.advanceCursor(CURSOR, await store.changes.latest());
+      timer = setTimeout(loop, 0).unref();
+    },
+    async stop(): Promise<void> {
+      clearTimeout(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}
+
+export type SsfTransmitter = ReturnType<typeof createSsfTransmitter>;

@@ -1,0 +1,76 @@
+import type { Kysely } from 'kysely';
+import type { CarvedUses, MandatePatch, MandateRepository } from '../../ports/mandates.ts';
+import type { Database, MandatesTable } from '../schema.ts';
+import { createSqliteMandates } from '../sqlite/mandates.ts';
+import { kyselyOnlyHandle } from './shared-adapters.ts';
+
+type Trx = Kysely<Database>;
+
+/**
+ * Reads and `insert` are the shared plain-Kysely ones. `transition` is one conditional UPDATE
+ * (PostgreSQL re-checks `status IN (…)` on the row a concurrent winner committed, so exactly one
+ * of them changes it); `recordPoll` reads the row `FOR UPDATE`, so polls queue on its lock;
+ * `insertChild` carves, inserts and counts in one transaction.
+ */
+export function createPostgresMandates(db: Kysely<Database>): MandateRepository {
+  const shared = createSqliteMandates(kyselyOnlyHandle(db));
+  return {
+    ...shared,
+    async transition(id, from, patch) {
+      if (from.length === 0) return false;
+      const result = await db
+        .updateTable('mandates')
+        // `status = status` keeps the SET non-empty, so an empty patch is a bare status check.
+        .set((eb) => ({ status: eb.ref('status'), ...toPatchRow(patch) }))
+        .where('id', '=', id)
+        .where('status', 'in', from)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    recordPoll: (id, at, slowDownSeconds) =>
+      db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom('mandates').select(['interval', 'last_polled_at']).where('id', '=', id).forUpdate().executeTakeFirst();
+        if (!row) throw new Error(`unknown mandate ${id}`);
+        const slowDown = row.last_polled_at !== null && at - row.last_polled_at < row.interval * 1000;
+        const interval = slowDown ? row.interval + slowDownSeconds : row.interval;
+        await trx.updateTable('mandates').set({ interval, last_polled_at: at }).where('id', '=', id).execute();
+        return { slowDown, interval };
+      }),
+    insertChild: (child, uses) =>
+      db.transaction().execute(async (trx) => {
+        if (!child.hop) throw new Error('insertChild needs a mandate with a hop');
+        if (uses && !(await carve(trx, uses))) return false;
+        // The shared insert, on the transaction: the row mapping stays in one place.
+        await createSqliteMandates(kyselyOnlyHandle(trx)).insert(child);
+        if (uses) await trx.insertInto('use_counters').values({ key: child.id, total: uses.count, remaining: uses.count }).execute();
+        return true;
+      }),
+  };
+}
+
+/** Takes `count` uses from the parent's counter only if that many remain: one conditional UPDATE. */
+async function carve(trx: Trx, uses: CarvedUses): Promise<boolean> {
+  if (uses.carveFrom === null) return true;
+  const result = await trx
+    .updateTable('use_counters')
+    .set((eb) => ({ remaining: eb('remaining', '-', uses.count) }))
+    .where('key', '=', uses.carveFrom)
+    .where('remaining', '>=', uses.count)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Only the fields present in the patch; `undefined` leaves a column alone, `null` clears it. */
+function toPatchRow(patch: MandatePatch): Partial<MandatesTable> {
+  const row: Partial<MandatesTable> = {};
+  if (patch.status !== undefined) row.status = patch.status;
+  if (patch.approval !== undefined) row.approval = patch.approval === null ? null : JSON.stringify(patch.approval);
+  if (patch.decidedAt !== undefined) row.decided_at = patch.decidedAt;
+  if (patch.grantHash !== undefined) row.grant_hash = patch.grantHash;
+  if (patch.endedAt !== undefined) row.ended_at = patch.endedAt;
+  if (patch.endReason !== undefined) row.end_reason = patch.endReason;
+  if (patch.dpopJkt !== undefined) row.dpop_jkt = patch.dpopJkt;
+  if (patch.attestationId !== undefined) row.attestation_id = patch.attestationId;
+  if (patch.attestationDigest !== undefined) row.attestation_digest = patch.attestationDigest;
+  return row;
+}

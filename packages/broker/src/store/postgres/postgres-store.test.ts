@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { databaseFactory, emptyDatabase, startPostgres } from '../../../test/support/postgres.ts';
+import type { Change } from '../../ports/change-feed.ts';
+import type { MakeFixture, StoreFixture } from '../conformance/fixture.ts';
+import { ensureAuditPartitions, partitionFor } from './audit-partitions.ts';
+import { createGroupCommit } from './group-commit.ts';
+import { createPostgresStore, type PostgresStore } from './index.ts';
+
+// One throwaway cluster for the file; if it cannot start, this throws and the file FAILS (no skip).
+const cluster = await startPostgres();
+const freshDatabase = databaseFactory(cluster);
+
+/**
+ * Two stores, i.e. two pools, on one database for the whole file; before each test every table
+ * is emptied (`emptyDatabase`), which is a fresh database to the suites at a fraction
+ * of the cost of `CREATE DATABASE` per test.
+ */
+const shared = await freshDatabase();
+const sharedStores = await Promise.all([createPostgresStore({ url: shared.url, poolSize: 4 }), createPostgresStore({ url: shared.url, poolSize: 4 })]);
+const makePostgresFixture: MakeFixture = async (): Promise<StoreFixture> => {
+  const [a, b] = sharedStores;
+  await emptyDatabase(a.raw.db);
+  return { a, b, cleanup: async () => undefined };
+};
+
+/**
+ * Every conformance suite, found by listing the folder, so a suite added for SQLite runs here
+ * too without anyone remembering to add it (each `*.suite.ts` exports `<name>Suite(makeFixture)`).
+ */
+const conformanceDir = new URL('../conformance/', import.meta.url);
+const suiteFiles = readdirSync(conformanceDir).filter((f) => f.endsWith('.suite.ts')).sort();
+const suiteNames: string[] = [];
+// Imported first, registered after: node:test starts running tests as they are registered, and a
+// registration between awaits could let the file's `after` (cluster stop) fire in the gap.
+const suiteModules = await Promise.all(suiteFiles.map(async (file) => (await import(new URL(file, conformanceDir).href)) as Record<string, unknown>));
+for (const module of suiteModules) {
+  for (const [name, value] of Object.entries(module)) {
+    if (!name.endsWith('Suite') || typeof value !== 'function') continue;
+    suiteNames.push(name);
+    (value as (make: MakeFixture) => void)(makePostgresFixture);
+  }
+}
+
+after(async () => {
+  await Promise.all(sharedStores.map((store) => store.close()));
+  await cluster.stop();
+});
+
+test('every suite the SQLite store runs also runs on PostgreSQL', () => {
+  const sqliteTest = readFileSync(new URL('../sqlite/sqlite-store.test.ts', import.meta.url), 'utf8');
+  const sqliteSuites = [...sqliteTest.matchAll(/^(\w+Suite)\(/gm)].map((m) => m[1]!);
+  assert.ok(sqliteSuites.length >= 10, 'the SQLite suite list was found');
+  assert.deepEqual(sqliteSuites.filter((name) => !suiteNames.includes(name)), []);
+});
+
+describe('PostgreSQL specifics', () => {
+  const withStore = async (work: (store: PostgresStore, url: string) => Promise<void>) => {
+    const database = await freshDatabase();
+    const store = await createPostgresStore({ url: database.url, poolSize: 2 });
+    try {
+      await work(store, database.url);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  };
+
+  test('every migration, shared or PostgreSQL\'s own, is applied', async () => {
+    await withStore(async (store) => {
+      assert.deepEqual(await store.migrationStatus?.(), { pending: [], unknown: [] });
+      await store.ping?.();
+    });
+  });
+
+  test('audit events land in their month\'s partition; times outside the created months in the default one', async () => {
+    await withStore(async (store) => {
+      const now = Date.now();
+      const seal = () => 'sealed';
+      await store.audit.append('main', [{ type: 'human.added', actor: 'usr_1' }], now, seal);
+      await store.audit.append('main', [{ type: 'human.added', actor: 'usr_2' }], 1000, seal);
+      const rows = await sql<{ seq: number; part: string }>`select seq, tableoid::regclass::text as part from audit_events order by seq`.execute(store.raw.db);
+      assert.deepEqual(rows.rows, [{ seq: 1, part: partitionFor(now).name }, { seq: 2, part: 'audit_events_default' }]);
+      assert.equal((await store.audit.read('main', 1, 10)).length, 2);
+    });
+  });
+
+  test('partitions are created ahead, once; a month already holding default-partition rows is skipped', async () => {
+    await withStore(async (store) => {
+      const db = store.raw.db;
+      const future = Date.UTC(2031, 4, 10);
+      await store.audit.append('main', [{ type: 'human.added', actor: 'usr_1' }], Date.UTC(2031, 5, 2), () => 'sealed');
+      const created = await ensureAuditPartitions(db, future, 2);
+      assert.deepEqual(created, ['audit_events_2031_05', 'audit_events_2031_07'], 'June holds a default-partition row: skipped');
+      assert.deepEqual(await ensureAuditPartitions(db, future, 2), [], 'idempotent');
+      assert.equal((await store.audit.window(Date.UTC(2031, 5, 1), Date.UTC(2031, 6, 1), 10)).length, 1);
+    });
+  });
+
+  test('a subscriber on another store receives a published change through LISTEN/NOTIFY, long before the polling interval', async () => {
+    const database = await freshDatabase();
+    const a = await createPostgresStore({ url: database.url, poolSize: 2 });
+    const b = await createPostgresStore({ url: database.url, poolSize: 2 });
+    const received: Change[] = [];
+    let arrived: () => void = () => undefined;
+    const subscription = b.changes.subscribe!((change) => {
+      received.push(change);
+      if (received.length === 3) arrived();
+    }, { pollIntervalMs: 60_000 });
+    try {
+      await waitFor(async () => (await listeners(a)) === 1);
+      const done = new Promise<void>((resolve) => (arrived = resolve));
+      const started = performance.now();
+      for (const key of ['k1', 'k2', 'k3']) await a.changes.publish('key.rotated', key, 1);
+      await done;
+      const elapsed = performance.now() - started;
+      assert.deepEqual(received.map((c) => c.key), ['k1', 'k2', 'k3']);
+      assert.ok(elapsed < 2_000, `arrived after ${elapsed.toFixed(0)} ms`);
+    } finally {
+      await subscription.close();
+      await Promise.all([a.close(), b.close()]);
+      await database.drop();
+    }
+  });
+
+  test('when the LISTEN connection is killed, polling still delivers within its interval and the listener reconnects', async () => {
+    const database = await freshDatabase();
+    const a = await createPostgresStore({ url: database.url, poolSize: 2 });
+    const b = await createPostgresStore({ url: database.url, poolSize: 2 });
+    const received: string[] = [];
+    const errors: string[] = [];
+    const subscription = b.changes.subscribe!((change) => void received.push(change.key), { pollIntervalMs: 300, onError: (e) => void errors.push(e.message) });
+    try {
+      await waitFor(async () => (await listeners(a)) === 1);
+      await sql`select pg_terminate_backend(pid) from pg_stat_activity where query ilike 'listen %' and datname = current_database()`.execute(a.raw.db);
+      await a.changes.publish('token.revoked', 'while-down', 1);
+      await waitFor(async () => received.includes('while-down'), 3_000);
+      await waitFor(async () => (await listeners(a)) === 1, 10_000);
+      assert.ok(errors.length >= 1, 'the disconnect was reported');
+      await a.changes.publish('token.revoked', 'after-reconnect', 2);
+      await waitFor(async () => received.includes('after-reconnect'), 3_000);
+      assert.deepEqual(received, ['while-down', 'after-reconnect']);
+    } finally {
+      await subscription.close();
+      await Promise.all([a.close(), b.close()]);
+      await database.drop();
+    }
+  });
+
+  test('group commit: hot-path statements of one turn share one transaction; none resolves before its commit', async () => {
+    await withStore(async (store) => {
+      const batch = createGroupCommit(store.raw.db);
+      const xact = (order: string) => batch({ order, run: async (trx) => (await sql<{ x: string }>`select pg_current_xact_id()::text as x`.execute(trx)).rows[0]!.x });
+      const ids = await Promise.all(['b', 'a', 'c'].map(xact));
+      assert.equal(new Set(ids).size, 1, 'one transaction');
+      await store.counters.create('gc', 100);
+      const [left, fresh] = await Promise.all([store.counters.take('gc'), store.replay.checkAndInsert('dpop', 'gc-1', 2, 1)]);
+      assert.deepEqual([left, fresh], [99, true]);
+      const taken = await Promise.all(Array.from({ length: 50 }, () => store.counters.take('gc')));
+      assert.deepEqual(taken.sort((x, y) => x! - y!), Array.from({ length: 50 }, (_, i) => 49 + i));
+    });
+  });
+
+  test('group commit: a failing statement fails every caller of its batch, and none of the batch is stored', async () => {
+    await withStore(async (store) => {
+      const batch = createGroupCommit(store.raw.db);
+      const insert = (id: string) => batch({ order: id, run: (trx) => trx.insertInto('replay_cache').values({ namespace: 'gc', id, expires_at: 10 }).execute() });
+      const failing = batch({ order: 'b', run: async (trx) => void (await sql`select 1 / 0`.execute(trx)) });
+      const outcomes = await Promise.allSettled([insert('a'), failing, insert('c')]);
+      assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected']);
+      assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /division by zero/);
+      assert.deepEqual(await store.raw.db.selectFrom('replay_cache').select('id').where('namespace', '=', 'gc').execute(), []);
+      assert.equal(await store.replay.checkAndInsert('gc', 'a', 10, 0), true, 'the next batch works');
+    });
+  });
+
+  test('a bad URL or an unreachable server fails the open', async () => {
+    await assert.rejects(createPostgresStore({ url: cluster.urlFor('no_such_database') }), /no_such_database/);
+    await assert.rejects(createPostgresStore({ url: `postgres://postgres@127.0.0.1:1/x` }), /ECONNREFUSED/);
+  });
+});
+
+async function listeners(store: PostgresStore): Promise<number> {
+  const rows = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where query ilike 'listen %' and datname = current_database()`.execute(store.raw.db);
+  return rows.rows[0]?.n ?? 0;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

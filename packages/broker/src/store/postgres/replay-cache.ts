@@ -1,0 +1,32 @@
+import type { Kysely } from 'kysely';
+import type { ReplayCache } from '../../ports/replay-cache.ts';
+import type { Database } from '../schema.ts';
+import type { BatchedStatement } from './group-commit.ts';
+
+/**
+ * One `INSERT … ON CONFLICT DO UPDATE … WHERE` statement: of concurrent inserts of one id,
+ * PostgreSQL lets one insert and makes the others wait for it and then re-check the WHERE on the
+ * committed row, so exactly one caller sees a new id (or a takeover of an expired one). Inserts
+ * go through the group commit (`group-commit.ts`).
+ */
+export function createPostgresReplayCache(db: Kysely<Database>, batch: <T>(statement: BatchedStatement<T>) => Promise<T>): ReplayCache {
+  return {
+    checkAndInsert: (namespace, id, expiresAt, now) => batch({ order: `0:${namespace}:${id}`, run: async (trx) => {
+      const result = await trx
+        .insertInto('replay_cache')
+        .values({ namespace, id, expires_at: expiresAt })
+        .onConflict((oc) =>
+          oc
+            .columns(['namespace', 'id'])
+            .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
+            .where('replay_cache.expires_at', '<=', now),
+        )
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+    } }),
+    async purgeExpired(now) {
+      const result = await db.deleteFrom('replay_cache').where('expires_at', '<=', now).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
