@@ -1,7 +1,7 @@
 import { assetUrl } from './assets.ts';
 import { html, type Html } from './html.ts';
 
-export type NavItem = 'inbox' | 'agents' | 'mandates' | 'audit' | 'findings';
+export type NavItem = 'inbox' | 'agents' | 'mandates' | 'reviews' | 'audit' | 'findings';
 
 export interface PageOptions {
   /** The page's own title; the document title is `<title> · Mandate`. */
@@ -25,6 +25,7 @@ const NAV: readonly { id: NavItem; label: string; href: string }[] = [
   { id: 'inbox', label: 'Inbox', href: '/console/inbox' },
   { id: 'agents', label: 'Agents', href: '/console/agents' },
   { id: 'mandates', label: 'Mandates', href: '/console/mandates' },
+  { id: 'reviews', label: 'Reviews', href: '/console/reviews' },
   { id: 'audit', label: 'Audit', href: '/console/audit' },
   { id: 'findings', label: 'Findings', href: '/console/findings' },
 ];

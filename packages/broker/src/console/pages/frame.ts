@@ -42,6 +42,11 @@ export function isResponsible(req: ConsoleRequest, agent: Agent | null, mandate?
   return (agent?.owners.includes(session.human.id) ?? false) || mandate?.approverId === session.human.id;
 }
 
+/** PROTOCOL §8: only the original approver may resume a suspended mandate (the resume page checks the rest). */
+export function mayResume(req: ConsoleRequest, mandate: Mandate): boolean {
+  return mandate.status === 'suspended' && mandate.approverId === req.session.human.id && hasRight(req.session.rights, 'mandates:decide');
+}
+
 export function requireResponsible(req: ConsoleRequest, agent: Agent | null, mandate?: Mandate): void {
   if (!isResponsible(req, agent, mandate))
     throw new MandateError('ERR_CONSOLE_NOT_RESPONSIBLE', 'only an owner of the agent, the mandate\'s approver or an admin may do this');

@@ -7,7 +7,7 @@ import { card, confirmLink, confirmPage, definitionList, emptyState, mono, pageH
 import { html, type Html } from '../html.ts';
 import { definePage, type ConsoleRequest } from '../route.ts';
 import { auditTable } from './audit.ts';
-import { actionOf, can, consolePage, humanLabel, isResponsible, reasonOf, requireResponsible } from './frame.ts';
+import { actionOf, can, consolePage, humanLabel, isResponsible, mayResume, reasonOf, requireResponsible } from './frame.ts';
 
 const STATUSES: readonly MandateStatus[] = ['pending', 'approved', 'denied', 'active', 'expired', 'exhausted', 'revoked', 'suspended'];
 const REVOCABLE: readonly MandateStatus[] = [...LIVE_STATUSES, 'exhausted'];
@@ -43,7 +43,8 @@ async function showMandate(req: ConsoleRequest) {
   const body = html`${pageHeader({
     title: mandate.task.purpose, back: { href: '/console/mandates', label: 'Mandates' },
     subtitle: html`${statusPill(mandate.status)} <span class="muted">${mandate.id}</span>`,
-    actions: mayRevoke && REVOCABLE.includes(mandate.status) ? confirmLink({ href: `/console/mandates/${mandate.id}/revoke`, label: 'Revoke mandate' }) : undefined,
+    actions: html`${mayResume(req, mandate) ? html`<a class="btn btn-primary" href="/console/resume/${mandate.id}">Resume with passkey</a> ` : ''}${
+      mayRevoke && REVOCABLE.includes(mandate.status) ? confirmLink({ href: `/console/mandates/${mandate.id}/revoke`, label: 'Revoke mandate' }) : ''}`,
   })}
 <div class="grid-2 section-gap">
 ${card({ title: 'Task', id: 'task', body: taskList(mandate, agent?.name ?? null) })}

@@ -17,7 +17,7 @@ async function page(req: ConsoleRequest, title: string, body: Html): Promise<{ h
   const { human, csrf } = req.session;
   const notice = NOTICES[req.query['done'] ?? ''];
   const badge = await req.deps.notifications.unreadCount(human.id);
-  return { html: renderPage({ title, active: 'mandates', human: { id: human.id, name: human.name }, csrf, badge, body, ...(notice ? { flash: { kind: 'ok' as const, text: notice } } : {}) }) };
+  return { html: renderPage({ title, active: 'reviews', human: { id: human.id, name: human.name }, csrf, badge, body, ...(notice ? { flash: { kind: 'ok' as const, text: notice } } : {}) }) };
 }
 
 function stateOf(review: MandateReview, now: number, grace: number): Html {

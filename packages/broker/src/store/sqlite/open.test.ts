@@ -17,8 +17,10 @@ test('migrations create every table and are idempotent across reopen', async () 
       .all()
       .map((r) => (r as { name: string }).name);
     assert.deepEqual(tables, [
-      'admin_tokens', 'agent_humans', 'agents', 'attestation_keys', 'attestations', 'audit_events', 'audit_heads', 'broker_secrets', 'changes', 'credentials', 'humans',
-      'mandate_reviews', 'mandates', 'notifications', 'replay_cache', 'signing_keys', 'use_counters', 'webhook_attempts', 'webhook_deliveries',
+      'admin_tokens', 'agent_flags', 'agent_humans', 'agents', 'attestation_keys', 'attestations', 'audit_events', 'audit_heads', 'broker_secrets', 'changes',
+      'console_sessions', 'credentials', 'findings', 'human_invites', 'human_oidc_links', 'human_roles', 'humans', 'mandate_reviews', 'mandates', 'notifications',
+      'passkeys', 'replay_cache', 'signing_keys', 'ssf_cursors', 'ssf_outbox', 'ssf_stream_subjects', 'ssf_streams', 'status_list_slots', 'status_lists',
+      'use_counters', 'webhook_attempts', 'webhook_deliveries',
     ]);
     assert.equal(second.raw.pragma('journal_mode', { simple: true }), 'wal');
     await second.db.destroy();
