@@ -35,6 +35,8 @@ export interface HttpCase {
   /** PID of the server process: its CPU-seconds are read from /proc/<pid>/stat. */
   pid: number;
   concurrency?: number;
+  /** Server CPU-seconds so far, instead of /proc/<pid>/stat of `pid` (several processes: bench/replicas.ts). */
+  cpuSeconds?: () => number;
   /** Sends one fresh request; the loader consumes the body. */
   send: () => Promise<Response>;
   /** Called after each timed run with the body of that run's first 2xx response (e.g. to verify a token). */
@@ -50,7 +52,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 async function loadFor(ms: number, c: HttpCase, state: { firstFailure?: { status: number; body: string } }) {
   const deadline = performance.now() + ms;
-  const cpu0 = cpuSecondsOf(c.pid);
+  const serverCpu = c.cpuSeconds ?? (() => cpuSecondsOf(c.pid));
+  const cpu0 = serverCpu();
   const load0 = process.cpuUsage();
   const t0 = performance.now();
   let ok = 0;
@@ -75,7 +78,7 @@ async function loadFor(ms: number, c: HttpCase, state: { firstFailure?: { status
   };
   await Promise.all(Array.from({ length: c.concurrency ?? CONCURRENCY }, worker));
   const seconds = (performance.now() - t0) / 1000;
-  const cpuSeconds = cpuSecondsOf(c.pid) - cpu0;
+  const cpuSeconds = serverCpu() - cpu0;
   const load = process.cpuUsage(load0);
   latencies.sort((a, b) => a - b);
   const run: HttpRunFigure = {

@@ -53,7 +53,7 @@ async function singleBroker(port: number): Promise<Deployment> {
   const dataDir = join(dir, 'data');
   const config = benchConfig();
   (config.audiences as Record<string, Record<string, unknown>>)[AUDIENCE]!.introspectionSecretSha256 = createHash('sha256').update(RS_SECRET).digest('base64url');
-  config.revocation = { statusListTtl: `${ttlSeconds}s`, push: { pollInterval: '10ms' } };
+  config.revocation = { statusListTtl: `${ttlSeconds}s`, push: { pollInterval: '10ms', allowLoopback: true } };
   const { child, base } = await startMandate(dir, port, dataDir, config);
   try {
     const agent = await prepareAgent(base, dataDir, await registerAgent(base, dataDir, `bench-propagation-${Date.now()}`), true);

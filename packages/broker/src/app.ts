@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createAttestors } from './attestors/registry.ts';
 import { createAuditLog } from './audit/audit-service.ts';
+import { createCrossCheckpointer, startCrossCheckpoints } from './audit/cross-checkpoint.ts';
+import { claimAuditChain } from './audit/chain-claim.ts';
 import type { Config } from './config/load.ts';
 import type { HttpDeps, LoopServices } from './http/deps.ts';
 import { createHttpServer } from './http/server.ts';
@@ -80,6 +82,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   prepareDataDir(config.dataDir);
   // SQLite in the data directory, or PostgreSQL shared by replicas when `store.url` is set (docs/deployment.md).
   const store = await createStore(config);
+  // PROTOCOL §9: one live replica per audit chain; a second one with the same audit.chain stops here.
+  const chainClaim = await claimAuditChain(store, config.audit.chain, (error) => process.stderr.write(`audit chain claim: ${error.message}\n`));
   // Replicas reload signing keys when any of them rotates (change feed: LISTEN/NOTIFY, polling as the bound).
   const { keys, subscription: keySync } = syncKeysAcrossReplicas(
     createKeyService({ store: store.keys, clock, activationDelay: config.keys.activationDelay, overlap: config.keys.overlap }),
@@ -97,6 +101,11 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     onCheckpointError: (error) => process.stderr.write(`audit checkpoint write failed: ${error.message}\n`),
     metrics,
   });
+  // PROTOCOL §9: with one chain per replica, each pins the others' heads in its own chain (docs/audit.md).
+  const crossCheckpoints = startCrossCheckpoints(
+    createCrossCheckpointer({ sink: store.audit, audit, keys, clock, chain: config.audit.chain, issuer: config.issuer }),
+    config.audit.crossCheckpointInterval, (error) => process.stderr.write(`audit cross-checkpoint failed: ${error.message}\n`),
+  );
   const notifications = createNotifications({ store, clock, random, config, env: overrides.env ?? process.env, ...(overrides.fetch ? { fetch: overrides.fetch } : {}) });
   const loop = instrumentLoop(metrics, await createLoop(
     { store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }), notifier: notifications.notifier },
@@ -137,8 +146,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       clearInterval(sweep);
       notifications.close();
       lifecycleJob.stop();
+      crossCheckpoints.stop();
       await transmitter.stop();
       await http.close();
+      await chainClaim?.release();
       await store.close();
     },
   };

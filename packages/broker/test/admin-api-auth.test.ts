@@ -43,7 +43,8 @@ const SUCCESS: Record<string, Success> = {
   'POST /admin/v1/humans/:id/disable': async (t) => ({ url: `/admin/v1/humans/${await human(t)}/disable` }),
   'POST /admin/v1/humans/:id/invites': async (t) => ({ url: `/admin/v1/humans/${await human(t)}/invites` }),
   'GET /admin/v1/humans/:id/roles': async (t) => ({ url: `/admin/v1/humans/${await human(t)}/roles` }),
-  'POST /admin/v1/humans/:id/roles': async (t) => ({ url: `/admin/v1/humans/${await human(t)}/roles`, body: { roles: ['approver'] } }),
+  // Only roles whose rights the caller holds (ERR_ROLE_RIGHTS_EXCEEDED): a humans:write token may clear them.
+  'POST /admin/v1/humans/:id/roles': async (t) => ({ url: `/admin/v1/humans/${await human(t)}/roles`, body: { roles: [] } }),
   'POST /admin/v1/agents': async (t) => ({
     url: '/admin/v1/agents',
     body: { name: `api-agent-${++agents}`, owners: [t.admin.id], policy: 'default', jwk: ecPublicJwk() },

@@ -76,7 +76,7 @@ test('borrowed PAT → scan → finding → convert → register → ask → app
   const devSecret = (await fx.app.adminTokens.create({ humanId: dev.id, label: 'dev', rights: ['mandates:read', 'mandates:decide'] }, { ...ctx, callerRights: ['admin'] })).secret;
 
   // 1. The real scanner finds the PAT and guesses its owner from the git author.
-  const report = await scan([repo]);
+  const report = await scan([repo], { gitOwner: true });
   outputs.push(JSON.stringify(report));
   assert.equal(report.findings.length, 1, JSON.stringify(report.findings));
   const [found] = report.findings;

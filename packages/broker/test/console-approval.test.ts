@@ -228,7 +228,10 @@ test('resume a suspended mandate: not before a fresh affirming attestation (ERR_
   assert.equal(byBob.status, 403);
   assert.match(await byBob.text(), /ERR_RESUME_NOT_APPROVER/);
   await client.attest();
-  await page.goto(`${origin}/console/resume/${resumedId}`);
+  // The approver finds the way from the mandate's page: its header offers Resume to them only.
+  await page.goto(`${origin}/console/mandates/${resumedId}`);
+  await page.getByRole('link', { name: 'Resume with passkey' }).click();
+  await page.waitForURL(`${origin}/console/resume/${resumedId}`);
   await page.getByRole('button', { name: 'Resume with passkey' }).click();
   await page.waitForURL(`${origin}/console/inbox?done=resumed`);
   assert.equal((await fx.app.loop.decisions.get(resumedId)).status, 'active');
@@ -261,4 +264,25 @@ test('mandate audit verify re-checks every passkey approval and resumption offli
   const again = createPasskeyProofCheck();
   again.observe(forged);
   assert.deepEqual((await again.check()).map((f) => f.code), ['ERR_AUDIT_PASSKEY_SIGNATURE']);
+});
+
+test('a passkey decision whose credential was registered by another human is flagged (ERR_AUDIT_PASSKEY_WRONG_HUMAN)', async () => {
+  const events = await fx.app.store.audit.read(fx.app.config.audit.chain, 1, 100_000);
+  const bobs = events.find((e) => e.type === 'passkey.registered' && (e.data as { human_id?: string }).human_id === fx.bob.id);
+  assert.ok(bobs, 'bob enrolled a passkey above');
+  const alices = events.find((e) => e.type === 'mandate.approved' && e.actor === fx.alice.id && (e.data as { method?: string }).method === 'passkey')!;
+  const swapped = events.map((e) => (e === alices ? { ...e, data: { ...(e.data as object), credential_id: (bobs.data as { credential_id: string }).credential_id } } : e));
+  const check = createPasskeyProofCheck();
+  check.observe(swapped);
+  assert.deepEqual((await check.check()).map((f) => [f.code, f.seq]), [['ERR_AUDIT_PASSKEY_WRONG_HUMAN', alices.seq]]);
+});
+
+test('enrolling a passkey notifies its human (passkey.registered), so an enrolment they did not make is visible', async () => {
+  const notes = await fx.app.store.notifications.listForRecipient(fx.bob.id, { limit: 500 });
+  const registered = (await fx.app.store.audit.read(fx.app.config.audit.chain, 1, 100_000)).filter((e) => e.type === 'passkey.registered' && (e.data as { human_id?: string }).human_id === fx.bob.id);
+  assert.deepEqual(
+    notes.filter((n) => n.kind === 'passkey.registered').map((n) => n.payload['credential_id']),
+    registered.map((e) => (e.data as { credential_id: string }).credential_id),
+  );
+  assert.equal(registered.length, 1);
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { AdminRight } from '../src/core/model.ts';
 import { json, startTestApp, type TestApp } from './support/app-fixture.ts';
 import { runCli } from './support/cli-runner.ts';
 
@@ -80,6 +81,55 @@ test('roles: the bootstrap admin is admin; roles replace; granting admin needs a
   const manager = await t.app.adminTokens.create({ humanId: id, label: 'hr', rights: ['humans:write'] }, { actor: t.admin.id, requestId: 'req_t', callerRights: ['admin'] });
   const escalate = await t.call('POST', `/admin/v1/humans/${id}/roles`, { roles: ['admin'] }, manager.secret);
   assert.deepEqual([escalate.statusCode, json(escalate).code], [403, 'ERR_ADMIN_FORBIDDEN']);
+});
+
+/** A token with only `rights`, of a fresh human (the caller the review found could escalate). */
+async function tokenOf(name: string, rights: AdminRight[]): Promise<{ humanId: string; secret: string }> {
+  const humanId = await addHuman(name);
+  const issued = await t.app.adminTokens.create({ humanId, label: name, rights }, { actor: t.admin.id, requestId: 'req_t', callerRights: ['admin'] });
+  return { humanId, secret: issued.secret };
+}
+
+test('a humans:write token cannot invite a human who holds admin, by role or by token (ERR_ADMIN_FORBIDDEN)', async () => {
+  const writer = await tokenOf('wendy', ['humans:write']);
+  const byToken = await t.call('POST', `/admin/v1/humans/${t.admin.id}/invites`, undefined, writer.secret);
+  assert.deepEqual([byToken.statusCode, json(byToken).code], [403, 'ERR_ADMIN_FORBIDDEN']);
+  assert.match(String(json(byToken).detail), /holds admin/);
+  const byRole = await addHuman('rolf');
+  assert.equal((await t.call('POST', `/admin/v1/humans/${byRole}/roles`, { roles: ['admin'] })).statusCode, 200);
+  const refused = await t.call('POST', `/admin/v1/humans/${byRole}/invites`, undefined, writer.secret);
+  assert.deepEqual([refused.statusCode, json(refused).code], [403, 'ERR_ADMIN_FORBIDDEN']);
+  assert.equal((await t.call('POST', `/admin/v1/humans/${byRole}/invites`)).statusCode, 201, 'an admin may');
+});
+
+test('a humans:write token cannot invite a human who already has a passkey (ERR_ADMIN_FORBIDDEN)', async () => {
+  const writer = await tokenOf('willa', ['humans:write']);
+  const id = await addHuman('pia');
+  assert.equal((await t.call('POST', `/admin/v1/humans/${id}/invites`, undefined, writer.secret)).statusCode, 201, 'first enrolment is allowed');
+  await t.app.store.console.passkeys.insert({ credentialId: 'cGlhLXBhc3NrZXk', humanId: id, publicKey: 'AA', counter: 0, transports: [], createdAt: clock.now(), lastUsedAt: null });
+  const again = await t.call('POST', `/admin/v1/humans/${id}/invites`, undefined, writer.secret);
+  assert.deepEqual([again.statusCode, json(again).code], [403, 'ERR_ADMIN_FORBIDDEN']);
+  assert.match(String(json(again).detail), /already has a passkey/);
+  assert.equal((await t.call('POST', `/admin/v1/humans/${id}/invites`)).statusCode, 201, 'an admin may');
+});
+
+test('a humans:write token cannot grant roles whose rights exceed its own, not even to its own human (ERR_ROLE_RIGHTS_EXCEEDED)', async () => {
+  const writer = await tokenOf('walt', ['humans:write']);
+  const self = await t.call('POST', `/admin/v1/humans/${writer.humanId}/roles`, { roles: ['owner'] }, writer.secret);
+  assert.deepEqual([self.statusCode, json(self).code], [403, 'ERR_ROLE_RIGHTS_EXCEEDED']);
+  assert.match(String(json(self).detail), /agents:write/);
+  assert.deepEqual(await t.app.console.auth.rolesOf(writer.humanId), []);
+  const wider = await tokenOf('wanda', ['humans:write', 'humans:read', 'agents:read', 'mandates:read', 'mandates:decide']);
+  const other = await addHuman('otto');
+  const granted = await t.call('POST', `/admin/v1/humans/${other}/roles`, { roles: ['approver'] }, wider.secret);
+  assert.deepEqual([granted.statusCode, json(granted).roles], [200, ['approver']], 'rights within the caller\'s own are fine');
+});
+
+test('a non-admin cannot change the roles of a human who holds admin (ERR_ADMIN_FORBIDDEN)', async () => {
+  const writer = await tokenOf('wilma', ['humans:write']);
+  const demote = await t.call('POST', `/admin/v1/humans/${t.admin.id}/roles`, { roles: [] }, writer.secret);
+  assert.deepEqual([demote.statusCode, json(demote).code], [403, 'ERR_ADMIN_FORBIDDEN']);
+  assert.match(String(json(demote).detail), /holds admin/);
 });
 
 test('mandate human invite <name> and mandate human roles through the CLI', async () => {

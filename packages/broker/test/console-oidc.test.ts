@@ -3,6 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import Provider from 'oidc-provider';
+import { ConfigError } from '../src/config/load.ts';
+import { createConsoleOidc } from '../src/services/console-oidc.ts';
 import { API, startLoopFixture, type LoopFixture } from './support/loop-fixture.ts';
 import { addVirtualAuthenticator, launchBrowser, type TestBrowser } from './support/browser.ts';
 
@@ -14,6 +16,7 @@ import { addVirtualAuthenticator, launchBrowser, type TestBrowser } from './supp
 const CLIENT_ID = 'mandate-console';
 const CLIENT_SECRET = 'console-client-secret-for-tests';
 const EMAIL = 'carol@example.com';
+const UNVERIFIED_EMAIL = 'dave@example.com';
 
 let fx: LoopFixture;
 let browser: TestBrowser;
@@ -28,7 +31,11 @@ async function startIdp(): Promise<void> {
     provider ??= new Provider(idpIssuer, {
       clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${origin}/console/oidc/callback`], grant_types: ['authorization_code'], response_types: ['code'] }],
       claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-      findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub, email: sub === 'carol' ? EMAIL : `${sub}@elsewhere.example`, email_verified: true }) }),
+      // `dave` has an address a human has, but the IdP does not say it verified it (no email_verified).
+      findAccount: async (_ctx, sub) => ({
+        accountId: sub,
+        claims: async () => (sub === 'dave' ? { sub, email: UNVERIFIED_EMAIL } : { sub, email: sub === 'carol' ? EMAIL : `${sub}@elsewhere.example`, email_verified: true }),
+      }),
       pkce: { required: () => true },
     });
     provider.callback()(req, res);
@@ -101,6 +108,23 @@ test('an IdP account whose e-mail no active human has is refused (ERR_OIDC_NO_HU
   await page.waitForURL(/\/console\/oidc\/callback/);
   assert.match(await page.locator('main').innerText(), /ERR_OIDC_NO_HUMAN/);
   await context.close();
+});
+
+test('an IdP account without email_verified is refused even when a human has the address (ERR_OIDC_EMAIL_UNVERIFIED)', async () => {
+  assert.equal((await fx.adminApi('POST', '/admin/v1/humans', fx.secrets.admin, { name: 'dave', email: UNVERIFIED_EMAIL })).status, 201);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signInAtIdp(page, 'dave');
+  await page.waitForURL(/\/console\/oidc\/callback/);
+  assert.match(await page.locator('main').innerText(), /ERR_OIDC_EMAIL_UNVERIFIED/);
+  assert.equal((await fx.auditEvents(20)).filter((e) => e.type === 'console_session.started' && (e.data as { method: string }).method === 'oidc').length, 1, 'only carol\'s session');
+  await context.close();
+});
+
+test('an http issuer off loopback fails at start with its dotted path; loopback http is allowed', () => {
+  const deps = { store: fx.app.store, clock: fx.clock, clientId: 'c', clientSecret: 's', origin: 'http://localhost:1', key: Buffer.alloc(32) };
+  assert.throws(() => createConsoleOidc({ ...deps, issuer: 'http://idp.example' }), (error: Error) => error instanceof ConfigError && /console\.oidc\.issuer/.test(error.message));
+  for (const issuer of ['http://127.0.0.1:9', 'http://[::1]:9', 'http://localhost:9', 'https://idp.example']) assert.doesNotThrow(() => createConsoleOidc({ ...deps, issuer }));
 });
 
 test('a callback without the signed state cookie is refused (ERR_OIDC_CALLBACK)', async () => {

@@ -111,3 +111,20 @@ test('an owner keeps a due mandate and revokes another through the confirm page'
   const reviewed = (await t.app.store.audit.byMandate(kept, 50)).find((e) => e.type === 'mandate.reviewed');
   assert.deepEqual([reviewed?.actor, reviewed?.data.decision], [ownerId, 'keep']);
 });
+
+test('the revoke confirm page shows a mandate only to an owner of its agent or an admin (ERR_REVIEW_NOT_OWNER)', async () => {
+  const id = await activeMandate();
+  const other = await t.app.directory.addHuman({ name: 'Oscar Other' }, { actor: t.admin.id, requestId: REQ });
+  await t.app.console.auth.setRoles(other.id, ['owner'], { actor: t.admin.id, requestId: REQ, callerRights: ['admin'] });
+  const asOf = async (humanId: string) => {
+    const cookie = `__Host-mandate_session=${await t.app.console.auth.startSession(humanId, 'passkey', REQ, false)}`;
+    return t.app.http.inject({ method: 'GET', url: `/console/reviews/${id}/revoke`, headers: { cookie } });
+  };
+  const refused = await asOf(other.id);
+  assert.equal(refused.statusCode, 403);
+  assert.match(refused.body, /ERR_REVIEW_NOT_OWNER/);
+  assert.doesNotMatch(refused.body, /Read the items/, 'the mandate\'s task is not shown');
+  const owner = await asOf(ownerId);
+  assert.equal(owner.statusCode, 200);
+  assert.match(owner.body, /Read the items/);
+});

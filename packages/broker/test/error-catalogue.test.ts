@@ -50,6 +50,7 @@ const WHERE = {
   ERR_AGENT_HUMAN_DISABLED: at(ADMIN, 'a disabled owner (ERR_AGENT_HUMAN_DISABLED)'),
   ERR_TOKEN_NOT_FOUND: at(ADMIN, 'revoking an unknown admin token (ERR_TOKEN_NOT_FOUND)'),
   ERR_TOKEN_RIGHTS_EXCEEDED: at(ADMIN, 'granting a right the caller lacks (ERR_TOKEN_RIGHTS_EXCEEDED)'),
+  ERR_ROLE_RIGHTS_EXCEEDED: at('console-auth.test.ts', 'a humans:write token cannot grant roles whose rights exceed its own, not even to its own human (ERR_ROLE_RIGHTS_EXCEEDED)'),
   ERR_KEYS_NO_SIGNING_KEY: {
     unreachable: 'createApp ensures a signing key before serving, and a rotation keeps the active key until its successor activates; keys/key-service.test.ts covers an empty key store',
   },
@@ -181,6 +182,8 @@ const WHERE = {
   ERR_SSF_STREAM_INVALID: at(PUSH, 'poll delivery or an http endpoint off loopback (ERR_SSF_STREAM_INVALID)'),
   ERR_SSF_SUBJECT_INVALID: at(PUSH, 'a subject this transmitter never names (ERR_SSF_SUBJECT_INVALID)'),
   ERR_SSF_SUBJECT_NOT_FOUND: at(PUSH, 'removing a subject the stream does not hold (ERR_SSF_SUBJECT_NOT_FOUND)'),
+  ERR_SSF_ENDPOINT_FORBIDDEN: at(PUSH, 'an endpoint on an internal address (ERR_SSF_ENDPOINT_FORBIDDEN)'),
+  ERR_SSF_STREAM_LIMIT: at(PUSH, 'more streams than an audience may hold (ERR_SSF_STREAM_LIMIT)'),
   ERR_OPS_NOT_READY: at('operability.test.ts', 'the store closed: 503 naming the store check, migrations not checked (ERR_OPS_NOT_READY)'),
   ERR_OPS_METRICS_UNAUTHENTICATED: at('operability.test.ts', 'metrics.bearerToken: no or a wrong token is 401 with a Bearer challenge (ERR_OPS_METRICS_UNAUTHENTICATED)'),
   ERR_CONSOLE_UNAUTHENTICATED: at('console-approval.test.ts', 'a console POST without the CSRF token is refused (ERR_CONSOLE_CSRF); without a session (ERR_CONSOLE_UNAUTHENTICATED)'),
@@ -197,6 +200,7 @@ const WHERE = {
   ERR_PASSKEY_WRONG_HUMAN: at('console-approval.test.ts', 'a human without the approver role gets 403 (ERR_ADMIN_FORBIDDEN); an approver not named in the request too (ERR_MANDATE_NOT_APPROVER); a passkey of another human (ERR_PASSKEY_WRONG_HUMAN)'),
   ERR_OIDC_CALLBACK: at('console-oidc.test.ts', 'a callback without the signed state cookie is refused (ERR_OIDC_CALLBACK)'),
   ERR_OIDC_NO_HUMAN: at('console-oidc.test.ts', 'an IdP account whose e-mail no active human has is refused (ERR_OIDC_NO_HUMAN)'),
+  ERR_OIDC_EMAIL_UNVERIFIED: at('console-oidc.test.ts', 'an IdP account without email_verified is refused even when a human has the address (ERR_OIDC_EMAIL_UNVERIFIED)'),
   ERR_RESUME_NOT_APPROVER: at('console-approval.test.ts', 'resume a suspended mandate: not before a fresh affirming attestation (ERR_RESUME_ATTESTATION), not by another human (ERR_RESUME_NOT_APPROVER), then with the passkey'),
   ERR_RESUME_ATTESTATION: at('console-approval.test.ts', 'resume a suspended mandate: not before a fresh affirming attestation (ERR_RESUME_ATTESTATION), not by another human (ERR_RESUME_NOT_APPROVER), then with the passkey'),
   ERR_INTERNAL: {

@@ -34,7 +34,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('base6
 const basic = (audience: string) => `Basic ${Buffer.from(`${encodeURIComponent(audience)}:${SECRETS[audience]}`).toString('base64')}`;
 
 before(async () => {
-  fx = await startLoopFixture({ config: { revocation: { statusListTtl: `${TTL_SECONDS}s`, push: { pollInterval: '10ms', retryBase: '50ms', maxAttempts: 3 } } } });
+  fx = await startLoopFixture({ config: { revocation: { statusListTtl: `${TTL_SECONDS}s`, push: { pollInterval: '10ms', retryBase: '50ms', maxAttempts: 3, allowLoopback: true, maxStreamsPerAudience: 3 } } } });
   listRs = await startResourceServer(fx, { introspection: undefined, statusList: true });
   receiver = createSsfReceiver({ issuer: fx.issuer, audience: API, jwks: `${fx.issuer}/jwks`, onVerification: (state) => verifications.push(state) });
   pushEndpoint = createServer((req, res) => receiver.nodeHandler(req, res));
@@ -202,6 +202,31 @@ describe('SSF push', () => {
   test('poll delivery or an http endpoint off loopback (ERR_SSF_STREAM_INVALID)', async () => {
     await refusedWith(await postJson('/ssf/streams', { delivery: { method: 'urn:ietf:rfc:8936' } }), 'ERR_SSF_STREAM_INVALID');
     await refusedWith(await postJson('/ssf/streams', { delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: 'http://rs.example/events' } }), 'ERR_SSF_STREAM_INVALID');
+  });
+
+  test('an endpoint on an internal address (ERR_SSF_ENDPOINT_FORBIDDEN)', async () => {
+    for (const endpoint of ['https://169.254.169.254/latest/meta-data', 'https://10.1.2.3/events', 'https://192.168.0.10/events', 'https://[fd00::1]/events', 'https://[fe80::1]/events', 'https://[::ffff:172.16.0.1]/events', 'https://0.0.0.0/events'])
+      await refusedWith(await postJson('/ssf/streams', { delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: endpoint } }), 'ERR_SSF_ENDPOINT_FORBIDDEN');
+    const patch = await fetch(`${fx.issuer}/ssf/streams`, {
+      method: 'PATCH', headers: { authorization: basic(API), 'content-type': 'application/json' },
+      body: JSON.stringify({ stream_id: streamId, delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: 'https://169.254.169.254/' } }),
+    });
+    await refusedWith(patch, 'ERR_SSF_ENDPOINT_FORBIDDEN');
+    const read = (await (await fetch(`${fx.issuer}/ssf/streams?stream_id=${streamId}`, { headers: { authorization: basic(API) } })).json()) as { delivery: { endpoint_url: string } };
+    assert.equal(read.delivery.endpoint_url, pushUrl, 'the refused update changed nothing');
+  });
+
+  test('more streams than an audience may hold (ERR_SSF_STREAM_LIMIT)', async () => {
+    const create = () => postJson('/ssf/streams', { delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: pushUrl } }, OTHER_API);
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await create();
+      assert.equal(response.status, 201);
+      made.push(((await response.json()) as { stream_id: string }).stream_id);
+    }
+    await refusedWith(await create(), 'ERR_SSF_STREAM_LIMIT');
+    for (const id of made) assert.equal((await fetch(`${fx.issuer}/ssf/streams?stream_id=${id}`, { method: 'DELETE', headers: { authorization: basic(OTHER_API) } })).status, 204);
+    assert.equal((await create()).status, 201, 'a deleted stream frees its place');
   });
 
   test('a subject this transmitter never names (ERR_SSF_SUBJECT_INVALID)', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,20 @@ describe('exit codes', () => {
     const run = await runCli(['scan', dirty, '--fail-on-findings', '--format', 'json', '--no-git-owner']);
     assert.equal(run.exitCode, 1);
     assert.equal((JSON.parse(run.out) as { findings: unknown[] }).findings.length, 3);
+  });
+
+  test('git is asked for an owner only with --git-owner', async () => {
+    const repo = join(dir, 'repo');
+    mkdirSync(repo);
+    writeFileSync(join(repo, '.env'), `GITHUB_TOKEN=${secrets[0]}\n`);
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=Erin', '-c', 'user.email=erin@acme.example', ...args], { cwd: repo, stdio: 'ignore' });
+    git('init', '-q');
+    git('add', '.env');
+    git('commit', '-q', '-m', 'config');
+    const owners = async (...flags: string[]) =>
+      (JSON.parse((await runCli(['scan', repo, '--format', 'json', ...flags])).out) as { findings: Array<{ owner_guess: string | null }> }).findings.map((f) => f.owner_guess);
+    assert.deepEqual(await owners(), [null]);
+    assert.deepEqual(await owners('--git-owner'), ['erin@acme.example']);
   });
 
   test('2 without a path or --env', async () => {

@@ -3,7 +3,8 @@
  * SETs (RFC 8417) pushed over HTTP (RFC 8935). Each SET is verified (typ `secevent+jwt`, alg
  * allow-list, signature against the issuer's JWKS, `iss`, `aud`, no `sub`/`exp`, known events),
  * then the revoked `jti` or mandate id is remembered in a bounded in-memory set that the verifier
- * consults (`createVerifier({ ..., revocations: receiver })`).
+ * consults (`createVerifier({ ..., revocations: receiver })`). A SET older than `retainSeconds`, from
+ * the future, or seen before (its `jti`) is not applied again.
  *
  * @example
  * ```ts
@@ -31,6 +32,8 @@ export const PUSH_DELIVERY_METHOD = 'urn:ietf:rfc:8935';
 export const SET_MEDIA_TYPE = 'application/secevent+jwt';
 
 const MAX_BODY = 65_536;
+/** How far a SET's `iat` may be ahead of this clock (RFC 8417 §2.2 leaves freshness to the recipient). */
+const MAX_SKEW_SECONDS = 60;
 
 export interface SsfReceiverOptions {
   /** The broker's issuer, compared with the SET's `iss`. */
@@ -59,8 +62,11 @@ export interface SsfReceiver {
   receive(body: string, contentType: string | undefined): Promise<PushOutcome>;
   /** A node:http handler for the push endpoint. */
   nodeHandler(request: IncomingMessage, response: ServerResponse): void;
-  /** Whether a token was revoked by a pushed event (its `jti`, or its mandate). */
-  isRevoked(claims: { jti?: unknown; authorization_details?: unknown }): boolean;
+  /**
+   * Whether a token was revoked by a pushed event: its `jti` (always), or its mandate when the token
+   * was issued (`iat`) no later than the event (a resumed mandate's new tokens are not).
+   */
+  isRevoked(claims: { jti?: unknown; iat?: unknown; authorization_details?: unknown }): boolean;
   /** How many ids are remembered. */
   readonly size: number;
 }
@@ -76,29 +82,33 @@ export function createSsfReceiver(options: SsfReceiverOptions): SsfReceiver {
   const now = options.now ?? Date.now;
   const retainMs = (options.retainSeconds ?? 600) * 1000;
   const limit = options.maxEntries ?? 100_000;
-  const revoked = new Map<string, number>();
-
-  const remember = (key: string) => {
-    revoked.delete(key);
-    revoked.set(key, now() + retainMs);
-    for (const [oldest, until] of revoked) {
-      if (revoked.size <= limit && until > now()) break;
-      revoked.delete(oldest);
-    }
-  };
+  /** Revoked subject → until when it is remembered (ms) and the event time it covers (s; Infinity for a jti). */
+  const revoked = new Map<string, Revoked>();
+  /** SET jti → until when it is remembered (ms): a replayed or retried SET is not applied twice. */
+  const seen = new Map<string, Revoked>();
 
   const apply = (payload: Record<string, unknown>) => {
     const events = payload.events as Record<string, Record<string, unknown>>;
     for (const type of Object.keys(events)) {
       if (type === SSF_EVENT.verification) options.onVerification?.(typeof events[type]?.state === 'string' ? (events[type].state as string) : undefined);
-      else remember(subjectKey(payload.sub_id, options.issuer));
+      else {
+        const key = subjectKey(payload.sub_id, options.issuer);
+        // Per credential: that token is dead for good. Per mandate: tokens issued up to the event.
+        const at = key.startsWith('jti:') ? Infinity : eventTime(events[type], payload.iat as number);
+        remember(revoked, key, { until: now() + retainMs, at: Math.max(at, revoked.get(key)?.at ?? -Infinity) }, limit, now());
+      }
     }
   };
 
   const receive = async (body: string, contentType: string | undefined): Promise<PushOutcome> => {
     try {
       if (contentType?.split(';')[0]?.trim().toLowerCase() !== SET_MEDIA_TYPE) throw new PushError('invalid_request', `the body must be ${SET_MEDIA_TYPE}`);
-      apply(await verifySet(body.trim(), keys, options));
+      const payload = await verifySet(body.trim(), keys, options);
+      const iat = payload.iat as number;
+      if (iat * 1000 < now() - retainMs || iat > now() / 1000 + MAX_SKEW_SECONDS) throw new PushError('invalid_request', 'the SET iat is outside the accepted window');
+      if (isLive(seen, String(payload.jti), now())) return { status: 202 }; // RFC 8935 §2.3: already accepted
+      apply(payload);
+      remember(seen, String(payload.jti), { until: iat * 1000 + retainMs, at: iat }, limit, now());
       return { status: 202 };
     } catch (error) {
       if (error instanceof PushError) return { status: 400, body: { err: error.err, description: error.message } };
@@ -114,8 +124,10 @@ export function createSsfReceiver(options: SsfReceiverOptions): SsfReceiver {
         .then((outcome) => send(response, outcome), () => send(response, { status: 400, body: { err: 'invalid_request', description: 'the SET could not be read' } }));
     },
     isRevoked(claims) {
+      if (isLive(revoked, `jti:${String(claims.jti)}`, now())) return true;
       const mandateId = (claims.authorization_details as Array<{ delegation?: { id?: unknown } }> | undefined)?.[0]?.delegation?.id;
-      return live(revoked, `jti:${String(claims.jti)}`, now()) || (typeof mandateId === 'string' && live(revoked, `id:${mandateId}`, now()));
+      if (typeof mandateId !== 'string' || !isLive(revoked, `id:${mandateId}`, now())) return false;
+      return typeof claims.iat !== 'number' || claims.iat <= revoked.get(`id:${mandateId}`)!.at;
     },
     get size() {
       return revoked.size;
@@ -123,9 +135,30 @@ export function createSsfReceiver(options: SsfReceiverOptions): SsfReceiver {
   };
 }
 
-function live(revoked: Map<string, number>, key: string, nowMs: number): boolean {
-  const until = revoked.get(key);
-  return until !== undefined && until > nowMs;
+interface Revoked {
+  until: number;
+  at: number;
+}
+
+function isLive(map: Map<string, Revoked>, key: string, nowMs: number): boolean {
+  const entry = map.get(key);
+  return entry !== undefined && entry.until > nowMs;
+}
+
+/** Adds or refreshes `key`; then forgets the oldest entries beyond `limit` and the expired ones. */
+function remember(map: Map<string, Revoked>, key: string, entry: Revoked, limit: number, nowMs: number): void {
+  map.delete(key);
+  map.set(key, entry);
+  for (const [oldest, { until }] of map) {
+    if (map.size <= limit && until > nowMs) break;
+    map.delete(oldest);
+  }
+}
+
+/** CAEP 1.0 §3.1: `event_timestamp` is when the session was revoked; the SET's `iat` if absent. */
+function eventTime(event: Record<string, unknown> | undefined, iat: number): number {
+  const at = event?.event_timestamp;
+  return typeof at === 'number' && Number.isFinite(at) ? at : iat;
 }
 
 /** PROTOCOL §7: `{format: "jwt_id", iss, jti}` per credential, `{format: "opaque", id}` per mandate. */
@@ -203,8 +236,12 @@ export interface StreamRegistration {
 export async function registerSsfStream(registration: StreamRegistration): Promise<Record<string, unknown> & { stream_id: string }> {
   const fetchImpl = registration.fetch ?? globalThis.fetch.bind(globalThis);
   const metadata = (await (await fetchImpl(`${registration.issuer}/.well-known/ssf-configuration`)).json()) as { configuration_endpoint: string };
+  // The client secret goes only to the issuer itself, whatever the metadata names.
+  const endpoint = URL.canParse(String(metadata.configuration_endpoint)) ? new URL(metadata.configuration_endpoint) : null;
+  if (!endpoint || endpoint.origin !== new URL(registration.issuer).origin)
+    throw new Error(`the configuration_endpoint is not under the issuer's origin ${new URL(registration.issuer).origin}: the client secret is not sent`);
   const basic = `Basic ${Buffer.from(`${formEncode(registration.clientId)}:${formEncode(registration.clientSecret)}`).toString('base64')}`;
-  const response = await fetchImpl(metadata.configuration_endpoint, {
+  const response = await fetchImpl(endpoint.href, {
     method: 'POST',
     headers: { authorization: basic, 'content-type': 'application/json' },
     body: JSON.stringify({

@@ -5,6 +5,7 @@ import { verifyCompact } from '../keys/jws.ts';
 import type { AuditSink } from '../ports/audit-sink.ts';
 import type { VerificationKeys } from './verification-keys.ts';
 import { createPasskeyProofCheck, type PasskeyProofFaultCode } from './passkey-proofs.ts';
+import { createCrossCheckpointCheck, type CrossCheckpointFaultCode } from './cross-checkpoint-check.ts';
 
 /** Stable codes of `mandate audit verify`, one per check. */
 export type AuditFaultCode =
@@ -20,7 +21,8 @@ export type AuditFaultCode =
   | 'ERR_AUDIT_CHECKPOINT_INVALID'
   | 'ERR_AUDIT_CHECKPOINT_TYP'
   | 'ERR_AUDIT_CHECKPOINT_MISMATCH'
-  | PasskeyProofFaultCode;
+  | PasskeyProofFaultCode
+  | CrossCheckpointFaultCode;
 
 export interface AuditFault {
   code: AuditFaultCode;
@@ -64,9 +66,10 @@ interface ChainScan {
 }
 
 /**
- * PROTOCOL §9: checks every chain (gap-free seq, links, hashes), its sealed head, and the external
- * checkpoints. Tampered data never throws: each finding is a fault. Throws only when the
- * checkpoint file exists but cannot be read.
+ * PROTOCOL §9: checks every chain (gap-free seq, links, hashes), its sealed head, the external
+ * checkpoints, and the cross-checkpoints replicas write into their chains about each other's.
+ * Tampered data never throws: each finding is a fault. Throws only when the checkpoint file
+ * exists but cannot be read.
  *
  * @example
  * const report = await verifyAudit({ sink: store.audit, keys, checkpointFile, hashing: nodeChainHashing });
@@ -78,9 +81,14 @@ export async function verifyAudit(options: VerifyAuditOptions): Promise<AuditRep
   const names = new Set([...(await options.sink.chains()), ...(checkpoints?.keys() ?? [])]);
   const chains: ChainSummary[] = [];
   const passkeys = createPasskeyProofCheck();
+  const cross = createCrossCheckpointCheck(options.keys);
+  const observe = (page: AuditRecord[]) => {
+    passkeys.observe(page);
+    cross.observe(page);
+  };
   for (const chain of [...names].sort()) {
     const checkpoint = checkpoints?.get(chain) ?? null;
-    const scan = await scanChain(options, chain, checkpoint?.seq, faults, passkeys.observe);
+    const scan = await scanChain(options, chain, checkpoint?.seq, faults, observe);
     // An unreadable page leaves the end of the chain unknown: comparing heads with it would only add noise.
     if (scan.complete) {
       await checkHead(options, chain, scan.last, faults);
@@ -90,6 +98,8 @@ export async function verifyAudit(options: VerifyAuditOptions): Promise<AuditRep
   }
   // PROTOCOL §4: passkey approvals and resumptions are re-checked against the registered keys.
   faults.push(...(await passkeys.check()));
+  // PROTOCOL §9: every head a replica pinned in its chain must still be in the other chain, unchanged.
+  faults.push(...(await cross.check(options.sink, new Map(chains.map((c) => [c.chain, c.lastSeq])))));
   return { ok: faults.length === 0, chains, faults };
 }
 

@@ -26,7 +26,7 @@ interface ScanFlags {
   report?: boolean;
   failOnFindings?: boolean;
   progress: boolean;
-  gitOwner: boolean;
+  gitOwner?: boolean;
   url?: string;
   data?: string;
 }
@@ -43,7 +43,8 @@ export function registerScanCommand(program: Command): void {
     .option('--report', 'record the findings in the broker (POST /admin/v1/findings; needs findings:write)')
     .option('--fail-on-findings', 'exit 1 when anything is found (for CI)')
     .option('--no-progress', 'no progress lines on stderr')
-    .option('--no-git-owner', 'do not ask git for the last author of a file with a finding')
+    .option('--git-owner', 'guess owners from the last git author of a file (runs git in the scanned repository: trusted trees only)')
+    .option('--no-git-owner', 'do not ask git (the default)')
     .addHelpText('after', '\nExit codes: 0 scanned; 1 findings with --fail-on-findings, or --report failed; 2 usage error.\nSecrets are never printed: a finding carries the SHA-256 fingerprint of its secret. See docs/scanner.md.')
     .action(async (paths: string[], flags: ScanFlags, command: Command) => {
       const io = ioOf(command);
@@ -64,7 +65,7 @@ async function runScan(paths: string[], flags: ScanFlags, io: Io): Promise<numbe
   const missing = paths.find((path) => !existsSync(path));
   if (missing !== undefined) throw new UsageError(`no such file or directory: ${missing}`);
   const client = flags.report ? createAdminClient(resolveSettings(flags)) : null; // a bad setup fails before the scan
-  const report = await scan(paths, { gitOwner: flags.gitOwner, ...(flags.progress ? { onProgress: progressPrinter(io) } : {}) });
+  const report = await scan(paths, { gitOwner: flags.gitOwner === true, ...(flags.progress ? { onProgress: progressPrinter(io) } : {}) });
   if (flags.env) report.findings.push(...scanEnvironment(process.env));
   io.out(format === 'json' ? formatJson(report) : format === 'sarif' ? formatSarif(report, VERSION) : formatTable(report));
   if (client) io.err(await sendReport(client, report.findings));

@@ -25,7 +25,8 @@ async function serve(options: ServeOptions): Promise<void> {
   const config = await loadServeConfig(options);
   if (!config) return;
   process.umask(0o077); // everything the broker writes in its data directory is owner-only
-  const app = await createApp(config);
+  const app = await startApp(config);
+  if (!app) return;
   if (await bootstrapFirstStart(app))
     process.stdout.write(`first start: admin token for "${config.bootstrap.adminName}" written to ${config.dataDir}/${ADMIN_TOKEN_FILE}\n`);
   await app.http.listen({ host: config.server.host, port: config.server.port });
@@ -34,6 +35,18 @@ async function serve(options: ServeOptions): Promise<void> {
   const shutdown = createShutdown(app, { graceMs: config.server.shutdownGrace, exit: (code) => process.exit(code) });
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+}
+
+/** Settings only the store can check (a second live replica on one `audit.chain`) fail like bad config. */
+async function startApp(config: Config): Promise<Awaited<ReturnType<typeof createApp>> | null> {
+  try {
+    return await createApp(config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 2;
+    return null;
+  }
 }
 
 /** Bad config fails here, before anything starts, with one dotted path per mistake. */

@@ -14,6 +14,12 @@ const push = z
     timeout: duration('5s', 'Timeout of one push (RFC 8935).'),
     retryBase: duration('1s', 'Delay before the first retry of a failed push; doubled at each further attempt.'),
     maxAttempts: z.number().int().min(1).max(20).default(8).describe('Attempts per SET before it is given up (kept in the outbox as failed).'),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Push endpoint host names (exact, case-insensitive) exempt from the address check; any other endpoint must be a public address (no private, loopback, link-local, multicast).'),
+    allowLoopback: z.boolean().default(false).describe('Allow push endpoints on loopback addresses (127.0.0.0/8, ::1), over http too: for tests, benchmarks and development only.'),
+    maxStreamsPerAudience: z.number().int().min(1).max(1000).default(10).describe('Most SSF streams one audience (resource server) may hold.'),
   })
   .prefault({})
   .describe('Push of revocations (OpenID SSF 1.0 transmitter, RFC 8935 push).');

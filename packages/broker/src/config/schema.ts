@@ -35,7 +35,7 @@ const store = z
       .url({ protocol: /^postgres(ql)?$/, hostname: /./, error: 'expected a postgres:// URL (postgres://user:password@host:5432/database)' })
       .optional()
       .describe('PostgreSQL instead of the embedded SQLite: a postgres:// URL (docs/deployment.md). Replicas share it. Contains a password: prefer env MANDATE_STORE_URL.'),
-    poolSize: z.number().int().min(1).max(200).default(10).describe('PostgreSQL only: most connections this replica opens (plus one for LISTEN).'),
+    poolSize: z.number().int().min(1).max(200).default(10).describe('PostgreSQL only: most connections this replica opens (plus one for LISTEN and one holding its audit chain\'s lock).'),
     pollInterval: duration('5s', 'How often a replica polls the change feed for revocations and key rotations besides LISTEN/NOTIFY: the bound on how late one arrives when notifications are lost. Keep it below keys.activationDelay.'),
   })
   .prefault({})
@@ -104,8 +104,9 @@ const lifecycle = z
 
 const audit = z
   .strictObject({
-    chain: z.string().regex(/^[a-z0-9-]{1,32}$/).default('main').describe('Name of this process\'s audit chain.'),
+    chain: z.string().regex(/^[a-z0-9-]{1,32}$/).default('main').describe('Name of this process\'s audit chain. On PostgreSQL one per replica: a second live replica with the same name refuses to start.'),
     checkpointFile: z.string().min(1).optional().describe('External checkpoint file (default <dataDir>/audit-checkpoints.jsonl).'),
+    crossCheckpointInterval: duration('60s', 'How often this replica pins the heads of the other replicas\' chains in its own (signed cross-checkpoint, docs/audit.md); only when other chains exist.'),
   })
   .prefault({})
   .describe('Tamper-evident audit log.');

@@ -40,7 +40,7 @@ export async function createConsoleServices(deps: ConsoleServiceDeps): Promise<C
     const clientSecret = deps.env[oidcConfig.clientSecretEnv];
     // Bad config fails at start, with the dotted path of the key to fix.
     if (!clientSecret) throw new ConfigError([{ path: 'console.oidc.clientSecretEnv', message: `environment variable ${oidcConfig.clientSecretEnv} is not set` }]);
-    oidc = createConsoleOidc({ store, clock, issuer: oidcConfig.issuer, clientId: oidcConfig.clientId, clientSecret, origin, key: await sharedKey('console-oidc-state') });
+    oidc = createConsoleOidc({ store, clock, issuer: oidcConfig.issuer, clientId: oidcConfig.clientId, clientSecret, trustUnverifiedEmail: oidcConfig.trustUnverifiedEmail, origin, key: await sharedKey('console-oidc-state') });
   }
   return { auth, passkeys, approval, resume, oidc, origin, rpId };
 }

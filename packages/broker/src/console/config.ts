@@ -18,6 +18,7 @@ export const consoleConfigSchema = z
         issuer: z.url({ protocol: /^https?$/ }).describe('The organisation\'s OpenID Provider (discovery at <issuer>/.well-known/openid-configuration).'),
         clientId: z.string().min(1).describe('Client id registered at the IdP; redirect URI <origin>/console/oidc/callback.'),
         clientSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'expected an environment variable name').describe('Environment variable holding the client secret (client_secret_basic); the secret never sits in the config file.'),
+        trustUnverifiedEmail: z.boolean().default(false).describe('Map an e-mail the IdP does not mark email_verified: true to a human. Risky: whoever can set that address at the IdP signs in as the human; only for IdPs that verify every address themselves.'),
       })
       .optional()
       .describe('Optional sign-in through the IdP; the IdP\'s verified e-mail maps to a human. Approving still needs a passkey.'),

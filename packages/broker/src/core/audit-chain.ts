@@ -43,7 +43,9 @@ export type AuditEventType =
   | 'ssf_stream.updated'
   | 'ssf_stream.deleted'
   | 'token.issued'
-  | 'token.revoked';
+  | 'token.revoked'
+  /** PROTOCOL §9: the heads of the other replicas' chains, pinned in this one (audit/cross-checkpoint.ts). */
+  | 'audit.cross_checkpointed';
 
 export interface AuditEventInput {
   type: AuditEventType;

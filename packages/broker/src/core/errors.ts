@@ -36,6 +36,7 @@ export const ERROR_CATALOGUE = {
   ERR_AGENT_HUMAN_DISABLED: entry(400, OAUTH_ERROR.invalidRequest, 'Owner or approver is disabled'),
   ERR_TOKEN_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Admin token not found'),
   ERR_TOKEN_RIGHTS_EXCEEDED: entry(403, OAUTH_ERROR.accessDenied, 'Cannot grant rights the caller does not hold'),
+  ERR_ROLE_RIGHTS_EXCEEDED: entry(403, OAUTH_ERROR.accessDenied, 'Cannot grant roles whose rights the caller does not hold'),
   // keys
   ERR_KEYS_NO_SIGNING_KEY: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'No active signing key'),
   // operations: readiness and the metrics scrape (docs/operations.md)
@@ -197,6 +198,7 @@ export const ERROR_CATALOGUE = {
   ERR_PASSKEY_WRONG_HUMAN: entry(403, OAUTH_ERROR.accessDenied, 'The passkey belongs to another human'),
   ERR_OIDC_CALLBACK: entry(400, OAUTH_ERROR.invalidRequest, 'OIDC sign-in failed'),
   ERR_OIDC_NO_HUMAN: entry(403, OAUTH_ERROR.accessDenied, 'No active human has this e-mail address'),
+  ERR_OIDC_EMAIL_UNVERIFIED: entry(403, OAUTH_ERROR.accessDenied, 'The identity provider did not assert that the e-mail address is verified'),
   ERR_RESUME_NOT_APPROVER: entry(403, OAUTH_ERROR.accessDenied, 'Only the original approver may resume a mandate'),
   ERR_RESUME_ATTESTATION: entry(409, OAUTH_ERROR.invalidRequest, 'The agent has no fresh affirming attestation'),
   // Token Status List and OpenID SSF push (docs/revocation.md)
@@ -206,6 +208,8 @@ export const ERROR_CATALOGUE = {
   ERR_SSF_STREAM_INVALID: entry(400, OAUTH_ERROR.invalidRequest, 'Invalid stream configuration'),
   ERR_SSF_SUBJECT_INVALID: entry(400, OAUTH_ERROR.invalidRequest, 'Invalid subject'),
   ERR_SSF_SUBJECT_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'The stream does not hold this subject'),
+  ERR_SSF_ENDPOINT_FORBIDDEN: entry(400, OAUTH_ERROR.invalidRequest, 'The delivery endpoint is not a public address'),
+  ERR_SSF_STREAM_LIMIT: entry(409, OAUTH_ERROR.invalidRequest, 'This audience already holds the most streams allowed'),
   // last resort
   ERR_INTERNAL: entry(500, OAUTH_ERROR.serverError, 'Internal error'),
 } as const satisfies Record<`ERR_${string}`, CatalogueEntry>;

@@ -15,6 +15,8 @@ export function describeNotification(kind: string, payload: Record<string, unkno
       return `Mandate ${s('mandate_id')} of agent ${s('agent_id')} is due for review: keep or revoke it.`;
     case 'mandate.suspended':
       return `Mandate ${s('mandate_id')} of agent ${s('agent_id')} was suspended (${s('reason')}).`;
+    case 'passkey.registered':
+      return `A passkey (${s('credential_id')}) was added to your account. If you did not add it, tell an admin now.`;
     case 'lifecycle.flagged':
       return `Agent ${s('agent_name')} (${s('agent_id')}) was flagged ${s('flag')}: ${s('action')}.`;
     default:

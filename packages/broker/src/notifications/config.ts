@@ -15,7 +15,7 @@ const optionalDuration = (fallback: string, description: string) =>
     .describe(description);
 
 /** Notification kinds a webhook may subscribe to. */
-export const NOTIFICATION_KINDS = ['mandate.requested', 'attestation.contraindicated', 'review.due', 'mandate.suspended', 'lifecycle.flagged'] as const;
+export const NOTIFICATION_KINDS = ['mandate.requested', 'attestation.contraindicated', 'review.due', 'mandate.suspended', 'lifecycle.flagged', 'passkey.registered'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 const webhook = z

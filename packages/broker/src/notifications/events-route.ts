@@ -18,7 +18,8 @@ const RETRY_MS = 5_000;
 /**
  * `GET /console/events`: the signed-in human's live notifications as server-sent events. The first
  * event is the unread count, then one `notification` per new one and `unread` when it changes.
- * Same origin and the console's SameSite=Strict session cookie, so no CORS and no token in the URL.
+ * Same origin and the console's SameSite=Strict session cookie, so no CORS and no token in the URL;
+ * the session is checked again at every heartbeat and the stream ends once it is gone.
  */
 export function registerEventsRoute(app: FastifyInstance, deps: EventsRouteDeps, getSessionHuman: SessionHuman): void {
   app.get('/console/events', async (request, reply) => {
@@ -36,7 +37,21 @@ export function registerEventsRoute(app: FastifyInstance, deps: EventsRouteDeps,
       'x-accel-buffering': 'no', connection: 'keep-alive', 'x-request-id': request.id,
     });
     res.write(`retry: ${RETRY_MS}\n` + formatSseEvent('unread', { unread }));
-    const unsubscribe = deps.hub.subscribe(human.id, { write: (chunk) => res.write(chunk), end: () => res.end() });
+    // The session is re-checked on each heartbeat: a stream outlives no sign-out, expiry or disable by more than one interval.
+    const recheck = async () => {
+      const still = await getSessionHuman(request).catch(() => null);
+      if (still?.id !== human.id) {
+        unsubscribe();
+        res.end();
+      }
+    };
+    const unsubscribe = deps.hub.subscribe(human.id, {
+      write: (chunk) => {
+        res.write(chunk);
+        if (chunk.startsWith(':')) void recheck();
+      },
+      end: () => res.end(),
+    });
     request.raw.once('close', unsubscribe);
     res.once('close', unsubscribe);
   });

@@ -34,6 +34,8 @@ export interface AuditSink {
   /** The newest `limit` events across chains, newest last. */
   tail(limit: number): Promise<AuditRecord[]>;
   chains(): Promise<string[]>;
+  /** Every sealed head, by chain name; cheap (no scan of the events), for cross-checkpoints. */
+  heads?(): Promise<ChainHead[]>;
   /** Events naming `mandateId`, oldest first, at most `limit`. */
   byMandate(mandateId: string, limit: number): Promise<AuditRecord[]>;
   /** Events naming the token or proof `jti`, oldest first (at most a few: issue, revoke). */
@@ -46,4 +48,14 @@ export interface AuditSink {
    * adapter without it still works: `services/audit-query.ts` then filters `window` pages itself.
    */
   query?(filter: AuditFilter, limit: number): Promise<AuditRecord[]>;
+  /**
+   * Claims `chain` for this process while it runs, so that two replicas never write one chain by
+   * accident (PROTOCOL §9: one chain per replica). Null when another live process holds it. Absent
+   * where one process owns the store (SQLite).
+   */
+  claimChain?(chain: string, onError?: (error: Error) => void): Promise<ChainClaim | null>;
+}
+
+export interface ChainClaim {
+  release(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { ScanFinding } from '../core/finding.ts';
 import { createGitOwnerLookup } from './git-owner.ts';
 import { printable } from './printable.ts';
@@ -23,7 +23,10 @@ export interface ScanOptions {
   onProgress?: (progress: ScanProgress) => void;
   /** Default PROGRESS_EVERY. */
   progressEvery?: number;
-  /** Guess owners from the last git author of a file (default true). */
+  /**
+   * Guess owners from the last git author of a file (default false). Opt-in: git reads the scanned
+   * repository's own config, so turn it on only for trees you trust (git-owner.ts).
+   */
   gitOwner?: boolean;
 }
 
@@ -38,9 +41,11 @@ export const PROGRESS_EVERY = 1000;
  */
 export async function scan(roots: string[], opts: ScanOptions = {}): Promise<ScanReport> {
   const report: ScanReport = { findings: [], filesScanned: 0, filesSkipped: 0 };
-  const owner = opts.gitOwner === false ? () => null : createGitOwnerLookup();
+  const lookup = opts.gitOwner === true ? createGitOwnerLookup() : null;
   const onSkip = () => void report.filesSkipped++;
   for (const root of roots) {
+    const boundary = statSync(root).isDirectory() ? root : dirname(root);
+    const owner = (path: string) => lookup?.(path, boundary) ?? null;
     for (const file of filesOf(root, onSkip)) {
       const verdict = readTextFile(file.path);
       if ('skipped' in verdict) onSkip();

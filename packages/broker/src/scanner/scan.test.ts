@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -80,8 +80,55 @@ test('the owner guess is the last git author of the file', async () => {
   git('init', '-q');
   git('add', 'agent/.env');
   git('commit', '-q', '-m', 'add config');
-  const report = await scan([dir]);
+  assert.deepEqual((await scan([dir])).findings.map((f) => f.ownerGuess), [null, null], 'git is not asked by default');
+  const report = await scan([dir], { gitOwner: true });
   assert.deepEqual(report.findings.map((f) => [f.file, f.ownerGuess]), [['agent/.env', 'erin@acme.example'], ['untracked.env', null]]);
+});
+
+/**
+ * A hostile repository: `log.showSignature` with a `gpg.program` that leaves a marker, and a
+ * commit carrying a signature so that a plain `git log` runs the program.
+ */
+function hostileRepo(name: string): { dir: string; marker: string } {
+  const dir = tree(name, { 'sub/.env': `T=${githubToken('ghp_')}\n` });
+  const marker = join(root, `${name}.pwned`);
+  const evil = join(root, `${name}-gpg.sh`);
+  writeFileSync(evil, `#!/bin/sh\ntouch '${marker}'\nexit 1\n`);
+  chmodSync(evil, 0o755);
+  const git = (args: string[], input?: string) =>
+    execFileSync('git', ['-c', 'user.name=Mallory', '-c', 'user.email=mallory@acme.example', ...args], { cwd: dir, input, encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'ignore'] }).trim();
+  git(['init', '-q']);
+  git(['add', 'sub/.env']);
+  git(['commit', '-q', '-m', 'add config']);
+  const tree_ = git(['rev-parse', 'HEAD^{tree}']);
+  const signed = `tree ${tree_}\nauthor Mallory <mallory@acme.example> 1700000000 +0000\ncommitter Mallory <mallory@acme.example> 1700000000 +0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEE\n -----END PGP SIGNATURE-----\n\nsigned\n`;
+  git(['update-ref', 'HEAD', git(['hash-object', '-t', 'commit', '-w', '--stdin'], signed)]);
+  git(['config', 'log.showSignature', 'true']);
+  git(['config', 'gpg.program', evil]);
+  return { dir, marker };
+}
+
+test('a hostile repository config runs nothing: git is off by default, and hardened when on', async () => {
+  const proof = hostileRepo('hostile-proof');
+  execFileSync('git', ['log', '-1', '--format=%ae', '--', 'sub/.env'], { cwd: proof.dir, stdio: 'ignore', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
+  assert.ok(existsSync(proof.marker), 'the fixture is hostile: a plain git log runs its gpg.program');
+
+  const { dir, marker } = hostileRepo('hostile');
+  assert.deepEqual((await scan([dir])).findings.map((f) => f.ownerGuess), [null]);
+  assert.equal(existsSync(marker), false, 'the default scan ran git');
+  assert.deepEqual((await scan([dir], { gitOwner: true })).findings.map((f) => f.ownerGuess), ['mallory@acme.example']);
+  assert.equal(existsSync(marker), false, 'the hardened git log ran gpg.program');
+});
+
+test('with --git-owner, a .git above the scan root, or a .git file, is never used', async () => {
+  const { dir, marker } = hostileRepo('above-root');
+  const report = await scan([join(dir, 'sub')], { gitOwner: true });
+  assert.deepEqual(report.findings.map((f) => [f.file, f.ownerGuess]), [['.env', null]]);
+  const single = await scan([join(dir, 'sub', '.env')], { gitOwner: true });
+  assert.deepEqual(single.findings.map((f) => f.ownerGuess), [null]);
+  const pointer = tree('gitdir-file', { '.git': `gitdir: ${join(dir, '.git')}\n`, 'sub/.env': `T=${githubToken('ghp_')}\n` });
+  assert.deepEqual((await scan([pointer], { gitOwner: true })).findings.map((f) => f.ownerGuess), [null]);
+  assert.equal(existsSync(marker), false);
 });
 
 test('the environment: file env:<NAME>, line 0', () => {

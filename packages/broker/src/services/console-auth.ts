@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MandateError } from '../core/errors.ts';
 import { rightsOfRoles, type ConsoleRole } from '../core/roles.ts';
-import type { AdminRight, Human } from '../core/model.ts';
+import { hasRight, type AdminRight, type Human } from '../core/model.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ConsoleAuthMethod, Invite } from '../ports/console.ts';
@@ -38,6 +38,9 @@ export interface IssuedInvite {
   expiresAt: number;
 }
 
+/** No rights given means a trusted in-process caller (CLI on the data directory, tests); the admin right covers all. */
+const callerIsAdmin = (ctx: ActionContext): boolean => !ctx.callerRights || ctx.callerRights.includes('admin');
+
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
 
 /** Invites, console sessions and roles. Secrets (invite tokens, session ids) are kept only hashed. */
@@ -60,15 +63,37 @@ export function createConsoleAuth(deps: ConsoleAuthDeps) {
     return [...roles].sort();
   };
 
+  const holdsAdmin = async (humanId: string) => (await rolesOf(humanId)).includes('admin');
+
+  /** An invite enrols a passkey that signs in as the human: a takeover of an admin, or of an enrolled human, is an admin act. */
+  const checkMayInvite = async (humanId: string, ctx: ActionContext): Promise<void> => {
+    if (callerIsAdmin(ctx)) return;
+    if (await holdsAdmin(humanId)) throw new MandateError('ERR_ADMIN_FORBIDDEN', 'only an admin may invite a human who holds admin', { right: 'admin' });
+    if ((await store.console.passkeys.listByHuman(humanId)).length > 0)
+      throw new MandateError('ERR_ADMIN_FORBIDDEN', 'only an admin may invite a human who already has a passkey', { right: 'admin' });
+  };
+
+  /** A role never widens its granter's reach (as with tokens), and only an admin changes an admin's roles. */
+  const checkMaySetRoles = async (humanId: string, roles: readonly ConsoleRole[], ctx: ActionContext): Promise<void> => {
+    if (callerIsAdmin(ctx)) return;
+    if (roles.includes('admin')) throw new MandateError('ERR_ADMIN_FORBIDDEN', 'only an admin may grant the admin role', { right: 'admin' });
+    if (await holdsAdmin(humanId)) throw new MandateError('ERR_ADMIN_FORBIDDEN', 'only an admin may change the roles of a human who holds admin', { right: 'admin' });
+    const missing = rightsOfRoles(roles).filter((right) => !hasRight(ctx.callerRights ?? [], right));
+    if (missing.length > 0) throw new MandateError('ERR_ROLE_RIGHTS_EXCEEDED', `the roles grant rights the caller does not hold: ${missing.join(', ')}`);
+  };
+
   return {
     rolesOf,
     activeHuman,
 
+    /** Tells the human a passkey was added to their account, so an enrolment they did not make is visible (inbox, live pages, webhooks). */
+    async passkeyRegistered(humanId: string, credentialId: string): Promise<void> {
+      await store.notifications.enqueue(humanId, 'passkey.registered', { human_id: humanId, credential_id: credentialId }, clock.now());
+    },
+
     async setRoles(humanId: string, roles: readonly ConsoleRole[], ctx: ActionContext): Promise<ConsoleRole[]> {
       await activeHuman(humanId);
-      // Granting admin is an admin act: a role never widens its granter's reach (as with tokens).
-      if (roles.includes('admin') && ctx.callerRights && !ctx.callerRights.includes('admin'))
-        throw new MandateError('ERR_ADMIN_FORBIDDEN', 'only an admin may grant the admin role', { right: 'admin' });
+      await checkMaySetRoles(humanId, roles, ctx);
       await store.console.roles.set(humanId, roles);
       await audit.record({ type: 'human_roles.changed', actor: ctx.actor, requestId: ctx.requestId, data: { human_id: humanId, roles: [...new Set(roles)].sort() } });
       return rolesOf(humanId);
@@ -76,6 +101,7 @@ export function createConsoleAuth(deps: ConsoleAuthDeps) {
 
     async createInvite(humanId: string, ctx: ActionContext): Promise<IssuedInvite> {
       await activeHuman(humanId);
+      await checkMayInvite(humanId, ctx);
       const token = random.base64url(32);
       const now = clock.now();
       const invite: Invite = { tokenHash: sha256(token), humanId, createdBy: ctx.actor, createdAt: now, expiresAt: now + deps.inviteTtl, usedAt: null };

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as oidc from 'openid-client';
+import { ConfigError } from '../config/load.ts';
 import { MandateError } from '../core/errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Store } from '../ports/store.ts';
@@ -10,6 +11,8 @@ export interface ConsoleOidcDeps {
   issuer: string;
   clientId: string;
   clientSecret: string;
+  /** `console.oidc.trustUnverifiedEmail`: accept an e-mail without `email_verified: true` (default false). */
+  trustUnverifiedEmail?: boolean;
   /** The console origin; the redirect URI is `<origin>/console/oidc/callback`. */
   origin: string;
   /** HMAC key for the state cookie (shared through the store). */
@@ -36,13 +39,14 @@ type Claims = { sub: string; email?: unknown; email_verified?: unknown };
  * approves on its own: each approval still asks for a passkey assertion (PROTOCOL §4).
  */
 export function createConsoleOidc(deps: ConsoleOidcDeps) {
+  const insecure = plainHttp(deps.issuer);
   let discovered: Promise<oidc.Configuration> | null = null;
   const redirectUri = `${deps.origin}/console/oidc/callback`;
   const configuration = () => {
     discovered ??= oidc
       .discovery(new URL(deps.issuer), deps.clientId, undefined, oidc.ClientSecretBasic(deps.clientSecret), {
-        // Loopback IdPs in tests and labs speak http; a production issuer is https and unaffected.
-        ...(deps.issuer.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : {}),
+        // Loopback IdPs in tests and labs speak http (plainHttp admits no other); a production issuer is https.
+        ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
       })
       .catch((error: unknown) => {
         discovered = null;
@@ -88,6 +92,16 @@ export function createConsoleOidc(deps: ConsoleOidcDeps) {
 
 export type ConsoleOidc = ReturnType<typeof createConsoleOidc>;
 
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** True for an http loopback issuer; an http issuer elsewhere fails at start (tokens and codes would cross the network in clear). */
+function plainHttp(issuer: string): boolean {
+  const url = new URL(issuer);
+  if (url.protocol !== 'http:') return false;
+  if (!LOOPBACK.has(url.hostname)) throw new ConfigError([{ path: 'console.oidc.issuer', message: 'an http issuer must be on loopback (127.0.0.1, ::1, localhost); use https' }]);
+  return true;
+}
+
 function readPending(cookie: string | undefined, sign: (body: string) => string, now: number): PendingLogin {
   const [body = '', mac = ''] = (cookie ?? '').split('.');
   const expected = Buffer.from(sign(body));
@@ -98,14 +112,17 @@ function readPending(cookie: string | undefined, sign: (body: string) => string,
   return pending;
 }
 
-/** By the (issuer, sub) link, else by verified e-mail (then linked); the human must be active. */
+/** By the (issuer, sub) link, else by verified e-mail (then linked; unverified only with `trustUnverifiedEmail`); the human must be active. */
 async function humanFor(deps: ConsoleOidcDeps, claims: Claims): Promise<string> {
   const linked = await deps.store.console.oidcLinks.find(deps.issuer, claims.sub);
   if (linked) {
     if ((await deps.store.humans.get(linked))?.status !== 'active') throw new MandateError('ERR_OIDC_NO_HUMAN', 'the linked human is disabled');
     return linked;
   }
-  const email = typeof claims.email === 'string' && claims.email_verified !== false ? claims.email.toLowerCase() : null;
+  // OIDC Core §5.1: without email_verified true the IdP vouches only that someone typed the address.
+  if (typeof claims.email === 'string' && claims.email_verified !== true && !deps.trustUnverifiedEmail)
+    throw new MandateError('ERR_OIDC_EMAIL_UNVERIFIED', 'the identity provider did not mark this e-mail address as verified');
+  const email = typeof claims.email === 'string' ? claims.email.toLowerCase() : null;
   const human = email === null ? undefined : (await deps.store.humans.list()).find((h) => h.status === 'active' && h.email?.toLowerCase() === email);
   if (!human) throw new MandateError('ERR_OIDC_NO_HUMAN', 'no active human has the e-mail address the identity provider gave');
   return deps.store.console.oidcLinks.link(deps.issuer, claims.sub, human.id, deps.clock.now());

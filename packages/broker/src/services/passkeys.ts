@@ -95,6 +95,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
         type: 'passkey.registered', actor: human.id, requestId,
         data: { human_id: human.id, credential_id: passkey.credentialId, public_key: passkey.publicKey, invite: invite.tokenHash.slice(0, 8) },
       });
+      await deps.auth.passkeyRegistered(human.id, passkey.credentialId);
       return human.id;
     },
 

@@ -4,6 +4,7 @@ import type { Mandate } from '../core/mandate.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Store } from '../ports/store.ts';
+import { queryAudit } from './audit-query.ts';
 import type { ConsoleSession } from './console-auth.ts';
 import type { DecisionService } from './decide.ts';
 import type { DecisionCeremony } from './passkey-approval.ts';
@@ -84,8 +85,9 @@ export function createResumeService(deps: ResumeDeps) {
       const now = clock.now();
       const due: Mandate[] = [];
       for (const mandate of await store.mandates.list({ status: 'suspended' }, SWEEP_LIMIT)) {
-        const events = await store.audit.byMandate(mandate.id, 1000);
-        const since = Math.max(0, ...events.filter((e) => e.type === 'mandate.suspended').map((e) => e.time));
+        // Newest first: a busy mandate's latest suspension may lie past any oldest-first page (a resume then a second suspension).
+        const [latest] = (await queryAudit(store.audit, { type: 'mandate.suspended', mandateId: mandate.id }, 1)).events;
+        const since = latest?.time ?? 0;
         if (since > 0 && since + deps.revokeAfter <= now) due.push(mandate);
       }
       return due.length === 0 ? 0 : deps.decisions.revokeAll(due, 'suspension_expired', { actor: 'system', requestId });

@@ -2,6 +2,7 @@ import { MandateError } from '../core/errors.ts';
 import { EVENTS_SUPPORTED, parseSubject, PUSH_DELIVERY_METHOD, verificationSet } from '../core/ssf.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { SsfStream, StreamStatus } from '../ports/ssf-streams.ts';
+import { endpointRefusal, systemResolver, type HostResolver } from './ssf-endpoint.ts';
 import type { StatusListDeps } from './status-list.ts';
 
 export interface StreamRequest {
@@ -10,7 +11,7 @@ export interface StreamRequest {
   description?: string | undefined;
 }
 
-export type SsfStreamDeps = StatusListDeps & { audit: AuditLog };
+export type SsfStreamDeps = StatusListDeps & { audit: AuditLog; resolveHost?: HostResolver };
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 const STATUSES: readonly StreamStatus[] = ['enabled', 'paused', 'disabled'];
@@ -23,6 +24,15 @@ const STATUSES: readonly StreamStatus[] = ['enabled', 'paused', 'disabled'];
  */
 export function createSsfStreamService(deps: SsfStreamDeps) {
   const { store, clock, random, config } = deps;
+  const push = config.revocation.push;
+
+  /** SSRF guard: the broker must not be made to POST into its own network (ssf-endpoint.ts). */
+  const publicEndpoint = async (delivery: StreamRequest['delivery']): Promise<string> => {
+    const endpoint = endpointOf(delivery);
+    const refusal = await endpointRefusal(new URL(endpoint), push, deps.resolveHost ?? systemResolver);
+    if (refusal !== null) throw new MandateError('ERR_SSF_ENDPOINT_FORBIDDEN', `delivery.endpoint_url refused: ${refusal}`);
+    return endpoint;
+  };
 
   const owned = async (audience: string, id: unknown): Promise<SsfStream> => {
     const stream = typeof id === 'string' ? await store.ssfStreams.get(id) : null;
@@ -37,9 +47,12 @@ export function createSsfStreamService(deps: SsfStreamDeps) {
     owned,
 
     async create(audience: string, request: StreamRequest, requestId: string): Promise<SsfStream> {
+      const endpointUrl = await publicEndpoint(request.delivery);
+      if ((await store.ssfStreams.listByAudience(audience)).length >= push.maxStreamsPerAudience)
+        throw new MandateError('ERR_SSF_STREAM_LIMIT', `an audience holds at most ${push.maxStreamsPerAudience} streams (revocation.push.maxStreamsPerAudience)`);
       const now = clock.now();
       const stream: SsfStream = {
-        id: `ssf_${random.base64url(16)}`, audience, endpointUrl: endpointOf(request.delivery), eventsRequested: eventsOf(request.events_requested),
+        id: `ssf_${random.base64url(16)}`, audience, endpointUrl, eventsRequested: eventsOf(request.events_requested),
         status: 'enabled', reason: null, description: request.description ?? null, createdAt: now, updatedAt: now,
       };
       await store.ssfStreams.insert(stream);
@@ -53,7 +66,7 @@ export function createSsfStreamService(deps: SsfStreamDeps) {
     async update(audience: string, id: unknown, request: StreamRequest, requestId: string): Promise<SsfStream> {
       await owned(audience, id);
       const patch = {
-        ...(request.delivery === undefined ? {} : { endpointUrl: endpointOf(request.delivery) }),
+        ...(request.delivery === undefined ? {} : { endpointUrl: await publicEndpoint(request.delivery) }),
         ...(request.events_requested === undefined ? {} : { eventsRequested: eventsOf(request.events_requested) }),
         ...(request.description === undefined ? {} : { description: request.description }),
         updatedAt: clock.now(),
@@ -101,7 +114,7 @@ export function createSsfStreamService(deps: SsfStreamDeps) {
 
 export type SsfStreamService = ReturnType<typeof createSsfStreamService>;
 
-/** RFC 8935 push only; https, or http on a loopback host (a resource server on the same machine). */
+/** RFC 8935 push only; https, or http on a loopback host (only with revocation.push.allowLoopback). */
 function endpointOf(delivery: StreamRequest['delivery']): string {
   if (delivery?.method !== PUSH_DELIVERY_METHOD) throw new MandateError('ERR_SSF_STREAM_INVALID', `delivery.method must be ${PUSH_DELIVERY_METHOD}`);
   const url = URL.canParse(delivery.endpoint_url ?? '') ? new URL(delivery.endpoint_url!) : null;

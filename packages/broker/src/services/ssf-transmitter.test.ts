@@ -6,7 +6,7 @@ import { SSF_EVENT } from '../core/ssf.ts';
 import type { SsfStream } from '../ports/ssf-streams.ts';
 import { aCredential, aHuman, aMandate, anAgent } from '../store/conformance/records.ts';
 import { cryptoRandom } from '../system.ts';
-import { createSsfTransmitter, type SsfTransmitter } from './ssf-transmitter.ts';
+import { createSsfTransmitter, MAX_RESPONSE_BYTES, type SsfTransmitter } from './ssf-transmitter.ts';
 
 /**
  * The transmitter on the real SQLite store and key service, with a fake clock and a scripted
@@ -20,6 +20,9 @@ let transmitter: SsfTransmitter;
 let pushes: Array<{ url: string; set: string }>;
 let answers: number[];
 let streamNo = 0;
+/** What the stub resolver answers for a push endpoint's host (default: a public address). */
+let hosts: Record<string, string[]> = {};
+let responseBody: (() => ReadableStream<Uint8Array>) | null = null;
 
 before(async () => {
   t = await startTestApp({ config: { revocation: { push: { enabled: false, retryBase: '1s', maxAttempts: 3 } } }, overrides: { clock: { now: () => now } } });
@@ -31,12 +34,16 @@ after(() => t.close());
 beforeEach(async () => {
   pushes = [];
   answers = [];
+  hosts = {};
+  responseBody = null;
   const fetchStub = (async (url: string | URL, init?: RequestInit) => {
     pushes.push({ url: String(url), set: String(init?.body) });
     const status = answers.shift() ?? 202;
+    if (responseBody) return new Response(responseBody(), { status });
     return new Response(status === 400 ? JSON.stringify({ err: 'invalid_key', description: 'no' }) : null, { status });
   }) as typeof fetch;
-  transmitter = createSsfTransmitter({ store: t.app.store, keys: t.app.keys, config: t.app.config, clock: { now: () => now }, random: cryptoRandom }, { fetch: fetchStub });
+  const resolveHost = async (host: string) => hosts[host] ?? ['203.0.113.10'];
+  transmitter = createSsfTransmitter({ store: t.app.store, keys: t.app.keys, config: t.app.config, clock: { now: () => now }, random: cryptoRandom }, { fetch: fetchStub, resolveHost });
   await transmitter.start();
   await transmitter.stop();
 });
@@ -150,5 +157,39 @@ test('a revoked or suspended mandate is one opaque event naming the mandate, wit
   await transmitter.tick();
   const sets = pushes.map((p) => decodeJwt(p.set));
   assert.deepEqual(sets.map((set) => [set.sub_id, set.txn]).sort(), [[{ format: 'opaque', id: 'mdt_1' }, 'mdt_1'], [{ format: 'opaque', id: 'mdt_2' }, 'mdt_2']]);
+  await t.app.store.ssfStreams.delete(stream.id);
+});
+
+test('a host that resolves to an internal address at push time is not pushed to (DNS rebinding), and is retried', async () => {
+  const stream = await aStream({ endpointUrl: 'https://rebind.example/events' });
+  hosts['rebind.example'] = ['169.254.169.254'];
+  await revokeToken('jti-8');
+  await transmitter.tick();
+  assert.equal(pushes.length, 0, 'nothing was sent to the metadata address');
+  const held = (await t.app.store.ssfStreams.due(now + 60_000, 10)).filter((entry) => entry.streamId === stream.id);
+  assert.deepEqual(held.map((entry) => entry.attempts), [1], 'counted as a failed attempt, kept for a retry');
+  hosts['rebind.example'] = ['203.0.113.10'];
+  now += 1000;
+  await transmitter.tick();
+  assert.deepEqual(pushes.map((p) => p.url), [stream.endpointUrl]);
+  await t.app.store.ssfStreams.delete(stream.id);
+});
+
+test('at most MAX_RESPONSE_BYTES of a receiver answer are read', async () => {
+  const stream = await aStream();
+  let pulled = 0;
+  responseBody = () =>
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= 1024 * 1024) return controller.close();
+        pulled += 1024;
+        controller.enqueue(new Uint8Array(1024).fill(0x20));
+      },
+    });
+  answers = [400];
+  await revokeToken('jti-9');
+  await transmitter.tick();
+  assert.equal(pushes.length, 1);
+  assert.ok(pulled <= MAX_RESPONSE_BYTES + 4 * 1024, `read ${pulled} bytes of a 1 MiB answer`);
   await t.app.store.ssfStreams.delete(stream.id);
 });

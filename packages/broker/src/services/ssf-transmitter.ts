@@ -1,9 +1,10 @@
 import { SET_MEDIA_TYPE } from '@mandate/sdk/ssf-receiver';
 import { sessionRevokedSet, SET_HEADER, SSF_EVENT, subjectKey, type RevokedSubject, type SessionRevokedInput } from '../core/ssf.ts';
 import type { Mandate } from '../core/mandate.ts';
-import type { Change } from '../ports/change-feed.ts';
+import type { Change, ChangeSubscription } from '../ports/change-feed.ts';
 import type { OutboxEntry, SsfStream } from '../ports/ssf-streams.ts';
 import { descendantsOf } from './delegation-tree.ts';
+import { endpointRefusal, systemResolver, type HostResolver } from './ssf-endpoint.ts';
 import type { StatusListDeps } from './status-list.ts';
 
 /** A revocation as the SETs describe it: who is affected, for which audience. */
@@ -18,10 +19,32 @@ const CURSOR = 'ssf-transmitter';
 const BATCH = 200;
 /** A lease outlives one push attempt, so a replica that died mid-push lets another retry. */
 const LEASE_MARGIN_MS = 1000;
+/** A receiver answers 202 or a small RFC 8935 error object: more than this is not read. */
+export const MAX_RESPONSE_BYTES = 16 * 1024;
 
 export interface TransmitterOptions {
   fetch?: typeof fetch;
+  /** Resolves endpoint host names before each push (default: the system resolver). */
+  resolveHost?: HostResolver;
   onError?: (error: unknown) => void;
+}
+
+/** The response body as text, at most MAX_RESPONSE_BYTES of it (the rest is never downloaded). */
+async function cappedText(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      chunks.push(read.value);
+      length += read.value.length;
+      if (length >= MAX_RESPONSE_BYTES) break;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8');
 }
 
 /**
@@ -37,6 +60,8 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
+  let again = false;
+  let subscription: ChangeSubscription | null = null;
 
   /** What one change revokes; `token.revoked` comes from agents, the rest from the admin API and cascades. */
   const revocationsOf = async (change: Change): Promise<Revocation[]> => {
@@ -93,13 +118,16 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
 
   /** One push (RFC 8935 §2): 202 is delivered; a 400 with `err` is final; anything else is retried. */
   const attempt = async (entry: OutboxEntry, stream: SsfStream): Promise<{ ok: true } | { ok: false; error: string; final: boolean }> => {
+    // Resolved again at every push: a name that was public when the stream was made may not be now.
+    const refusal = await endpointRefusal(new URL(stream.endpointUrl), push, options.resolveHost ?? systemResolver);
+    if (refusal !== null) return { ok: false, error: `endpoint refused: ${refusal}`, final: false };
     const set = deps.keys.sign({ ...SET_HEADER }, entry.payload);
     try {
       const response = await fetchImpl(stream.endpointUrl, {
         method: 'POST', headers: { 'content-type': SET_MEDIA_TYPE, accept: 'application/json' }, body: set,
         redirect: 'error', signal: AbortSignal.timeout(push.timeout),
       });
-      const body = await response.text().catch(() => '');
+      const body = await cappedText(response).catch(() => '');
       if (response.status === 202) return { ok: true };
       const err = response.status === 400 ? (JSON.parse(body || '{}') as { err?: unknown }).err : undefined;
       return { ok: false, error: `HTTP ${response.status}${typeof err === 'string' ? ` ${err}` : ''}`, final: typeof err === 'string' };
@@ -143,8 +171,24 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
       .catch((error: unknown) => options.onError?.(error))
       .finally(() => {
         running = undefined;
-        if (timer !== undefined) timer = setTimeout(loop, push.pollInterval).unref();
+        if (timer !== undefined) timer = setTimeout(loop, again ? 0 : push.pollInterval).unref();
+        again = false;
       });
+  };
+
+  /**
+   * A change was published somewhere (PostgreSQL LISTEN/NOTIFY): read the feed now rather than at
+   * the next poll, which saved up to `pollInterval` per push (bench/README.md, P8 push). Never two
+   * ticks at once: during a tick, the next one is only brought forward.
+   */
+  const wake = () => {
+    if (timer === undefined) return; // stopped
+    if (running) {
+      again = true;
+      return;
+    }
+    clearTimeout(timer);
+    loop();
   };
 
   return {
@@ -153,10 +197,15 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
     async start(): Promise<void> {
       if ((await store.ssfStreams.cursor(CURSOR)) === 0) await store.ssfStreams.advanceCursor(CURSOR, await store.changes.latest());
       timer = setTimeout(loop, 0).unref();
+      // Polling stays the bound (a lost notification waits at most pollInterval); the subscription's own
+      // fallback poll is the store's (5 s default), as the transmitter polls anyway.
+      subscription = store.changes.subscribe?.(() => wake(), { pollIntervalMs: config.store.pollInterval, onError: (error) => options.onError?.(error) }) ?? null;
     },
     async stop(): Promise<void> {
       clearTimeout(timer);
       timer = undefined;
+      await subscription?.close();
+      subscription = null;
       await running;
     },
   };

@@ -1,5 +1,6 @@
 import { MandateError } from '../../core/errors.ts';
 import { hasRight } from '../../core/model.ts';
+import type { Mandate } from '../../core/mandate.ts';
 import type { MandateReview } from '../../ports/reviews.ts';
 import { confirmPage, emptyState, mono, pageHeader, postForm, table, time } from '../components.ts';
 import { html, type Html } from '../html.ts';
@@ -39,6 +40,14 @@ async function row(req: ConsoleRequest, review: MandateReview): Promise<Html[]> 
   ];
 }
 
+/** The check the POST makes (services/reviews.ts): the page shows a mandate only to an owner of its agent or an admin. */
+async function requireReviewer(req: ConsoleRequest, mandate: Mandate): Promise<void> {
+  if (hasRight(req.session.rights, 'admin')) return;
+  const agent = await req.deps.store.agents.get(mandate.agentId);
+  if (!agent?.owners.includes(req.session.human.id))
+    throw new MandateError('ERR_REVIEW_NOT_OWNER', 'only an owner of the mandate\'s agent (or an admin) may review it');
+}
+
 function decisionOf(req: ConsoleRequest): 'keep' | 'revoke' {
   const decision = req.form['decision'];
   if (decision !== 'keep' && decision !== 'revoke') throw new MandateError('ERR_REQUEST_INVALID_PARAMETER', 'decision: keep or revoke', { parameter: 'decision' });
@@ -68,6 +77,7 @@ ${table({ caption: 'Mandates to review', columns: ['Mandate', 'Agent', 'Due', 'S
     method: 'GET', path: '/console/reviews/:id/revoke', right: 'mandates:review',
     async handle(req) {
       const mandate = await req.deps.loop.decisions.get(req.params['id'] ?? '');
+      await requireReviewer(req, mandate);
       const body = confirmPage({
         title: 'Revoke this mandate?', question: html`${mandate.task.purpose} — ${mono(mandate.task.locations[0])}`,
         details: html`<p>The mandate, every mandate delegated below it and every token minted under them end now. The review is recorded in the audit log.</p>`,

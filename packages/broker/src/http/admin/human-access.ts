@@ -9,7 +9,10 @@ const rolesBody = z.strictObject({ roles: z.array(z.enum(CONSOLE_ROLES)).max(CON
 type ById = RouteContext<{ params: typeof idParams }>;
 type SetRoles = RouteContext<{ params: typeof idParams; body: typeof rolesBody }>;
 
-/** The one-time enrolment link is in this answer only: the broker keeps its hash. */
+/**
+ * The one-time enrolment link is in this answer only: the broker keeps its hash. The service refuses a
+ * non-admin caller an invite for an admin or an already enrolled human (a takeover by enrolment).
+ */
 async function createInvite(ctx: ById): Promise<void> {
   const invite = await ctx.deps.console.auth.createInvite(ctx.params.id, actionContext(ctx));
   respond(ctx, 201, { human_id: invite.humanId, url: invite.url, expires_at: isoTime(invite.expiresAt) });
@@ -29,7 +32,7 @@ async function setRoles(ctx: SetRoles): Promise<void> {
 export const humanAccessRoutes = [
   defineRoute({
     method: 'POST', path: '/admin/v1/humans/:id/invites', family: 'admin', body: 'none', right: 'humans:write',
-    summary: 'Create a one-time passkey enrolment link for a human (returned once)', schema: { params: idParams }, steps: [createInvite],
+    summary: 'Create a one-time passkey enrolment link for a human (returned once; for an admin or a human with a passkey, needs admin)', schema: { params: idParams }, steps: [createInvite],
   }),
   defineRoute({
     method: 'GET', path: '/admin/v1/humans/:id/roles', family: 'admin', body: 'none', right: 'humans:read',
@@ -37,6 +40,6 @@ export const humanAccessRoutes = [
   }),
   defineRoute({
     method: 'POST', path: '/admin/v1/humans/:id/roles', family: 'admin', body: 'json', right: 'humans:write',
-    summary: 'Replace a human\'s console roles (granting admin needs the admin right)', schema: { params: idParams, body: rolesBody }, steps: [setRoles],
+    summary: 'Replace a human\'s console roles (only rights the caller holds; granting admin or changing an admin\'s roles needs admin)', schema: { params: idParams, body: rolesBody }, steps: [setRoles],
   }),
 ];

@@ -96,6 +96,20 @@ export function auditSinkSuite(makeFixture: MakeFixture): void {
       assert.equal((await b.audit.read('alpha', 1, 10))[0]?.prevHash, GENESIS_HASH);
     });
 
+    test('heads lists every sealed head by chain name, as another connection sees it (cross-checkpoints)', async () => {
+      const { a, b } = fixture();
+      const { seal } = recordingSealer();
+      assert.ok(a.audit.heads && b.audit.heads, 'both stores list heads');
+      assert.deepEqual(await b.audit.heads(), []);
+      await a.audit.append('zeta', events(2, 'z'), 1, seal);
+      await a.audit.append('alpha', events(1, 'a'), 2, seal);
+      const expected = await Promise.all(['alpha', 'zeta'].map(async (chain) => {
+        const head = (await a.audit.head(chain))!;
+        return { chain, seq: head.seq, hash: head.hash };
+      }));
+      assert.deepEqual(await b.audit.heads(), expected);
+    });
+
     test('tail returns the newest events across chains, oldest first', async () => {
       const { a, b } = fixture();
       const { seal } = recordingSealer();

@@ -19,6 +19,7 @@ import { createSqliteWebhookDeliveries } from '../sqlite/webhook-deliveries.ts';
 import { createPostgresAgents } from './agents.ts';
 import { ensureAuditPartitions } from './audit-partitions.ts';
 import { createPostgresAuditSink } from './audit-sink.ts';
+import { claimChainLock } from './chain-claim.ts';
 import { createPostgresChangeFeed } from './change-feed.ts';
 import { createPostgresCredentials } from './credentials.ts';
 import { createGroupCommit } from './group-commit.ts';
@@ -68,7 +69,8 @@ export async function createPostgresStore(options: PostgresOptions, hashing: Cha
     replay: createPostgresReplayCache(db, batch),
     counters: createPostgresUseCounters(db, batch),
     changes: createPostgresChangeFeed(db, options),
-    audit: createPostgresAuditSink(db, hashing),
+    // One live process per audit chain (PROTOCOL §9): a second replica with the same audit.chain refuses to start.
+    audit: { ...createPostgresAuditSink(db, hashing), claimChain: (chain, onError) => claimChainLock(options, chain, onError) },
     notifications: createSqliteNotificationSink(db),
     webhookDeliveries: createSqliteWebhookDeliveries(db),
     reviews: createSqliteReviews(db),

@@ -43,6 +43,10 @@ export function createSqliteAuditSink(handle: SqliteHandle, hashing: ChainHashin
       const rows = await filtered(events(), filter).orderBy('time', 'desc').orderBy('chain', 'desc').orderBy('seq', 'desc').limit(limit).execute();
       return rows.map(fromRow);
     },
+    async heads() {
+      // Only sealed heads: a PostgreSQL first append's placeholder (seq 0) is never committed, but skip it anyway.
+      return db.selectFrom('audit_heads').select(['chain', 'seq', 'hash']).where('seq', '>', 0).orderBy('chain').execute();
+    },
     async chains() {
       // Chains with events or a head: a deleted head row must not hide its chain's events.
       const rows = await db
