@@ -184,7 +184,7 @@ describe('the CLI (mandate finding …)', () => {
     assert.deepEqual([refused.exitCode, refused.err.startsWith('error: ERR_FINDING_OWNER_REQUIRED: ')], [1, true]);
     const convert = await cli('finding', 'convert', String(converted.id), '--action', 'write');
     assert.equal(convert.exitCode, 0, convert.err);
-    const name = `borrowed-${String(converted.id).slice(4, 14).replace(/[^A-Za-z0-9]/g, '').toLowerCase()}`;
+    const name = `borrowed-${String(converted.id).slice(4).replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase()}`;
     assert.match(convert.out, new RegExp(`mandate agent add --name ${name} --owner ${dev.id} --policy default --jwk <agent public key>`));
     assert.match(convert.out, /remediation checklist:\n {2}1\. \[ \] Revoke the GitHub personal access token \(classic\) at the provider \(https:\/\/github\.com\/settings\/tokens\)/);
     assert.match(convert.out, /"actions": \[\n\s+"write"\n\s+\]/);
