@@ -1,7 +1,20 @@
-import type { Kysely } from 'kysely';
+import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
+
+/** An ever-growing integer key: the one piece of 0001 whose DDL differs between dialects. */
+export interface SerialKey {
+  type: 'integer' | 'bigint';
+  define(column: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
+}
+
+const SQLITE_SERIAL: SerialKey = { type: 'integer', define: (c) => c.primaryKey().autoIncrement() };
 
 /** Directory (humans, agents, admin tokens), signing keys and the state ports. */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  await createFoundation(db, SQLITE_SERIAL);
+}
+
+/** The tables of 0001; `serial` defines `changes.cursor` and `notifications.id`. */
+export async function createFoundation(db: Kysely<unknown>, serial: SerialKey): Promise<void> {
   await db.schema
     .createTable('humans')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -77,7 +90,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('changes')
-    .addColumn('cursor', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('cursor', serial.type, serial.define)
     .addColumn('topic', 'text', (c) => c.notNull())
     .addColumn('key', 'text', (c) => c.notNull())
     .addColumn('at', 'bigint', (c) => c.notNull())
@@ -85,7 +98,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('notifications')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial.type, serial.define)
     .addColumn('recipient', 'text', (c) => c.notNull())
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('payload', 'text', (c) => c.notNull())
