@@ -115,9 +115,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const directory = createDirectoryService({ store, audit, clock, random, policies: config.attestation.policies, cascade: loop.revocation });
   const adminTokens = createAdminTokenService({ store, audit, clock, random });
   const findings = createFindingsService({ store, audit, clock, random, audiences: config.audiences, policies: config.attestation.policies });
-  const lifecycle = createLifecycleService({ store, audit, clock, directory, settings: config.lifecycle });
+  const lifecycle = createLifecycleService({ store, audit, clock, directory, settings: config.lifecycle, notifier: notifications.notifier });
   const reviews = createReviewService({ store, audit, clock, settings: config.reviews, notifier: notifications.notifier, decisions: loop.decisions, revocation: loop.revocation });
-  const consoleServices = await createConsoleServices({ store, audit, clock, random, config, decisions: loop.decisions, env: overrides.env ?? process.env });
+  const consoleServices = await createConsoleServices({ store, audit, clock, random, config, decisions: loop.decisions, notifier: notifications.notifier, env: overrides.env ?? process.env });
   const http = await createHttpServer({ console: consoleServices, metrics, serving, config, store, keys, audit, directory, adminTokens, findings, lifecycle, loop, notifications: notifications.notifier, reviews, clock, random }, { logDestination: overrides.logDestination });
   // GET /console/events: the signed-in human's live notifications (server-sent events).
   registerEventsRoute(http, notifications, async (request) => (await loadSession(consoleServices, request))?.human ?? null);

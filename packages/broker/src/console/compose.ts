@@ -12,6 +12,7 @@ import { createResumeService } from '../services/resume.ts';
 import { createWebauthnNonces } from '../services/webauthn-challenge.ts';
 import { consoleOrigin } from './config.ts';
 import type { ConsoleServices } from './services.ts';
+import type { Notifier } from '../services/notifications.ts';
 
 export interface ConsoleServiceDeps {
   store: Store;
@@ -20,6 +21,7 @@ export interface ConsoleServiceDeps {
   random: Random;
   config: Config;
   decisions: DecisionService;
+  notifier: Pick<Notifier, 'notify'>;
   /** Where `console.oidc.clientSecretEnv` is read. */
   env: Record<string, string | undefined>;
 }
@@ -30,7 +32,7 @@ export async function createConsoleServices(deps: ConsoleServiceDeps): Promise<C
   const { origin, rpId } = consoleOrigin(config);
   const sharedKey = async (name: string) => Buffer.from(await store.secrets.getOrCreate(name, random.base64url(32), clock.now()), 'base64url');
   const nonces = createWebauthnNonces({ key: await sharedKey('console-webauthn'), clock, random, replay: store.replay, ttlMs: config.console.challengeTtl });
-  const auth = createConsoleAuth({ store, audit, clock, random, origin, sessionTtl: config.console.sessionTtl, inviteTtl: config.console.inviteTtl });
+  const auth = createConsoleAuth({ store, audit, clock, random, origin, sessionTtl: config.console.sessionTtl, inviteTtl: config.console.inviteTtl, notifier: deps.notifier });
   const passkeys = createPasskeyService({ store, audit, clock, auth, nonces, origin, rpId, rpName: config.console.rpName });
   const approval = createPasskeyApproval({ decisions, passkeys, nonces, markStepUp: auth.markStepUp, origin, rpId });
   const resume = createResumeService({ store, audit, clock, decisions, passkeys, nonces, revokeAfter: config.mandates.suspendedRevokeAfter, origin, rpId });

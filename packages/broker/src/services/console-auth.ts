@@ -8,6 +8,7 @@ import type { ConsoleAuthMethod, Invite } from '../ports/console.ts';
 import type { Random } from '../ports/random.ts';
 import type { Store } from '../ports/store.ts';
 import type { ActionContext } from './action-context.ts';
+import type { Notifier } from './notifications.ts';
 
 export interface ConsoleAuthDeps {
   store: Store;
@@ -17,6 +18,8 @@ export interface ConsoleAuthDeps {
   origin: string;
   sessionTtl: number;
   inviteTtl: number;
+  /** Outbox first, then live pages and webhooks (services/notifications.ts). */
+  notifier: Pick<Notifier, 'notify'>;
 }
 
 /** A signed-in human as console pages see them. */
@@ -88,7 +91,7 @@ export function createConsoleAuth(deps: ConsoleAuthDeps) {
 
     /** Tells the human a passkey was added to their account, so an enrolment they did not make is visible (inbox, live pages, webhooks). */
     async passkeyRegistered(humanId: string, credentialId: string): Promise<void> {
-      await store.notifications.enqueue(humanId, 'passkey.registered', { human_id: humanId, credential_id: credentialId }, clock.now());
+      await deps.notifier.notify(humanId, 'passkey.registered', { human_id: humanId, credential_id: credentialId });
     },
 
     async setRoles(humanId: string, roles: readonly ConsoleRole[], ctx: ActionContext): Promise<ConsoleRole[]> {

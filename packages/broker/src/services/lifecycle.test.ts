@@ -36,7 +36,7 @@ const agent = (name: string, owners: string[], reviewDueAt: number | null = null
 const apply = () => t.app.lifecycle.run({ apply: true }, { actor: LIFECYCLE_ACTOR, requestId: 'req_BBBBBBBBBBBBBBBBBBBBBB' });
 const flagsOf = async (agentId: string) => (await t.app.store.lifecycleFlags.list()).filter((f) => f.agentId === agentId).map((f) => f.flag).sort();
 const eventsFor = async (agentId: string, type: string) => (await t.app.store.audit.tail(200)).filter((e) => e.type === type && e.data.agent_id === agentId);
-const inbox = async (recipient: string) => (await t.app.store.notifications.pending(1000)).filter((n) => n.recipient === recipient && n.kind === 'lifecycle.flagged');
+const inbox = async (recipient: string) => (await t.app.notifications.list(recipient, { limit: 1000 })).filter((n) => n.kind === 'lifecycle.flagged').reverse();
 
 describe('flags', () => {
   test('a stale agent: a dry run reports without writing; apply raises once, audits, notifies the owner; seen again → cleared', async () => {

@@ -7,6 +7,7 @@ import type { LifecycleFlag } from '../ports/findings.ts';
 import type { Store } from '../ports/store.ts';
 import type { ActionContext } from './action-context.ts';
 import type { DirectoryService } from './directory.ts';
+import type { Notifier } from './notifications.ts';
 
 export type LifecycleAction = 'notify' | 'suspend';
 
@@ -22,6 +23,7 @@ export interface LifecycleDeps {
   clock: Clock;
   directory: Pick<DirectoryService, 'suspendAgent'>;
   settings: LifecycleSettings;
+  notifier: Pick<Notifier, 'notify'>;
 }
 
 export interface FlaggedAgent {
@@ -108,7 +110,7 @@ export function createLifecycleService(deps: LifecycleDeps) {
     }
     // Suspension never happens silently: the owners (or, for an orphan, the admins) are told either way.
     for (const recipient of await recipients(store, agent, now))
-      await store.notifications.enqueue(recipient, 'lifecycle.flagged', { agent_id: agent.id, agent_name: agent.name, flag: found.flag, detail: found.detail, action }, now);
+      await deps.notifier.notify(recipient, 'lifecycle.flagged', { agent_id: agent.id, agent_name: agent.name, flag: found.flag, detail: found.detail, action });
   }
 
   return { run, evaluate };
