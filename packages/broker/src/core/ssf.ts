@@ -5,7 +5,24 @@
  */
 import { JWT_TYP } from '@mandate/sdk/protocol';
 import { PUSH_DELIVERY_METHOD, SSF_EVENT } from '@mandate/sdk/ssf-receiver';
-import type { SsfStream } from '../ports/ssf-streams.ts';
+
+export type StreamStatus = 'enabled' | 'paused' | 'disabled';
+
+/** An SSF push stream (RFC 8935) of the broker's transmitter: a domain record, kept by the ssf-streams port. */
+export interface SsfStream {
+  /** `ssf_…` */
+  id: string;
+  /** The audience (resource server) that owns the stream; every SET on it is for this audience. */
+  audience: string;
+  /** RFC 8935 push endpoint. */
+  endpointUrl: string;
+  eventsRequested: string[];
+  status: StreamStatus;
+  reason: string | null;
+  description: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
 
 export { PUSH_DELIVERY_METHOD, SSF_EVENT };
 

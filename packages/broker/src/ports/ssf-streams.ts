@@ -3,22 +3,9 @@
  * (a resource server), and an outbox of the SETs still to push. Every state change is one
  * conditional statement, so replicas sharing a database deliver each SET once.
  */
-export type StreamStatus = 'enabled' | 'paused' | 'disabled';
+import type { SsfStream } from '../core/ssf.ts';
 
-export interface SsfStream {
-  /** `ssf_…` */
-  id: string;
-  /** The audience (resource server) that owns the stream; every SET on it is for this audience. */
-  audience: string;
-  /** RFC 8935 push endpoint. */
-  endpointUrl: string;
-  eventsRequested: string[];
-  status: StreamStatus;
-  reason: string | null;
-  description: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
+export type { SsfStream, StreamStatus } from '../core/ssf.ts';
 
 export type SsfStreamPatch = Partial<Pick<SsfStream, 'endpointUrl' | 'eventsRequested' | 'status' | 'reason' | 'description' | 'updatedAt'>>;
 
