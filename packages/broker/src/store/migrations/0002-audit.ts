@@ -1,8 +1,14 @@
-import type { Kysely } from 'kysely';
+import type { CreateTableBuilder, Kysely } from 'kysely';
 
 /** PROTOCOL §9: hash-chained audit events and the sealed head of each chain. */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
+  await auditEventsTable(db).addPrimaryKeyConstraint('audit_events_pk', ['chain', 'seq']).execute();
+  await createAuditIndexesAndHeads(db);
+}
+
+/** The audit table's columns; each dialect adds its key (and PostgreSQL its partitioning). */
+export function auditEventsTable(db: Kysely<unknown>): CreateTableBuilder<'audit_events', string> {
+  return db.schema
     .createTable('audit_events')
     .addColumn('chain', 'text', (c) => c.notNull())
     .addColumn('seq', 'bigint', (c) => c.notNull())
@@ -16,9 +22,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('request_id', 'text')
     .addColumn('data', 'text', (c) => c.notNull())
     .addColumn('prev_hash', 'text', (c) => c.notNull())
-    .addColumn('hash', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('audit_events_pk', ['chain', 'seq'])
-    .execute();
+    .addColumn('hash', 'text', (c) => c.notNull());
+}
+
+/** The audit table's lookup indexes and the table of sealed chain heads. */
+export async function createAuditIndexesAndHeads(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('audit_events_by_mandate').on('audit_events').columns(['mandate_id', 'time']).execute();
   await db.schema.createIndex('audit_events_by_jti').on('audit_events').column('jti').execute();
   await db.schema.createIndex('audit_events_by_actor').on('audit_events').columns(['actor', 'time']).execute();

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { auditEventsTable, createAuditIndexesAndHeads } from '../0002-audit.ts';
 
 /**
  * PostgreSQL's 0002: the audit table partitioned by time (`PARTITION BY RANGE (time)`, one
@@ -11,37 +12,12 @@ import { sql, type Kysely } from 'kysely';
  * `mandate audit verify` checks it.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema
-    .createTable('audit_events')
-    .addColumn('chain', 'text', (c) => c.notNull())
-    .addColumn('seq', 'bigint', (c) => c.notNull())
-    .addColumn('time', 'bigint', (c) => c.notNull())
-    .addColumn('type', 'text', (c) => c.notNull())
-    .addColumn('actor', 'text')
-    .addColumn('approver', 'text')
-    .addColumn('mandate_id', 'text')
-    .addColumn('jti', 'text')
-    .addColumn('evidence_digest', 'text')
-    .addColumn('request_id', 'text')
-    .addColumn('data', 'text', (c) => c.notNull())
-    .addColumn('prev_hash', 'text', (c) => c.notNull())
-    .addColumn('hash', 'text', (c) => c.notNull())
+  await auditEventsTable(db)
     .addPrimaryKeyConstraint('audit_events_pk', ['chain', 'seq', 'time'])
     .modifyEnd(sql`partition by range (time)`)
     .execute();
   // Indexes on the parent are created on every partition, present and future.
   await db.schema.createIndex('audit_events_by_chain_seq').on('audit_events').columns(['chain', 'seq']).execute();
-  await db.schema.createIndex('audit_events_by_mandate').on('audit_events').columns(['mandate_id', 'time']).execute();
-  await db.schema.createIndex('audit_events_by_jti').on('audit_events').column('jti').execute();
-  await db.schema.createIndex('audit_events_by_actor').on('audit_events').columns(['actor', 'time']).execute();
-  await db.schema.createIndex('audit_events_by_time').on('audit_events').column('time').execute();
+  await createAuditIndexesAndHeads(db);
   await sql`create table audit_events_default partition of audit_events default`.execute(db);
-
-  await db.schema
-    .createTable('audit_heads')
-    .addColumn('chain', 'text', (c) => c.primaryKey())
-    .addColumn('seq', 'bigint', (c) => c.notNull())
-    .addColumn('hash', 'text', (c) => c.notNull())
-    .addColumn('jws', 'text', (c) => c.notNull())
-    .execute();
 }
