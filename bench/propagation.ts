@@ -22,7 +22,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLIENT_ASSERTION_TYPE, createVerifier, VerifierError, type Verifier } from '@mandate/sdk';
+import { CLIENT_ASSERTION_TYPE, createVerifier, type Verifier } from '@mandate/sdk';
+import { timeToFirstRejection, type Sample } from './first-rejection.ts';
 import { createSsfReceiver, registerSsfStream } from '@mandate/sdk/ssf-receiver';
 import { environment } from './environment.ts';
 import { signEs256, stopChild } from './http-load.ts';
@@ -30,7 +31,6 @@ import { AUDIENCE, benchConfig, exchangeRequest, prepareAgent, registerAgent, se
 
 const RS_URL = 'https://rs.bench.example';
 const RS_SECRET = 'bench-resource-server-secret';
-const GIVE_UP_MS = 10_000;
 
 /** Where tokens are minted and revoked and which issuer the verifier trusts: one broker now, replicas later. */
 export interface Deployment {
@@ -90,33 +90,11 @@ function call(verifier: Verifier, agent: BenchAgent, token: string) {
   return verifier.verifyRequest({ method: 'GET', url: '/items', headers: { authorization: `DPoP ${token}`, dpop: proof } });
 }
 
-interface Sample {
-  /** From sending the revocation to the first refused call. */
-  ms: number;
-  /** From sending the revocation to its response (the broker's own durable revocation). */
-  revokeMs: number;
-}
 
 async function sample(d: Deployment, verifier: Verifier): Promise<Sample> {
   const token = await mint(d);
   await call(verifier, d.agent, token);
-  const start = performance.now();
-  let revokeMs = Number.NaN;
-  const revoked = revoke(d, token).then(() => void (revokeMs = performance.now() - start));
-  for (;;) {
-    try {
-      await call(verifier, d.agent, token);
-    } catch (error) {
-      if (error instanceof VerifierError && error.code === 'ERR_TOKEN_REVOKED') {
-        const ms = performance.now() - start;
-        await revoked;
-        return { ms, revokeMs };
-      }
-      throw error;
-    }
-    if (performance.now() - start > GIVE_UP_MS) throw new Error(`still accepted ${GIVE_UP_MS} ms after the revocation`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  return timeToFirstRejection(() => call(verifier, d.agent, token), () => revoke(d, token));
 }
 
 async function measureMode(d: Deployment, verifier: Verifier): Promise<Sample[]> {

@@ -13,21 +13,15 @@ import { createHash, KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import { createAgentClient, VerifierError, type Verifier } from '@mandate/sdk';
+import { createAgentClient, type Verifier } from '@mandate/sdk';
+import { timeToFirstRejection, type Sample } from './first-rejection.ts';
 import { createSsfReceiver, registerSsfStream } from '@mandate/sdk/ssf-receiver';
 import { signEs256 } from './http-load.ts';
 import { admin, AUDIENCE, exchangeRequest, registerAgent, send, type BenchAgent } from './mandate-server.ts';
 import { RS_SECRET, toReplica, type ReplicaPair } from './replica-deployment.ts';
 
 export const RS_URL = 'https://rs.bench.example';
-const GIVE_UP_MS = 10_000;
 
-export interface Sample {
-  /** From sending the revocation to the first refused call. */
-  ms: number;
-  /** From sending the revocation to its response (replica A's durable revocation). */
-  revokeMs: number;
-}
 
 interface WorkerAgent {
   agent: BenchAgent;
@@ -78,23 +72,7 @@ async function sample(pair: ReplicaPair, w: WorkerAgent, verifier: Verifier): Pr
   if (minted.status !== 200) throw new Error(`mint on A: HTTP ${minted.status} ${await minted.text()}`);
   const token = ((await minted.json()) as { access_token: string }).access_token;
   await call(verifier, agent, token);
-  const start = performance.now();
-  let revokeMs = Number.NaN;
-  const revoked = admin(pair.a.base, pair.a.dataDir, 'POST', `/admin/v1/mandates/${mandateId}/revoke`, { reason: 'benchmark' }).then(() => void (revokeMs = performance.now() - start));
-  for (;;) {
-    try {
-      await call(verifier, agent, token);
-    } catch (error) {
-      if (error instanceof VerifierError && error.code === 'ERR_TOKEN_REVOKED') {
-        const ms = performance.now() - start;
-        await revoked;
-        return { ms, revokeMs };
-      }
-      throw error;
-    }
-    if (performance.now() - start > GIVE_UP_MS) throw new Error(`still accepted ${GIVE_UP_MS} ms after the revocation`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  return timeToFirstRejection(() => call(verifier, agent, token), () => admin(pair.a.base, pair.a.dataDir, 'POST', `/admin/v1/mandates/${mandateId}/revoke`, { reason: 'benchmark' }));
 }
 
 /** `revocations` samples over the workers' agents, one sample at a time per worker. */
