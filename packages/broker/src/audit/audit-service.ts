@@ -5,7 +5,7 @@ import type { AuditEventInput, AuditRecord, ChainHead } from '../core/audit-chai
 import { MandateError } from '../core/errors.ts';
 import type { KeyService } from '../keys/key-service.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
-import type { AuditSink, HeadSealer } from '../ports/audit-sink.ts';
+import type { AuditAppend, AuditSink, HeadSealer } from '../ports/audit-sink.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Metrics } from '../ports/metrics.ts';
 
@@ -81,6 +81,21 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
         if (batch.length === 0) setImmediate(() => void flush());
         batch.push({ inputs, resolve, reject });
       });
+    },
+    /** Events appended inside another transaction (a revocation's, docs/revocation.md); checkpointed after its commit. */
+    async within<T extends { records: AuditRecord[] }>(commit: (append: AuditAppend) => Promise<T>): Promise<T> {
+      let sealed = '';
+      const seal: HeadSealer = (head, time) => (sealed = sealHead(options, head, time));
+      const started = performance.now();
+      let result: T;
+      try {
+        result = await commit({ chain: options.chain, time: options.clock.now(), seal });
+      } catch (error) {
+        throw Object.assign(new MandateError('ERR_AUDIT_UNAVAILABLE', 'the audit log could not commit the event'), { cause: error });
+      }
+      if (result.records.length > 0) options.metrics?.auditCommit((performance.now() - started) / 1000);
+      writeCheckpoint(options, sealed);
+      return result;
     },
   };
 }

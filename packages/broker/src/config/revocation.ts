@@ -10,7 +10,7 @@ const MAX_TTL_MS = 5 * 60_000;
 const push = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Run the OpenID SSF transmitter that pushes CAEP session-revoked events to subscribed resource servers.'),
-    pollInterval: duration('20ms', 'How often the transmitter reads the change feed for new revocations (every replica does).'),
+    pollInterval: duration('1s', 'The transmitter\'s fallback poll of the change feed (every replica polls): a revocation made in this process wakes it at once, one made on another replica through PostgreSQL NOTIFY; this bounds how late a push starts when a notification is lost. Due retries are also picked up at this pace.'),
     timeout: duration('5s', 'Timeout of one push (RFC 8935).'),
     retryBase: duration('1s', 'Delay before the first retry of a failed push; doubled at each further attempt.'),
     maxAttempts: z.number().int().min(1).max(20).default(8).describe('Attempts per SET before it is given up (kept in the outbox as failed).'),

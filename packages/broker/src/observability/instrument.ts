@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { LoopServices } from '../http/deps.ts';
-import type { ChangeFeed, ChangeSubscription } from '../ports/change-feed.ts';
+import type { AuditAppend } from '../ports/audit-sink.ts';
+import type { ChangeFeed, ChangeSubscription, RevocationEvents, RevocationWrite } from '../ports/change-feed.ts';
 import type { Metrics, MintGrant } from '../ports/metrics.ts';
 import { popKeyCacheSize } from '../services/actor-attestation.ts';
 import { outcomeOf } from './outcome.ts';
@@ -80,6 +81,10 @@ export interface InstrumentedChangeFeed extends ChangeFeed {
 /** Changes published here, remembered so the subscription does not time them twice. */
 const OWN_CHANGES_LIMIT = 4096;
 const signature = (change: { topic: string; key: string; at: number }) => `${change.topic}\u0000${change.key}\u0000${change.at}`;
+const remember = (own: Set<string>, change: { topic: string; key: string; at: number }) => {
+  if (own.size >= OWN_CHANGES_LIMIT) own.delete(own.values().next().value!);
+  own.add(signature(change));
+};
 
 /**
  * Counts revocations where they are published. The publishing replica applies a revocation in
@@ -103,6 +108,19 @@ export function instrumentChangeFeed(feed: ChangeFeed, metrics: Metrics, now: ()
       }
       return cursor;
     },
+    // A revocation committed with its writes and audit events (docs/revocation.md): counted the same way when it applied.
+    ...(feed.commitRevocation ? {
+      async commitRevocation(write: RevocationWrite, audit: AuditAppend, events: RevocationEvents) {
+        const { topic, key, at } = write.change;
+        if (REVOCATION_TOPICS.has(topic)) remember(own, { topic, key, at });
+        const committed = await feed.commitRevocation!(write, audit, events);
+        if (REVOCATION_TOPICS.has(topic) && committed.outcome.applied) {
+          metrics.revocation(topic);
+          metrics.revocationPropagation(topic, (now() - at) / 1000);
+        }
+        return committed;
+      },
+    } : {}),
     observeRemote(onError) {
       if (!feed.subscribe) return null;
       return feed.subscribe((change) => {

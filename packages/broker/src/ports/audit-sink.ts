@@ -3,6 +3,13 @@ import type { AuditEventInput, AuditEventType, AuditRecord, ChainHead } from '..
 /** Seals a chain head (signs it with the broker key); returns a compact JWS. */
 export type HeadSealer = (head: ChainHead, time: number) => string;
 
+/** Where events appended inside another store transaction go (`AuditLog.within`): this log's chain, time and seal. */
+export interface AuditAppend {
+  chain: string;
+  time: number;
+  seal: HeadSealer;
+}
+
 /** Filters of `AuditSink.query`; an agent matches events it acted in or naming one of its mandates. */
 export interface AuditFilter {
   type?: AuditEventType;

@@ -4,6 +4,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { Credential } from '../ports/mandates.ts';
 import type { Store } from '../ports/store.ts';
 import type { ActionContext } from './action-context.ts';
+import { commitRevocation } from './revocation-commit.ts';
 
 export interface CredentialRevocationDeps {
   store: Pick<Store, 'credentials' | 'changes'>;
@@ -20,10 +21,10 @@ export async function revokeCredentialAsHuman(deps: CredentialRevocationDeps, jt
   const credential = await deps.store.credentials.get(jti);
   if (!credential) throw new MandateError('ERR_CREDENTIAL_NOT_FOUND', `no credential ${jti}`);
   const now = deps.clock.now();
-  // Conditional in the store: of two concurrent revocations exactly one records the event.
-  if (credential.revokedAt !== null || !(await deps.store.credentials.revoke(jti, now)))
-    throw new MandateError('ERR_CREDENTIAL_REVOKED', 'the credential is already revoked');
-  await deps.store.changes.publish('token.revoked', jti, now);
-  await deps.audit.record({ type: 'token.revoked', actor: ctx.actor, mandateId: credential.mandateId, jti, requestId: ctx.requestId, data: { by: 'human' } });
+  // Conditional in the store: of two concurrent revocations exactly one records the event, in the
+  // same transaction as the revocation and its change-feed row (docs/revocation.md).
+  const revoked = credential.revokedAt === null && (await commitRevocation(deps, { credentials: { jti }, change: { topic: 'token.revoked', key: jti, at: now } },
+    () => [{ type: 'token.revoked', actor: ctx.actor, mandateId: credential.mandateId, jti, requestId: ctx.requestId, data: { by: 'human' } }])).applied;
+  if (!revoked) throw new MandateError('ERR_CREDENTIAL_REVOKED', 'the credential is already revoked');
   return { ...credential, revokedAt: now };
 }

@@ -4,6 +4,7 @@ import type { MandatePatch } from '../ports/mandates.ts';
 import type { MandateFilter } from '../ports/mandates.ts';
 import type { ActionContext } from './action-context.ts';
 import type { LoopDeps } from './loop-deps.ts';
+import { commitRevocation } from './revocation-commit.ts';
 
 const LIVE = LIVE_STATUSES;
 /** An exhausted mandate mints nothing more, but its last tokens live until `exp`: revoking ends them. */
@@ -17,8 +18,9 @@ export interface DecisionProof {
 /**
  * Decisions humans take on mandates: approve, deny, revoke (PROTOCOL §4, §8). Each change is
  * written, then audited before the answer; if the audit commit fails, an approval or denial is
- * put back to pending (so no token can flow from an unaudited approval). A revocation is kept
- * even then: failing closed beats un-revoking.
+ * put back to pending (so no token can flow from an unaudited approval). A revocation commits
+ * with its audit event in one transaction: if that fails, nothing is revoked and the caller is
+ * told so (503), never left believing an unaudited revocation happened.
  */
 export function createDecisionService(deps: LoopDeps) {
   const { store, clock } = deps;
@@ -53,14 +55,17 @@ export function createDecisionService(deps: LoopDeps) {
 
   /** Ends a live or exhausted mandate and its credentials; false when it had ended already (a concurrent end). */
   const revokeOne = async (mandate: Mandate, reason: string, ctx: ActionContext): Promise<boolean> => {
-    if (!(await store.mandates.transition(mandate.id, REVOCABLE, { status: 'revoked', endedAt: clock.now(), endReason: reason }))) return false;
-    const credentials = await store.credentials.revokeByMandate(mandate.id, clock.now());
-    await store.changes.publish('mandate.revoked', mandate.id, clock.now());
-    await deps.audit.record({
+    const at = clock.now();
+    // The transition, the credentials, the change feed and the audit event: one transaction (docs/revocation.md).
+    const { applied } = await commitRevocation(deps, {
+      mandate: { id: mandate.id, from: REVOCABLE, patch: { status: 'revoked', endedAt: at, endReason: reason } },
+      credentials: { mandateId: mandate.id },
+      change: { topic: 'mandate.revoked', key: mandate.id, at },
+    }, ({ credentialsRevoked }) => [{
       type: 'mandate.revoked', actor: ctx.actor, approver: mandate.approverId, mandateId: mandate.id, requestId: ctx.requestId,
-      data: { reason, credentials_revoked: credentials, parent_mandate_id: mandate.hop?.parentId ?? null },
-    });
-    return true;
+      data: { reason, credentials_revoked: credentialsRevoked, parent_mandate_id: mandate.hop?.parentId ?? null },
+    }]);
+    return applied;
   };
 
   return {

@@ -6,6 +6,7 @@ import type { ActionContext } from './action-context.ts';
 import type { DecisionService } from './decide.ts';
 import { descendantsOf, PARENT_REVOKED } from './delegation-tree.ts';
 import { sha256b64url, type LoopDeps } from './loop-deps.ts';
+import { commitRevocation } from './revocation-commit.ts';
 
 /**
  * RFC 7009 for agents (their own access tokens, mandate grants and sub-grants), and the cascades
@@ -47,10 +48,15 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
     }
     if (typeof jti !== 'string' || clientId !== agent.id) return;
     const credential = await store.credentials.get(jti);
-    if (!credential || credential.agentId !== agent.id || !(await store.credentials.revoke(jti, clock.now()))) return;
-    await store.changes.publish('token.revoked', jti, clock.now());
-    await deps.audit.record({ type: 'token.revoked', actor: agent.id, mandateId: credential.mandateId, jti, requestId, data: { by: 'agent' } });
+    if (!credential || credential.agentId !== agent.id) return;
+    // Conditional: of two concurrent revocations one applies, publishes and audits (docs/revocation.md).
+    await commitRevocation(deps, { credentials: { jti }, change: { topic: 'token.revoked', key: jti, at: clock.now() } },
+      () => [{ type: 'token.revoked', actor: agent.id, mandateId: credential.mandateId, jti, requestId, data: { by: 'agent' } }]);
   };
+
+  /** An agent's tokens (and their status-list bits) with the change resource servers hear of, in one commit. */
+  const revokeAgentCredentials = (agentId: string, topic: 'agent.suspended' | 'agent.retired') =>
+    commitRevocation(deps, { credentials: { agentId }, change: { topic, key: agentId, at: clock.now() } });
 
   return {
     /** RFC 7009 §2.1: a grant revokes its mandate; an access token only itself. Unknown → no-op. */
@@ -87,8 +93,7 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
           await deps.audit.record({ type: 'mandate.suspended', actor: ctx.actor, approver: mandate.approverId, mandateId: mandate.id, requestId: ctx.requestId, data: { reason: 'agent_suspended' } });
         }
       }
-      const revoked = await store.credentials.revokeByAgent(agentId, clock.now());
-      if (revoked > 0) await store.changes.publish('agent.suspended', agentId, clock.now());
+      await revokeAgentCredentials(agentId, 'agent.suspended');
       return count;
     },
 
@@ -97,7 +102,7 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
       const exhausted = await store.mandates.list({ agentId, status: 'exhausted' }, EXHAUSTED_LIMIT);
       const count = await revokeTrees([...(await store.mandates.listLive({ agentId })), ...exhausted], 'agent_retired', ctx);
       // Autonomous tokens belong to no mandate: the feed tells resource servers (SSF push) about them too.
-      if ((await store.credentials.revokeByAgent(agentId, clock.now())) > 0) await store.changes.publish('agent.retired', agentId, clock.now());
+      await revokeAgentCredentials(agentId, 'agent.retired');
       return count;
     },
 

@@ -6,6 +6,7 @@ import type { ChangeListener } from '../ports/change-feed.ts';
 import type { Store } from '../ports/store.ts';
 import { aCredential, aHuman, anAgent } from '../store/conformance/records.ts';
 import { cryptoRandom } from '../system.ts';
+import { commitRevocation } from './revocation-commit.ts';
 import { createSsfTransmitter } from './ssf-transmitter.ts';
 
 /**
@@ -56,4 +57,25 @@ test('a pushed change wakes the transmitter at once; stop closes the subscriptio
   assert.deepEqual(pushes, ['https://rs.example/events']);
   await transmitter.stop();
   assert.equal(closed, 1);
+});
+
+test('a revocation committed in this process wakes the transmitter through the real store (SQLite: no NOTIFY; the poll is a minute)', async () => {
+  const pushes: string[] = [];
+  const fetchStub = (async (url: string | URL) => (pushes.push(String(url)), new Response(null, { status: 202 }))) as typeof fetch;
+  const store = t.app.store;
+  const transmitter = createSsfTransmitter({ store, keys: t.app.keys, config: t.app.config, clock: { now: () => Date.now() }, random: cryptoRandom }, { fetch: fetchStub, resolveHost: async () => ['203.0.113.10'] });
+  await transmitter.start();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = Date.now();
+    await store.ssfStreams.insert({ id: 'ssf_local', audience: API, endpointUrl: 'https://rs.example/local', eventsRequested: [SSF_EVENT.sessionRevoked], status: 'enabled', reason: null, description: null, createdAt: now, updatedAt: now });
+    await store.credentials.insert(aCredential('jti-local', 'agt_1', null, { audience: API }));
+    const outcome = await commitRevocation({ store, audit: t.app.audit }, { credentials: { jti: 'jti-local' }, change: { topic: 'token.revoked', key: 'jti-local', at: now } },
+      () => [{ type: 'token.revoked', actor: 'agt_1', jti: 'jti-local' }]);
+    assert.equal(outcome.applied, true);
+    assert.ok(await until(() => pushes.includes('https://rs.example/local'), 1_000), 'pushed within a second of the commit, not at the next poll');
+    assert.deepEqual((await t.app.store.audit.byJti('jti-local')).map((e) => e.type), ['token.revoked'], 'audited in the same commit');
+  } finally {
+    await transmitter.stop();
+  }
 });

@@ -177,9 +177,10 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
   };
 
   /**
-   * A change was published somewhere (PostgreSQL LISTEN/NOTIFY): read the feed now rather than at
-   * the next poll, which saved up to `pollInterval` per push (bench/README.md, P8 push). Never two
-   * ticks at once: during a tick, the next one is only brought forward.
+   * A change was committed: in this process (the store wakes its subscribers right after the
+   * commit), or on another replica (PostgreSQL LISTEN/NOTIFY). Read the feed now rather than at the
+   * next poll, which is only the fallback for a lost notification (bench/README.md, P8 push). Never
+   * two ticks at once: during a tick, the next one is only brought forward.
    */
   const wake = () => {
     if (timer === undefined) return; // stopped
@@ -198,8 +199,9 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
       if ((await store.ssfStreams.cursor(CURSOR)) === 0) await store.ssfStreams.advanceCursor(CURSOR, await store.changes.latest());
       timer = setTimeout(loop, 0).unref();
       // Polling stays the bound (a lost notification waits at most pollInterval); the subscription's own
-      // fallback poll is the store's (5 s default), as the transmitter polls anyway.
-      subscription = store.changes.subscribe?.(() => wake(), { pollIntervalMs: config.store.pollInterval, onError: (error) => options.onError?.(error) }) ?? null;
+      // fallback poll is the store's (5 s default), as the transmitter polls anyway. The subscription
+      // shares the replica's one LISTEN connection with key sync and metrics (change-hub.ts).
+      subscription = store.changes.subscribe?.(() => wake(), { pollIntervalMs: config.store.pollInterval, onWake: wake, onError: (error) => options.onError?.(error) }) ?? null;
     },
     async stop(): Promise<void> {
       clearTimeout(timer);

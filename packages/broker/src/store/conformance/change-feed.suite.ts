@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Change } from '../../ports/change-feed.ts';
 import { onBoth, useFixture, type MakeFixture } from './fixture.ts';
+import { revocationCommitSuite } from './revocation-commit.ts';
 
 export function changeFeedSuite(makeFixture: MakeFixture): void {
   describe('ChangeFeed', () => {
@@ -47,6 +48,7 @@ export function changeFeedSuite(makeFixture: MakeFixture): void {
       assertIncreasing(seen);
     });
   });
+  revocationCommitSuite(makeFixture);
 }
 
 function assertIncreasing(changes: Change[]): void {

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import { GENESIS_HASH, hashedContent, linkEvents, type AuditRecord, type ChainHashing, type ChainHead } from '../../core/audit-chain.ts';
+import { GENESIS_HASH, hashedContent, linkEvents, type AuditEventInput, type AuditRecord, type ChainHashing, type ChainHead } from '../../core/audit-chain.ts';
 import type { AuditSink } from '../../ports/audit-sink.ts';
 import type { AuditEventsTable, Database } from '../schema.ts';
-import { createSqliteAuditSink } from '../sqlite/audit-sink.ts';
+import { createSqliteAuditSink, type AppendContext } from '../sqlite/audit-sink.ts';
 import { kyselyOnlyHandle } from './shared-adapters.ts';
 
 /** Rows per INSERT: 13 parameters a row, far below PostgreSQL's 65535 bound parameters. */
@@ -23,22 +23,26 @@ export function createPostgresAuditSink(db: Kysely<Database>, hashing: ChainHash
     ...createSqliteAuditSink(kyselyOnlyHandle(db), hashing),
     async append(chain, inputs, time, seal) {
       if (inputs.length === 0) return [];
-      return db.transaction().execute(async (trx) => {
-        await trx.insertInto('audit_heads').values({ chain, seq: 0, hash: GENESIS_HASH, jws: '' }).onConflict((oc) => oc.column('chain').doNothing()).execute();
-        const locked = await trx.selectFrom('audit_heads').select(['chain', 'seq', 'hash']).where('chain', '=', chain).forUpdate().executeTakeFirstOrThrow();
-        const records = linkEvents(chain, locked.seq === 0 ? null : locked, inputs, time, hashing);
-        for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
-          await trx.insertInto('audit_events').values(records.slice(i, i + ROWS_PER_INSERT).map(toRow)).execute();
-        }
-        const last = records[records.length - 1]!;
-        const next: ChainHead = { chain, seq: last.seq, hash: last.hash };
-        // Sealing inside the transaction: if the signer fails, nothing of the append is stored.
-        const jws = seal(next, time);
-        await trx.updateTable('audit_heads').set({ seq: next.seq, hash: next.hash, jws }).where('chain', '=', chain).execute();
-        return records;
-      });
+      return db.transaction().execute((trx) => appendInTransaction(trx, { chain, time, seal, hashing }, inputs));
     },
   };
+}
+
+/** The append, on an open transaction (also a revocation's, with its writes: change-feed.ts). */
+export async function appendInTransaction(trx: Kysely<Database>, ctx: AppendContext, inputs: readonly AuditEventInput[]): Promise<AuditRecord[]> {
+  const { chain, time, seal, hashing } = ctx;
+  await trx.insertInto('audit_heads').values({ chain, seq: 0, hash: GENESIS_HASH, jws: '' }).onConflict((oc) => oc.column('chain').doNothing()).execute();
+  const locked = await trx.selectFrom('audit_heads').select(['chain', 'seq', 'hash']).where('chain', '=', chain).forUpdate().executeTakeFirstOrThrow();
+  const records = linkEvents(chain, locked.seq === 0 ? null : locked, inputs, time, hashing);
+  for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
+    await trx.insertInto('audit_events').values(records.slice(i, i + ROWS_PER_INSERT).map(toRow)).execute();
+  }
+  const last = records[records.length - 1]!;
+  const next: ChainHead = { chain, seq: last.seq, hash: last.hash };
+  // Sealing inside the transaction: if the signer fails, nothing of the append is stored.
+  const jws = seal(next, time);
+  await trx.updateTable('audit_heads').set({ seq: next.seq, hash: next.hash, jws }).where('chain', '=', chain).execute();
+  return records;
 }
 
 /** The row is the hashed content (wire names) plus the hash, with `data` as JSON text. */

@@ -1,9 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import type { ChangeFeed, ChangeSubscription } from '../../ports/change-feed.ts';
-import { DEFAULT_POLL_INTERVAL_MS, pollChanges, type PollingSubscription } from '../change-subscription.ts';
+import type { ChainHashing } from '../../core/audit-chain.ts';
+import type { ChangeFeed, CommittedRevocation, RevocationOutcome } from '../../ports/change-feed.ts';
+import { createChangeHub, type ChangeHub, type PushChannel } from '../change-hub.ts';
+import { revocationStatements } from '../revocation-writes.ts';
 import type { Database } from '../schema.ts';
 import { createSqliteChangeFeed } from '../sqlite/change-feed.ts';
+import { appendInTransaction } from './audit-sink.ts';
 import { clientConfig, type PostgresOptions } from './open.ts';
 
 /** The NOTIFY channel replicas LISTEN on; the payload is the new cursor (a hint, never trusted). */
@@ -11,44 +14,72 @@ export const CHANGES_CHANNEL = 'mandate_changes';
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
 
+const NOT_APPLIED: CommittedRevocation = { outcome: { applied: false, credentialsRevoked: 0, cursor: null }, records: [] };
+
+/** Draws the next cursor and NOTIFYs it, inside `trx` (see below for the lock). */
+async function insertChange(trx: Kysely<Database>, insert: ReturnType<typeof revocationStatements>['change']): Promise<number> {
+  await sql`select pg_advisory_xact_lock(hashtext(${CHANGES_CHANNEL}))`.execute(trx);
+  const cursor = Number((await insert.executeTakeFirstOrThrow()).cursor);
+  await sql`select pg_notify(${CHANGES_CHANNEL}, ${String(cursor)})`.execute(trx);
+  return cursor;
+}
+
 /**
  * Cursors come from an identity sequence. A sequence alone does not make them visible in order
  * (cursor 6 may commit before 5, and a reader past 6 would never see 5), so publishers take one
  * transaction-scoped advisory lock: cursors are drawn and committed one publisher at a time.
  * Publishes are rare (revocations, rotations), so the lock costs nothing on the mint path.
  * NOTIFY inside the transaction is delivered on commit, and only then.
+ *
+ * Every subscription of this process shares one LISTEN connection (change-hub.ts), and a change
+ * committed here wakes them at once, without waiting for its own notification to come back.
  */
-export function createPostgresChangeFeed(db: Kysely<Database>, options: PostgresOptions): ChangeFeed {
+export function createPostgresChangeFeed(db: Kysely<Database>, options: PostgresOptions, hashing: ChainHashing): ChangeFeed {
   const shared = createSqliteChangeFeed(db);
+  const hub: ChangeHub = createChangeHub(shared, listenChannel(options, () => hub));
   return {
     ...shared,
-    publish: (topic, key, at) =>
-      db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(hashtext(${CHANGES_CHANNEL}))`.execute(trx);
-        const row = await trx.insertInto('changes').values({ topic, key, at }).returning('cursor').executeTakeFirstOrThrow();
-        await sql`select pg_notify(${CHANGES_CHANNEL}, ${String(row.cursor)})`.execute(trx);
-        return row.cursor;
-      }),
-    subscribe(listener, subscribeOptions = {}) {
-      const polling = pollChanges(shared, listener, { intervalMs: subscribeOptions.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, ...subscribeOptions });
-      return listenForChanges(options, polling, subscribeOptions.onError);
+    async publish(topic, key, at) {
+      const cursor = await db.transaction().execute((trx) => insertChange(trx, revocationStatements(trx, { change: { topic, key, at } }).change));
+      hub.wakeAll();
+      return cursor;
+    },
+    subscribe: hub.subscribe,
+    /**
+     * The mandate row, the credentials (their status-list bits), the change row with its NOTIFY and
+     * the audit events, in one transaction. Locks are taken in that order by every revocation; the
+     * audit service's own appends lock only the chain's head row, last here too.
+     */
+    async commitRevocation(write, audit, events) {
+      const committed = await db.transaction().execute(async (trx): Promise<CommittedRevocation> => {
+        const statements = revocationStatements(trx, write);
+        if (write.mandate && (!statements.mandate || Number((await statements.mandate.executeTakeFirst()).numUpdatedRows) !== 1)) return NOT_APPLIED;
+        const credentialsRevoked = statements.credentials ? Number((await statements.credentials.executeTakeFirst()).numUpdatedRows) : 0;
+        if (!write.mandate && credentialsRevoked === 0) return NOT_APPLIED;
+        const outcome: RevocationOutcome = { applied: true, credentialsRevoked, cursor: await insertChange(trx, statements.change) };
+        const inputs = events(outcome);
+        return { outcome, records: inputs.length > 0 ? await appendInTransaction(trx, { ...audit, hashing }, inputs) : [] };
+      });
+      if (committed.outcome.applied) hub.wakeAll();
+      return committed;
     },
   };
 }
 
 /**
- * LISTEN on a dedicated connection (a pooled one would be handed to other queries). When the
- * connection drops, it reconnects with backoff and reads once (it may have missed notifications);
- * meanwhile the polling fallback keeps delivering.
+ * The replica's one LISTEN connection, dedicated (a pooled one would be handed to other queries),
+ * open while anything subscribes. When it drops, it reconnects with backoff and wakes every
+ * subscriber, which re-reads the feed from its cursor (notifications may have been missed);
+ * meanwhile each subscriber's polling fallback keeps delivering.
  */
-function listenForChanges(options: PostgresOptions, polling: PollingSubscription, onError?: (error: Error) => void): ChangeSubscription {
+function listenChannel(options: PostgresOptions, hub: () => ChangeHub): PushChannel {
   let client: pg.Client | null = null;
-  let closed = false;
+  let open = false;
   let delay = RECONNECT_MIN_MS;
   let retry: NodeJS.Timeout | undefined;
   const reconnectLater = (error: Error) => {
-    if (closed || retry) return;
-    onError?.(error);
+    if (!open || retry) return;
+    hub().fail(error);
     client?.removeAllListeners();
     void client?.end().catch(() => undefined);
     client = null;
@@ -62,29 +93,33 @@ function listenForChanges(options: PostgresOptions, polling: PollingSubscription
   const connect = async () => {
     const next = new pg.Client(clientConfig(options));
     client = next;
-    next.on('notification', () => polling.wake());
+    next.on('notification', () => hub().wakeAll());
     next.on('error', reconnectLater);
     next.on('end', () => reconnectLater(new Error('change feed listener disconnected')));
     try {
       await next.connect();
       await next.query(`listen ${CHANGES_CHANNEL}`);
-      if (closed) return void (await next.end());
+      if (!open || client !== next) return void (await next.end());
       delay = RECONNECT_MIN_MS;
-      polling.wake();
+      hub().wakeAll();
     } catch (error) {
-      reconnectLater(error instanceof Error ? error : new Error(String(error)));
+      if (client === next) reconnectLater(error instanceof Error ? error : new Error(String(error)));
     }
   };
-  void connect();
   return {
+    open() {
+      open = true;
+      delay = RECONNECT_MIN_MS;
+      void connect();
+    },
     async close() {
-      closed = true;
+      open = false;
       clearTimeout(retry);
+      retry = undefined;
       const current = client;
       client = null;
       current?.removeAllListeners();
       await current?.end().catch(() => undefined);
-      await polling.close();
     },
   };
 }

@@ -68,7 +68,7 @@ export async function createPostgresStore(options: PostgresOptions, hashing: Cha
     keys: createSqliteKeyStore(db),
     replay: createPostgresReplayCache(db, batch),
     counters: createPostgresUseCounters(db, batch),
-    changes: createPostgresChangeFeed(db, options),
+    changes: createPostgresChangeFeed(db, options, hashing),
     // One live process per audit chain (PROTOCOL §9): a second replica with the same audit.chain refuses to start.
     audit: { ...createPostgresAuditSink(db, hashing), claimChain: (chain, onError) => claimChainLock(options, chain, onError) },
     notifications: createSqliteNotificationSink(db),

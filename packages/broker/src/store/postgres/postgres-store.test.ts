@@ -149,6 +149,40 @@ describe('PostgreSQL specifics', () => {
     }
   });
 
+  test('subscribers of one store share its one LISTEN connection; its own commits wake them in-process; after a reconnect each re-reads from its cursor', async () => {
+    const database = await freshDatabase();
+    const a = await createPostgresStore({ url: database.url, poolSize: 2 });
+    const b = await createPostgresStore({ url: database.url, poolSize: 2 });
+    // Key sync, metrics and the SSF transmitter, as in app.ts: a 60 s poll, so only a wake-up explains a fast arrival.
+    const got: string[][] = [[], [], []];
+    const subscriptions = got.map((list) => b.changes.subscribe!((change) => void list.push(change.key), { pollIntervalMs: 60_000, onError: () => undefined }));
+    const everyone = (key: string) => async () => got.every((list) => list.includes(key));
+    try {
+      await waitFor(async () => (await listeners(a)) === 1);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(await listeners(a), 1, 'one LISTEN connection for three subscribers');
+      await sql`select pg_terminate_backend(pid) from pg_stat_activity where query ilike 'listen %' and datname = current_database()`.execute(a.raw.db);
+      await waitFor(async () => (await listeners(a)) === 0);
+      await b.changes.publish('token.revoked', 'own', 1);
+      await waitFor(everyone('own'), 2_000);
+      assert.equal(await listeners(a), 0, 'delivered while the listener was down: woken in-process by the commit');
+      await a.changes.publish('token.revoked', 'while-down', 2);
+      await waitFor(everyone('while-down'), 10_000);
+      await waitFor(async () => (await listeners(a)) === 1);
+      await a.changes.publish('token.revoked', 'after', 3);
+      await waitFor(everyone('after'), 3_000);
+      assert.deepEqual(got, Array.from({ length: 3 }, () => ['own', 'while-down', 'after']));
+      await Promise.all(subscriptions.slice(0, 2).map((s) => s.close()));
+      assert.equal(await listeners(a), 1, 'kept while a subscriber is left');
+      await subscriptions[2]!.close();
+      await waitFor(async () => (await listeners(a)) === 0);
+    } finally {
+      await Promise.all(subscriptions.map((s) => s.close()));
+      await Promise.all([a.close(), b.close()]);
+      await database.drop();
+    }
+  });
+
   test('group commit: hot-path statements of one turn share one transaction; none resolves before its commit', async () => {
     await withStore(async (store) => {
       const batch = createGroupCommit(store.raw.db);

@@ -60,7 +60,7 @@ export function createSqliteAuditSink(handle: SqliteHandle, hashing: ChainHashin
   };
 }
 
-interface AppendContext {
+export interface AppendContext {
   chain: string;
   time: number;
   seal: HeadSealer;
@@ -68,7 +68,7 @@ interface AppendContext {
 }
 
 /** Runs with the write lock held: read the head, link, store events and the sealed new head. */
-function appendLocked({ db }: SqliteHandle, q: SyncQueries, ctx: AppendContext, inputs: readonly AuditEventInput[]): AuditRecord[] {
+export function appendLocked({ db }: SqliteHandle, q: SyncQueries, ctx: AppendContext, inputs: readonly AuditEventInput[]): AuditRecord[] {
   const head = q.first(db.selectFrom('audit_heads').select(['chain', 'seq', 'hash']).where('chain', '=', ctx.chain)) ?? null;
   const records = linkEvents(ctx.chain, head, inputs, ctx.time, ctx.hashing);
   q.run(db.insertInto('audit_events').values(records.map(toRow)));

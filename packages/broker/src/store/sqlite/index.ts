@@ -52,7 +52,7 @@ export async function createSqliteStore(options: SqliteOptions, hashing: ChainHa
     keys: createSqliteKeyStore(db),
     replay: createSqliteReplayCache(handle),
     counters: createSqliteUseCounters(handle),
-    changes: createSqliteChangeFeed(db),
+    changes: createSqliteChangeFeed(db, { handle, hashing }),
     audit: createSqliteAuditSink(handle, hashing),
     notifications: createSqliteNotificationSink(db),
     webhookDeliveries: createSqliteWebhookDeliveries(db),

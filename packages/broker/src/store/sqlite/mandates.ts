@@ -80,7 +80,7 @@ export function createSqliteMandates(handle: SqliteHandle): MandateRepository {
 }
 
 /** Only the fields present in the patch; `undefined` leaves a column alone, `null` clears it. */
-function toPatchRow(patch: MandatePatch): Partial<MandateRow> {
+export function toPatchRow(patch: MandatePatch): Partial<MandateRow> {
   const row: Partial<MandateRow> = {};
   if (patch.status !== undefined) row.status = patch.status;
   if (patch.approval !== undefined) row.approval = patch.approval === null ? null : JSON.stringify(patch.approval);

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { AuditAppend } from '../../ports/audit-sink.ts';
+import type { RevocationEvents, RevocationWrite } from '../../ports/change-feed.ts';
+import type { Store } from '../../ports/store.ts';
+import { onBoth, useFixture, type MakeFixture, type StoreFixture } from './fixture.ts';
+import { aCredential, aHuman, aMandate, anAgent } from './records.ts';
+
+const AT = 1_700_000_700_000;
+const append: AuditAppend = { chain: 'main', time: AT, seal: (head) => `sealed:${head.seq}` };
+const mandateRevoked = (n: number): RevocationWrite => ({
+  mandate: { id: `mdt_${n}`, from: ['active'], patch: { status: 'revoked', endedAt: AT, endReason: 'test' } },
+  credentials: { mandateId: `mdt_${n}` },
+  change: { topic: 'mandate.revoked', key: `mdt_${n}`, at: AT },
+});
+const audited = (n: number): RevocationEvents => (o) => [{ type: 'mandate.revoked', actor: 'usr_1', mandateId: `mdt_${n}`, data: { credentials_revoked: o.credentialsRevoked } }];
+
+/** Active mandates mdt_1…mdt_n of agt_1, each with two tokens (`jti-<n>-0/1`) holding status-list slots 2n and 2n+1. */
+async function seed(store: Store, n: number): Promise<void> {
+  await store.humans.insert(aHuman(1));
+  await store.agents.insert(anAgent(1, ['usr_1']));
+  await store.statusLists.ensureList('1', 1024, AT);
+  for (let i = 1; i <= n; i++) {
+    await store.mandates.insert(aMandate(i, 'agt_1', 'usr_1', { status: 'active' }));
+    for (const k of [0, 1]) {
+      await store.credentials.insert(aCredential(`jti-${i}-${k}`, 'agt_1', `mdt_${i}`, { expiresAt: AT + 60_000 }));
+      await store.statusLists.claim({ listId: '1', idx: 2 * i + k, jti: `jti-${i}-${k}`, reusableAt: AT + 120_000 }, AT);
+    }
+  }
+}
+
+/** What the other connection sees of mandate `n`'s revocation: each part, so a test can ask for all or none. */
+async function seen({ b }: StoreFixture, n: number) {
+  const changes = (await b.changes.since(0, 100)).filter((c) => c.key === `mdt_${n}`);
+  return {
+    status: (await b.mandates.get(`mdt_${n}`))!.status,
+    revokedTokens: (await b.credentials.listByMandate(`mdt_${n}`)).filter((c) => c.revokedAt === AT).length,
+    bits: (await b.statusLists.revokedIndexes('1', AT)).filter((i) => i === 2 * n || i === 2 * n + 1).length,
+    changes: changes.length,
+    events: (await b.audit.byMandate(`mdt_${n}`, 10)).length,
+  };
+}
+
+/**
+ * `ChangeFeed.commitRevocation` (docs/revocation.md): the mandate transition, the credentials (and
+ * so their status-list bits), the change-feed row and the audit events are one transaction, on
+ * every engine: another connection sees all of them or none, and a failure leaves none.
+ */
+export function revocationCommitSuite(makeFixture: MakeFixture): void {
+  describe('ChangeFeed.commitRevocation', () => {
+    const fixture = useFixture(makeFixture);
+
+    test('commits the transition, the credentials and their status bits, the change row and the audit event together', async () => {
+      const f = fixture();
+      await seed(f.a, 1);
+      const committed = await f.a.changes.commitRevocation!(mandateRevoked(1), append, audited(1));
+      assert.deepEqual(committed.outcome, { applied: true, credentialsRevoked: 2, cursor: committed.outcome.cursor });
+      assert.deepEqual(await f.b.changes.since(0, 10), [{ cursor: committed.outcome.cursor, topic: 'mandate.revoked', key: 'mdt_1', at: AT }]);
+      assert.deepEqual(committed.records.map((r) => [r.seq, r.type, r.data]), [[1, 'mandate.revoked', { credentials_revoked: 2 }]]);
+      assert.deepEqual(await seen(f, 1), { status: 'revoked', revokedTokens: 2, bits: 2, changes: 1, events: 1 });
+      assert.equal((await f.b.audit.head('main'))?.jws, 'sealed:1', 'the sealed head is stored with the events');
+    });
+
+    test('a reader on another connection never sees the change row without the revocation, nor the revocation without the row', async () => {
+      const f = fixture();
+      const n = 12;
+      await seed(f.a, n);
+      let done = false;
+      const torn: string[] = [];
+      const reader = (async () => {
+        for (let reads = 0; !done || reads === 0; reads++) {
+          // Yield a whole turn: a synchronous driver (SQLite) would otherwise starve the writers' group commit.
+          await new Promise((resolve) => setImmediate(resolve));
+          const before = await f.b.changes.since(0, 100);
+          const statuses = await Promise.all(Array.from({ length: n }, async (_, i) => (await f.b.mandates.get(`mdt_${i + 1}`))!.status));
+          const after = new Set((await f.b.changes.since(0, 100)).map((c) => c.key));
+          for (const c of before) if (statuses[Number(c.key.slice(4)) - 1] !== 'revoked') torn.push(`row before revocation: ${c.key}`);
+          statuses.forEach((s, i) => s === 'revoked' && !after.has(`mdt_${i + 1}`) && torn.push(`revocation before row: mdt_${i + 1}`));
+        }
+      })();
+      await onBoth(f, n, (store, i) => store.changes.commitRevocation!(mandateRevoked(i + 1), append, audited(i + 1)));
+      done = true;
+      await reader;
+      assert.deepEqual(torn, []);
+      assert.equal((await f.b.changes.since(0, 100)).length, n);
+    });
+
+    test('when the audit append fails (the seal throws), nothing of the revocation is stored', async () => {
+      const f = fixture();
+      await seed(f.a, 1);
+      const failing: AuditAppend = { ...append, seal: () => { throw new Error('signer down'); } };
+      await assert.rejects(f.a.changes.commitRevocation!(mandateRevoked(1), failing, audited(1)), /signer down/);
+      assert.deepEqual(await seen(f, 1), { status: 'active', revokedTokens: 0, bits: 0, changes: 0, events: 0 });
+      assert.equal(await f.b.audit.head('main'), null);
+      assert.equal((await f.a.changes.commitRevocation!(mandateRevoked(1), append, audited(1))).outcome.applied, true, 'a retry then applies');
+    });
+
+    test('of concurrent revocations of one mandate from two connections exactly one applies, publishes and audits', async () => {
+      const f = fixture();
+      await seed(f.a, 1);
+      const results = await onBoth(f, 8, (store) => store.changes.commitRevocation!(mandateRevoked(1), append, audited(1)));
+      assert.equal(results.filter((r) => r.outcome.applied).length, 1);
+      for (const r of results.filter((x) => !x.outcome.applied)) assert.deepEqual(r, { outcome: { applied: false, credentialsRevoked: 0, cursor: null }, records: [] });
+      assert.deepEqual(await seen(f, 1), { status: 'revoked', revokedTokens: 2, bits: 2, changes: 1, events: 1 });
+    });
+
+    test('a token or an agent revocation that revokes no credential writes nothing; one that does publishes once', async () => {
+      const f = fixture();
+      await seed(f.a, 1);
+      const token = (jti: string): RevocationWrite => ({ credentials: { jti }, change: { topic: 'token.revoked', key: jti, at: AT } });
+      const event: RevocationEvents = () => [{ type: 'token.revoked', actor: 'agt_1' }];
+      assert.equal((await f.a.changes.commitRevocation!(token('jti-unknown'), append, event)).outcome.applied, false);
+      assert.deepEqual((await f.a.changes.commitRevocation!(token('jti-1-0'), append, event)).outcome.credentialsRevoked, 1);
+      assert.equal((await f.b.changes.commitRevocation!(token('jti-1-0'), append, event)).outcome.applied, false, 'already revoked');
+      const agent: RevocationWrite = { credentials: { agentId: 'agt_1' }, change: { topic: 'agent.suspended', key: 'agt_1', at: AT } };
+      assert.deepEqual((await f.b.changes.commitRevocation!(agent, append, () => [])).records, []);
+      assert.equal((await f.a.changes.commitRevocation!(agent, append, () => [])).outcome.applied, false, 'no token left to revoke');
+      assert.deepEqual((await f.b.changes.since(0, 10)).map((c) => c.topic), ['token.revoked', 'agent.suspended']);
+      assert.deepEqual((await f.b.audit.read('main', 1, 10)).map((e) => e.type), ['token.revoked']);
+    });
+  });
+}

@@ -1,0 +1,28 @@
+import type { Kysely } from 'kysely';
+import type { RevocationWrite } from '../ports/change-feed.ts';
+import type { Database } from './schema.ts';
+import { toPatchRow } from './sqlite/mandates.ts';
+
+/**
+ * The statements of one revocation (`ChangeFeed.commitRevocation`), built once for both engines:
+ * SQLite runs them synchronously under its write lock, PostgreSQL in one transaction. Each update
+ * is conditional, so of two concurrent revocations exactly one applies (and publishes, and audits).
+ */
+export function revocationStatements(db: Kysely<Database>, write: RevocationWrite) {
+  const { mandate, credentials, change } = write;
+  return {
+    mandate: mandate && mandate.from.length > 0
+      ? db.updateTable('mandates').set((eb) => ({ status: eb.ref('status'), ...toPatchRow(mandate.patch) })).where('id', '=', mandate.id).where('status', 'in', mandate.from)
+      : null,
+    credentials: credentials
+      ? db.updateTable('credentials').set({ revoked_at: change.at }).where(...credentialFilter(credentials)).where('revoked_at', 'is', null)
+      : null,
+    change: db.insertInto('changes').values({ topic: change.topic, key: change.key, at: change.at }).returning('cursor'),
+  };
+}
+
+function credentialFilter(which: NonNullable<RevocationWrite['credentials']>): ['jti' | 'mandate_id' | 'agent_id', '=', string] {
+  if ('jti' in which) return ['jti', '=', which.jti];
+  if ('mandateId' in which) return ['mandate_id', '=', which.mandateId];
+  return ['agent_id', '=', which.agentId];
+}
