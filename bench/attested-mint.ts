@@ -1,8 +1,10 @@
 /**
  * The attested mint (BENCH.md P1, P2, P4, P5): the real `mandate serve` (its own process, pinned
- * to CPU 0), an agent that attested once and holds an approved mandate, and a closed-loop load
- * generator (this process) sending token exchanges, each with a fresh client assertion and a fresh
- * DPoP proof, reusing the attestation result within its freshness window as a real agent would.
+ * to CPU 0) with its default rate limits, a pool of agents that each attested once and hold an
+ * approved mandate, and a closed-loop load generator (this process) sending token exchanges
+ * round-robin over the pool (so no agent exceeds the default per-client limit), each with a fresh
+ * client assertion and a fresh DPoP proof, reusing the attestation result within its freshness
+ * window as a real agent would.
  * Audit is synchronous and durable (SQLite FULL), or, for P5 only, the benchmark's own null audit
  * sink (bench/null-audit-server.ts). The loop, timing and stop-by-PID live in http-load.ts; the
  * server start, agent preparation and checks in mandate-server.ts.
@@ -12,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONCURRENCY, closedLoopHttp, stopChild, type HttpCaseResult } from './http-load.ts';
-import { AUDIENCE, benchConfig, checkReplayRefused, exchangeRequest, prepareAgent, registerAgent, send, startMandate, tokenChecker, type ServerEntry } from './mandate-server.ts';
+import { AUDIENCE, benchConfig, checkReplayRefused, exchangeRequest, poolSize, preparePool, rateLimitNote, roundRobin, send, startMandate, tokenChecker, type ServerEntry } from './mandate-server.ts';
 import type { Plan } from './measure.ts';
 
 export interface AttestedMintOptions {
@@ -35,21 +37,26 @@ export interface AttestedMintOptions {
  * const onEmptyStore = await attestedMint(QUICK_PLAN, 7491);
  * const onBigStore = await attestedMint(QUICK_PLAN, 7491, { dataDir: '/tmp/scale/data' });
  */
-export async function attestedMint(plan: Plan, port: number, options: AttestedMintOptions = {}): Promise<HttpCaseResult & { replay: Awaited<ReturnType<typeof checkReplayRefused>> }> {
+export async function attestedMint(plan: Plan, port: number, options: AttestedMintOptions = {}): Promise<HttpCaseResult & { agents: number; replay: Awaited<ReturnType<typeof checkReplayRefused>> }> {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-http-'));
   const dataDir = options.dataDir ?? join(dir, 'data');
   const entry = options.entry ?? 'serve';
   const { child, base } = await startMandate(dir, port, dataDir, benchConfig(), entry);
   options.onServer?.(child);
   try {
-    const agent = await prepareAgent(base, dataDir, await registerAgent(base, dataDir, `bench-agent-${Date.now()}`), true);
+    // docs/limits.md: the server runs with the default rate limits; the load is spread over a pool.
+    const size = poolSize(plan);
+    const pool = await preparePool(base, dataDir, size, true, `bench-agent-${Date.now()}`);
+    process.stderr.write(`${rateLimitNote(size)}\n`);
+    const next = roundRobin(pool);
     const audit = entry === 'serve' ? 'durable audit' : 'null audit sink, bench only';
     const result = await closedLoopHttp({
       name: `attested DPoP mint over HTTP (token exchange, ${CONCURRENCY} in flight, ${audit})`, unit: 'mints/s', plan, pid: child.pid!,
-      send: () => send(exchangeRequest(base, agent)),
-      checkSample: tokenChecker(base, agent, AUDIENCE, false),
+      send: () => send(exchangeRequest(base, next())),
+      checkSample: tokenChecker(base, pool, AUDIENCE, false),
     });
-    return { ...result, replay: await checkReplayRefused((reuse) => exchangeRequest(base, agent, reuse)) };
+    const agent = next();
+    return { ...result, agents: size, replay: await checkReplayRefused((reuse) => exchangeRequest(base, agent, reuse)) };
   } finally {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });

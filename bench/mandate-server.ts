@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
 import { CLIENT_ASSERTION_TYPE, createAgentClient, GRANT_TYPE, HTTP_HEADER, TOKEN_TYPE } from '@mandate/sdk';
 import { signEs256, startPinned } from './http-load.ts';
+import { loadConfig } from '../packages/broker/src/config/load.ts';
+import type { Plan } from './measure.ts';
 
 export const AUDIENCE = 'https://api.example.com';
 export const AUTONOMOUS_AUDIENCE = 'https://auto.example.com';
@@ -86,8 +88,59 @@ export async function prepareAgent(base: string, dataDir: string, registered: Aw
   const { authReqId } = await sdk.ask({ loginHint: registered.human, bindingMessage: 'benchmark', task, attestation: attested });
   const { mandates } = await admin(base, dataDir, 'GET', `/admin/v1/mandates?status=pending&agent=${registered.id}`);
   await admin(base, dataDir, 'POST', `/admin/v1/mandates/${mandates[0].id}/approve`);
-  const { grant } = await sdk.waitForApproval(authReqId, { timeoutMs: 30_000 });
+  // Approved before the first poll, so no wait is needed: poll at once (the broker's interval binds pending requests only).
+  const { grant } = await sdk.waitForApproval(authReqId, { timeoutMs: 30_000, interval: 0.01 });
   return { ...agent, grant };
+}
+
+/**
+ * The product's default per-client rate limit (docs/limits.md), read from the config schema so the
+ * bench follows the defaults it runs with. A pool of agents shares the load round-robin. Over a
+ * plan of T seconds (warm-up and runs) the limiter lets one agent through at most burst + rate·T
+ * times, so the pool is sized for `BENCH_MAX_RATE` mints/s (default 2000, over 5× the attested
+ * rate measured on the reference machine) to stay within that. Each agent costs ~7 durable
+ * commits to prepare, hence no larger pool than needed.
+ */
+export const PER_CLIENT_LIMIT = loadConfig({ flags: {}, env: {} }).limits.perClient;
+
+export function maxBenchRate(): number {
+  return Number(process.env.BENCH_MAX_RATE ?? 2000);
+}
+
+export function poolSize(plan: Plan, maxRate = maxBenchRate()): number {
+  const seconds = (plan.warmupMs + plan.runs * plan.runMs) / 1000;
+  return Math.max(1, Math.ceil((maxRate * seconds) / (PER_CLIENT_LIMIT.burst + PER_CLIENT_LIMIT.rate * seconds)));
+}
+
+/** One line for the bench output: the limit the server runs with and how the pool stays under it. */
+export function rateLimitNote(size: number): string {
+  const { rate, burst } = PER_CLIENT_LIMIT;
+  return `rate limits: product defaults (per client ${rate}/s, burst ${burst}); load round-robin over ${size} agents, each within its limit up to ${maxBenchRate()} mints/s`;
+}
+
+/** `count` agents registered, attested and (with `ask`) holding an approved mandate, prepared `parallel` at a time. */
+export async function preparePool(base: string, dataDir: string, count: number, ask: boolean, name: string, parallel = 32): Promise<BenchAgent[]> {
+  const pool: BenchAgent[] = [];
+  for (let start = 0; start < count; start += parallel) {
+    const batch = Array.from({ length: Math.min(parallel, count - start) }, async (_, i) =>
+      prepareAgent(base, dataDir, await registerAgent(base, dataDir, `${name}-${start + i}`), ask));
+    pool.push(...(await Promise.all(batch)));
+  }
+  return pool;
+}
+
+/** Registered agents for the autonomous case (their ids go in the audience's opt-in before they attest). */
+export async function registerPool(base: string, dataDir: string, count: number, name: string, parallel = 32) {
+  const registered: Array<Awaited<ReturnType<typeof registerAgent>>> = [];
+  for (let start = 0; start < count; start += parallel)
+    registered.push(...(await Promise.all(Array.from({ length: Math.min(parallel, count - start) }, (_, i) => registerAgent(base, dataDir, `${name}-${start + i}`)))));
+  return registered;
+}
+
+/** The next agent of the pool, in turn. */
+export function roundRobin<T>(pool: readonly T[]): () => T {
+  let next = 0;
+  return () => pool[next++ % pool.length]!;
 }
 
 let counter = 0;
@@ -129,16 +182,19 @@ export const send = (request: PreparedRequest) => fetch(request.url, request.ini
 
 /**
  * The correctness checks a run must pass: the sample token verifies with jose against the JWKS
- * (issuer, audience, `typ: at+jwt`, ES256), is bound to the agent's DPoP key and names it as
- * actor (exchange) or subject (autonomous).
+ * (issuer, audience, `typ: at+jwt`, ES256), names one of the agents as actor (exchange) or
+ * subject (autonomous), and is bound to that agent's DPoP key.
  */
-export function tokenChecker(base: string, agent: BenchAgent, audience: string, autonomous: boolean) {
+export function tokenChecker(base: string, agents: BenchAgent | readonly BenchAgent[], audience: string, autonomous: boolean) {
   const jwks = createRemoteJWKSet(new URL(`${base}/jwks`));
+  const byId = new Map([agents].flat().map((agent) => [agent.id, agent]));
   return async (text: string) => {
     const body = JSON.parse(text) as { access_token: string; token_type: string };
     const { payload } = await jwtVerify(body.access_token, jwks, { issuer: base, audience, typ: 'at+jwt', algorithms: ['ES256'] });
     const actor = autonomous ? payload.sub : (payload.act as { sub?: string } | undefined)?.sub;
-    if (body.token_type !== 'DPoP' || (payload.cnf as { jkt?: string }).jkt !== agent.jkt || actor !== agent.id)
+    // The actor is one of the pool's agents, and the token is bound to that agent's DPoP key.
+    const agent = typeof actor === 'string' ? byId.get(actor) : undefined;
+    if (body.token_type !== 'DPoP' || !agent || (payload.cnf as { jkt?: string }).jkt !== agent.jkt)
       throw new Error(`token check failed: token_type ${body.token_type}, actor ${String(actor)}`);
   };
 }

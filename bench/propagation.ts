@@ -54,6 +54,8 @@ async function singleBroker(port: number): Promise<Deployment> {
   const config = benchConfig();
   (config.audiences as Record<string, Record<string, unknown>>)[AUDIENCE]!.introspectionSecretSha256 = createHash('sha256').update(RS_SECRET).digest('base64url');
   config.revocation = { statusListTtl: `${ttlSeconds}s`, push: { pollInterval: '10ms', allowLoopback: true } };
+  // One agent minted back to back by every worker, far beyond a real agent's rate: limits off (docs/limits.md).
+  config.limits = { enabled: false };
   const { child, base } = await startMandate(dir, port, dataDir, config);
   try {
     const agent = await prepareAgent(base, dataDir, await registerAgent(base, dataDir, `bench-propagation-${Date.now()}`), true);

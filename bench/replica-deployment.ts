@@ -35,7 +35,10 @@ export interface ReplicaPair {
 export function replicaConfig(ttlSeconds: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const config = benchConfig();
   (config.audiences as Record<string, Record<string, unknown>>)[AUDIENCE]!.introspectionSecretSha256 = createHash('sha256').update(RS_SECRET).digest('base64url');
-  return { ...config, revocation: { statusListTtl: `${ttlSeconds}s`, push: { allowLoopback: true } }, ...extra };
+  // P8/P9 drive each agent far beyond any real agent's rate (one agent per worker, back-to-back
+  // samples): rate limits off here, in both the replicas and the single-SQLite reference, so P9
+  // compares like with like. `npm run bench` (P1–P5) runs with the defaults (docs/limits.md).
+  return { ...config, limits: { enabled: false }, revocation: { statusListTtl: `${ttlSeconds}s`, push: { allowLoopback: true } }, ...extra };
 }
 
 export async function startReplicas(cluster: PinnedCluster, ttlSeconds: number): Promise<ReplicaPair> {

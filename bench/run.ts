@@ -20,6 +20,7 @@ import { autonomousMint } from './autonomous-mint.ts';
 import { type HttpCaseResult } from './http-load.ts';
 import { FULL_PLAN, QUICK_PLAN, measure, type CaseResult } from './measure.ts';
 import { oidcProviderClientCredentials } from './oidc-provider-cc.ts';
+import { PER_CLIENT_LIMIT, rateLimitNote } from './mandate-server.ts';
 import { verifierCases } from './verifier.ts';
 
 const quick = process.argv.includes('--quick');
@@ -96,7 +97,8 @@ const ratios: Record<string, number> = {
 const at = new Date().toISOString();
 const result = {
   at, quick, ...environment(plan),
-  settings: { dpop_require_nonce: false, rate_limits: 'defaults', concurrency: 16 },
+  // docs/limits.md: the servers run with the default rate limits; the load is spread over pools of agents.
+  settings: { dpop_require_nonce: false, rate_limits: { source: 'defaults', per_client: PER_CLIENT_LIMIT, agents: { attested: http.agents, autonomous: autonomous.agents } }, concurrency: 16 },
   ratios,
   ...(scale || replicas ? { ratios_from: { ...(scale ? { P7: scale.file } : {}), ...(replicas ? { P8: replicas.file, P9: replicas.file } : {}) } } : {}),
   versions: { oidc_provider: peerCc.version },
@@ -127,6 +129,7 @@ process.stdout.write([
   ...[raw, rawVerify, mint, ...httpCases.map(([, c]) => c), verifier.joseJwtVerify, verifier.sdkAccessToken, verifier.sdkFullRequest, ...Object.values(attestors)].map(row), '',
   '| HTTP case | Median | Non-2xx | Median p99 | Server CPU-s per run | Load-generator CPU-s per run |', '|---|---|---|---|---|---|',
   ...httpCases.map(httpRow), '',
+  `Mandate servers: ${rateLimitNote(http.agents)}.`, '',
   '| Ratio | Value | Target |', '|---|---|---|',
   ...Object.entries(ratios).map(([key, value]) => `| ${key} | ${value.toFixed(3)} | ${TARGETS[key] ?? '—'} |`), '',
   `written ${file}`, '',

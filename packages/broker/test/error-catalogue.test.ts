@@ -36,6 +36,7 @@ const WHERE = {
   ERR_REQUEST_INVALID_PARAMETER: at(ADMIN, 'an unknown member (ERR_REQUEST_INVALID_PARAMETER)'),
   ERR_REQUEST_NOT_FOUND: at(ADMIN, 'an unknown admin path (ERR_REQUEST_NOT_FOUND)'),
   ERR_REQUEST_METHOD_NOT_ALLOWED: at(ADMIN, 'a method the path does not serve (ERR_REQUEST_METHOD_NOT_ALLOWED)'),
+  ERR_RATE_LIMITED: at('rate-limits.test.ts', 'a client over its budget gets 429 slow_down with Retry-After (ERR_RATE_LIMITED)'),
   ERR_ADMIN_UNAUTHENTICATED: at(AUTH, '401 without a token, with a Bearer challenge'),
   ERR_ADMIN_FORBIDDEN: at(AUTH, '403 with a token lacking ${route.right}'),
   ERR_HUMAN_NOT_FOUND: at(ADMIN, 'an unknown human (ERR_HUMAN_NOT_FOUND)'),
@@ -53,6 +54,9 @@ const WHERE = {
   ERR_ROLE_RIGHTS_EXCEEDED: at('console-auth.test.ts', 'a humans:write token cannot grant roles whose rights exceed its own, not even to its own human (ERR_ROLE_RIGHTS_EXCEEDED)'),
   ERR_KEYS_NO_SIGNING_KEY: {
     unreachable: 'createApp ensures a signing key before serving, and a rotation keeps the active key until its successor activates; keys/key-service.test.ts covers an empty key store',
+  },
+  ERR_KEYS_AT_REST_UNREADABLE: {
+    unreachable: 'a sealed key no configured wrapping key opens stops the start (keys.encryptionKeyEnv), before any route serves; src/keys/at-rest.test.ts and test/keys-at-rest.test.ts cover it',
   },
   ERR_AUDIT_UNAVAILABLE: at(LOOP, 'a failing audit commit: 503 temporarily_unavailable, no token, no credential (ERR_AUDIT_UNAVAILABLE)'),
   ERR_CLIENT_AUTH_MISSING: at(RULES, 'no client authentication → 401 invalid_client with WWW-Authenticate (ERR_CLIENT_AUTH_MISSING)'),

@@ -65,6 +65,9 @@ function writeConfig(name: string): string {
     issuer: ISSUER,
     store: { pollInterval: POLL_INTERVAL },
     audit: { chain: `replica-${name}`, crossCheckpointInterval: '1s' },
+    // 60 concurrent mints by one agent test maxUses across replicas, not the per-client rate limit
+    // (test/rate-limits.test.ts); with the default 10/s, burst 20, most would get 429 instead.
+    limits: { enabled: false },
     audiences: { [API]: { actions: ['read'], introspectionSecretSha256: createHash('sha256').update(API_SECRET).digest('base64url') } },
     attestation: { attestors: { 'code-digest': {} }, policies: { default: { anyOf: [{ allOf: [{ attestor: 'code-digest', minStatus: 'warning' }] }] } } },
   }));

@@ -5,6 +5,7 @@ import { consoleConfigSchema, mandatesConfigSchema } from '../console/config.ts'
 import { notificationsConfigSchema, reviewsConfigSchema } from '../notifications/config.ts';
 import { revocationConfigSchema } from './revocation.ts';
 import { metricsConfigSchema } from './operations.ts';
+import { isTrustedProxyEntry } from '../http/client-ip.ts';
 
 /**
  * The one config schema: every key has a default and a description; unknown keys are errors.
@@ -24,9 +25,36 @@ const server = z
     port: z.number().int().min(0).max(65535).default(7420).describe('TCP port (0 picks a free one).'),
     bodyLimitBytes: z.number().int().min(1024).max(10_485_760).default(65_536).describe('Largest request body accepted; larger → 413.'),
     shutdownGrace: duration('10s', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before their connections are closed.'),
+    trustedProxies: z
+      .array(z.string().refine(isTrustedProxyEntry, 'expected an IP address, a CIDR (10.0.0.0/8, fd00::/8) or loopback, linklocal, uniquelocal'))
+      .default([])
+      .describe('Reverse proxies whose X-Forwarded-For is believed (docs/limits.md). Empty: the socket address is the client, X-Forwarded-For is ignored.'),
+    maxHeaderBytes: z.number().int().min(4096).max(65_536).default(16_384).describe('Largest request line plus headers (so also the URL) accepted; larger → 431.'),
+    headersTimeout: duration('10s', 'Longest time a client may take to send the request line and headers; then the connection is closed (408).'),
+    requestTimeout: duration('30s', 'Longest time a client may take to send a whole request, body included (a slow-body client is cut off, 408); at least headersTimeout.'),
+    connectionTimeout: duration('60s', 'A connection with no traffic either way for this long is closed (0s: never). Keep it above notifications.heartbeat.'),
+    keepAliveTimeout: duration('5s', 'How long an idle keep-alive connection stays open after a response. Behind a proxy that reuses connections, set it above the proxy\'s idle timeout.'),
   })
   .prefault({})
   .describe('HTTP listener.');
+
+const rateLimit = (rate: number, burst: number, what: string) =>
+  z
+    .strictObject({
+      rate: z.number().positive().max(100_000).default(rate).describe(`Sustained ${what} per second (fractions allowed: 0.5 is one every 2 s).`),
+      burst: z.number().int().min(1).max(100_000).default(burst).describe(`${what[0]!.toUpperCase()}${what.slice(1)} allowed at once after a quiet period.`),
+    })
+    .prefault({});
+
+const limits = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Rate limits on /token, /attest and /bc-authorize (429 with Retry-After). Per replica, in memory.'),
+    perClient: rateLimit(10, 20, 'requests of one authenticated client').describe('Every request of an authenticated client, counted after client authentication succeeds (one budget across the three endpoints).'),
+    perIpFailures: rateLimit(1, 30, 'failed requests from one client address').describe('Failures from one client address (bad client authentication, DPoP proof, attestation PoP or evidence signature); once spent, the address gets 429 before any signature is checked. IPv6 counts by /64.'),
+    maxKeys: z.number().int().min(100).max(10_000_000).default(100_000).describe('Most clients and addresses each limiter remembers; beyond it the least recently seen is forgotten (memory stays bounded under a flood of addresses).'),
+  })
+  .prefault({})
+  .describe('Rate limits (docs/limits.md).');
 
 const store = z
   .strictObject({
@@ -45,6 +73,16 @@ const keys = z
   .strictObject({
     activationDelay: duration('90s', 'After `keys rotate`, how long a new key is published before it signs (longer than the 60 s JWKS cache lifetime).'),
     overlap: duration('1h', 'How long a replaced key stays published after its successor activates (≥ tokens.accessTokenTtl).'),
+    encryptionKeyEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'expected an environment variable name')
+      .optional()
+      .describe('Name of the environment variable holding a base64url 32-byte key: private signing keys and shared secrets are sealed with it (AES-256-GCM) before they reach the store (docs/keys-at-rest.md). Unset: stored in plaintext.'),
+    previousEncryptionKeyEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'expected an environment variable name')
+      .optional()
+      .describe('Name of the environment variable holding the wrapping key being replaced: values sealed with it are opened and resealed with keys.encryptionKeyEnv (or stored in plaintext when that is unset) at start.'),
   })
   .prefault({})
   .describe('Signing keys (ES256).');
@@ -163,6 +201,7 @@ const baseSchema = z
       .prefault({})
       .describe('Logging.'),
     server,
+    limits,
     store,
     keys,
     tokens,
@@ -195,11 +234,25 @@ function checkCrossFields(config: z.output<typeof baseSchema>, ctx: z.Refinement
     ctx.addIssue({ code: 'custom', path: ['tokens', 'accessTokenTtl'], message: 'must be at most 5m (PROTOCOL §5)' });
   if (config.keys.overlap < config.tokens.accessTokenTtl)
     ctx.addIssue({ code: 'custom', path: ['keys', 'overlap'], message: 'must be at least tokens.accessTokenTtl' });
+  checkServerTimeouts(config, ctx);
+  if (config.keys.encryptionKeyEnv !== undefined && config.keys.encryptionKeyEnv === config.keys.previousEncryptionKeyEnv)
+    ctx.addIssue({ code: 'custom', path: ['keys', 'previousEncryptionKeyEnv'], message: 'must name another variable than keys.encryptionKeyEnv' });
   if (config.issuer) checkIssuer(config.issuer, ctx);
   // PROTOCOL §1: binding beyond loopback requires an explicit https issuer.
   if (!LOOPBACK.has(config.server.host) && !config.issuer?.startsWith('https://'))
     ctx.addIssue({ code: 'custom', path: ['server', 'host'], message: 'a non-loopback host requires an https issuer' });
   checkEqualities(config.attestation.policies, ctx);
+}
+
+/** Node refuses headersTimeout > requestTimeout; a 0 would turn a timeout off (docs/limits.md). */
+function checkServerTimeouts({ server, notifications }: z.output<typeof baseSchema>, ctx: z.RefinementCtx): void {
+  for (const key of ['headersTimeout', 'requestTimeout', 'keepAliveTimeout'] as const)
+    if (server[key] <= 0) ctx.addIssue({ code: 'custom', path: ['server', key], message: 'must be longer than 0s' });
+  if (server.headersTimeout > server.requestTimeout)
+    ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeout'], message: 'must be at most server.requestTimeout' });
+  // An idle console event stream is kept open by its heartbeat; a shorter idle timeout would cut it.
+  if (server.connectionTimeout > 0 && server.connectionTimeout <= notifications.heartbeat)
+    ctx.addIssue({ code: 'custom', path: ['server', 'connectionTimeout'], message: 'must be 0s or longer than notifications.heartbeat' });
 }
 
 /** Each side of an equality names a known attestor, and the two sides name different attestors. */
@@ -217,6 +270,8 @@ function checkEqualities(policies: z.output<typeof policyMap>, ctx: z.Refinement
 }
 
 function checkIssuer(issuer: string, ctx: z.RefinementCtx): void {
+  // zod runs this refinement even when the URL check failed (already reported at `issuer`).
+  if (!URL.canParse(issuer)) return;
   const url = new URL(issuer);
   // RFC 8414 §2: no query or fragment; a trailing slash would make `iss` comparisons ambiguous.
   if (url.search || url.hash || issuer.endsWith('/') || issuer.includes('?') || issuer.includes('#'))

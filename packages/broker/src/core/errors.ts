@@ -20,6 +20,8 @@ export const ERROR_CATALOGUE = {
   ERR_REQUEST_INVALID_PARAMETER: entry(400, OAUTH_ERROR.invalidRequest, 'Invalid parameter'),
   ERR_REQUEST_NOT_FOUND: entry(404, OAUTH_ERROR.invalidRequest, 'Not found'),
   ERR_REQUEST_METHOD_NOT_ALLOWED: entry(405, OAUTH_ERROR.invalidRequest, 'Method not allowed'),
+  // rate limits on /token, /attest, /bc-authorize (docs/limits.md): RFC 6585 §4 status, RFC 8628 §3.5 `slow_down`
+  ERR_RATE_LIMITED: entry(429, OAUTH_ERROR.slowDown, 'Too many requests'),
   // admin API authentication and authorization
   ERR_ADMIN_UNAUTHENTICATED: entry(401, OAUTH_ERROR.invalidClient, 'Authentication required'),
   ERR_ADMIN_FORBIDDEN: entry(403, OAUTH_ERROR.accessDenied, 'Forbidden'),
@@ -39,6 +41,7 @@ export const ERROR_CATALOGUE = {
   ERR_ROLE_RIGHTS_EXCEEDED: entry(403, OAUTH_ERROR.accessDenied, 'Cannot grant roles whose rights the caller does not hold'),
   // keys
   ERR_KEYS_NO_SIGNING_KEY: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'No active signing key'),
+  ERR_KEYS_AT_REST_UNREADABLE: entry(500, OAUTH_ERROR.serverError, 'A sealed key or secret cannot be opened with the configured wrapping keys'),
   // operations: readiness and the metrics scrape (docs/operations.md)
   ERR_OPS_NOT_READY: entry(503, OAUTH_ERROR.temporarilyUnavailable, 'Not ready'),
   ERR_OPS_METRICS_UNAUTHENTICATED: entry(401, OAUTH_ERROR.invalidClient, 'Metrics bearer token required'),

@@ -32,7 +32,8 @@ export interface TestAppOptions {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-test-'));
   const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ attestation: { policies: TEST_POLICIES }, ...options.config }));
+  // Rate limits off unless a test asks (they count real time per replica; test/rate-limits.test.ts covers them).
+  writeFileSync(configFile, JSON.stringify({ attestation: { policies: TEST_POLICIES }, limits: { enabled: false }, ...options.config }));
   const flags: ConfigFlags = { data: join(dir, 'data'), port: '0', logLevel: 'silent', config: configFile, ...options.flags };
   const app = await createApp(loadConfig({ flags, env: {} }), options.overrides);
   const { secret, human } = await app.adminTokens.bootstrap('root');

@@ -1,5 +1,6 @@
 import { BROKER_PATH } from '@mandate/sdk/protocol';
 import { z } from 'zod';
+import { limitClient } from '../rate-limit.ts';
 import { defineRoute, respond, type RouteContext } from '../route-spec.ts';
 import { authenticateClient, clientAuthFields, checkDpop, NO_STORE } from './client-steps.ts';
 
@@ -31,6 +32,6 @@ export const attestRoutes = [
   defineRoute({
     method: 'POST', path: BROKER_PATH.attest, family: 'oauth', body: 'json', dpopNonce: true,
     summary: 'Verify evidence and return an attestation result bound to the DPoP key', schema: { body: attestBody },
-    steps: [authenticateClient, checkDpop, attest],
+    steps: [authenticateClient, limitClient, checkDpop, attest],
   }),
 ];

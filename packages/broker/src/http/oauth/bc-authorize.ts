@@ -1,5 +1,6 @@
 import { BROKER_PATH } from '@mandate/sdk/protocol';
 import { z } from 'zod';
+import { limitClient } from '../rate-limit.ts';
 import { defineRoute, respond, type RouteContext } from '../route-spec.ts';
 import { authenticateClient, clientAuthFields, checkOptionalDpop, NO_STORE } from './client-steps.ts';
 
@@ -30,6 +31,6 @@ export const backchannelRoutes = [
   defineRoute({
     method: 'POST', path: BROKER_PATH.backchannelAuthorize, family: 'oauth', body: 'form', dpopNonce: true,
     summary: 'Ask a human to approve a task (OpenID CIBA, poll mode)', schema: { body: askBody },
-    steps: [authenticateClient, checkOptionalDpop, askForMandate],
+    steps: [authenticateClient, limitClient, checkOptionalDpop, askForMandate],
   }),
 ];

@@ -2,6 +2,7 @@ import { BROKER_PATH, GRANT_TYPE, SUB_GRANT_TOKEN_TYPE, TOKEN_TYPE } from '@mand
 import { z } from 'zod';
 import { MandateError } from '../../core/errors.ts';
 import type { ClientAttestationHeaders } from '../../services/actor-attestation.ts';
+import { limitClient } from '../rate-limit.ts';
 import { defineRoute, respond, type RouteContext } from '../route-spec.ts';
 import { authenticateClient, checkDpop, clientAuthFields, headerValues, NO_STORE } from './client-steps.ts';
 
@@ -97,6 +98,6 @@ export const tokenEndpointRoutes = [
   defineRoute({
     method: 'POST', path: BROKER_PATH.token, family: 'oauth', body: 'form', dpopNonce: true,
     summary: 'Token endpoint: CIBA, token exchange, client_credentials (DPoP-bound)', schema: { body: tokenBody },
-    steps: [checkGrantType, authenticateClient, checkDpop, issueByGrant],
+    steps: [checkGrantType, authenticateClient, limitClient, checkDpop, issueByGrant],
   }),
 ];
