@@ -15,6 +15,7 @@ import { createMetrics } from './observability/metrics.ts';
 import type { DestinationStream } from 'pino';
 import { createKeyService } from './keys/key-service.ts';
 import { syncKeysAcrossReplicas } from './keys/replica-sync.ts';
+import { protectAtRest } from './keys/at-rest-config.ts';
 import type { Attestor } from './ports/attestor.ts';
 import type { AuditSink } from './ports/audit-sink.ts';
 import type { Clock } from './ports/clock.ts';
@@ -82,6 +83,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   prepareDataDir(config.dataDir);
   // SQLite in the data directory, or PostgreSQL shared by replicas when `store.url` is set (docs/deployment.md).
   const store = await createStore(config);
+  // docs/keys-at-rest.md: private signing keys and shared secrets sealed above the store port (SQLite and PostgreSQL alike).
+  const resealed = await protectAtRest(store, config, overrides.env ?? process.env);
+  if (resealed.keys + resealed.secrets > 0) process.stderr.write(`keys at rest: rewrote ${resealed.keys} signing keys and ${resealed.secrets} secrets to match keys.encryptionKeyEnv\n`);
   // PROTOCOL §9: one live replica per audit chain; a second one with the same audit.chain stops here.
   const chainClaim = await claimAuditChain(store, config.audit.chain, (error) => process.stderr.write(`audit chain claim: ${error.message}\n`));
   // Replicas reload signing keys when any of them rotates (change feed: LISTEN/NOTIFY, polling as the bound).

@@ -8,4 +8,9 @@ export interface KeyStore {
   get(kid: string): Promise<KeyRecord | null>;
   /** Sets `retiresAt` on every key but `exceptKid` that has none yet; returns how many. */
   scheduleRetirement(retiresAt: number, exceptKid: string): Promise<number>;
+  /**
+   * Replaces a key's stored private JWK only while it still equals `expected` (compare-and-set, so
+   * replicas resealing at the same start agree): keys at rest (docs/keys-at-rest.md). True if it did.
+   */
+  replacePrivateJwk(kid: string, expected: KeyRecord['privateJwk'], next: KeyRecord['privateJwk']): Promise<boolean>;
 }

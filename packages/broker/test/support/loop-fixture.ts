@@ -177,6 +177,7 @@ function brokerConfig(oidcIssuer: string, downIssuer: string, autonomousAgents: 
     attestation?: { attestors?: Record<string, unknown>; policies?: Record<string, unknown> }; audiences?: Record<string, unknown>;
   };
   return {
+    limits: { enabled: false }, // on when a test's `config.limits` says so (test/rate-limits.test.ts)
     ...rest,
     ciba: { interval: 1, maxPendingPerAgent: MAX_PENDING, maxRequestedExpiry: '1h' },
     audiences: {
@@ -208,7 +209,7 @@ function brokerConfig(oidcIssuer: string, downIssuer: string, autonomousAgents: 
 }
 
 /** Starts everything (`config` adds top-level config keys, e.g. `dpop`); `close()` stops it and removes the data directory. */
-export async function startLoopFixture(options: { config?: Record<string, unknown>; logDestination?: DestinationStream } = {}): Promise<LoopFixture> {
+export async function startLoopFixture(options: { config?: Record<string, unknown>; logDestination?: DestinationStream; logLevel?: string } = {}): Promise<LoopFixture> {
   const extra = options.config ?? {};
   const clock = createTestClock();
   const oidc = await startLocalIssuer(clock.now);
@@ -236,7 +237,7 @@ export async function startLoopFixture(options: { config?: Record<string, unknow
     return new Map([...built, ['code-digest', { ...codeDigest, verify }]]);
   };
   // `logDestination` captures the server's JSON log lines at `info` (test/operability.test.ts).
-  const logging = options.logDestination ? { logLevel: 'info', logDestination: options.logDestination } : null;
+  const logging = options.logDestination ? { logLevel: options.logLevel ?? 'info', logDestination: options.logDestination } : null;
   const overrides = { clock, auditSink, attestors, ...(logging ? { logDestination: logging.logDestination } : {}) };
   const t = await startTestApp({ flags: { port: String(port), issuer, ...(logging ? { logLevel: logging.logLevel } : {}) }, config: brokerConfig(oidc.issuer, down.issuer, [], extra), overrides });
   const flags: ConfigFlags = { data: join(t.dir, 'data'), port: String(port), issuer, logLevel: logging?.logLevel ?? 'silent', config: join(t.dir, 'config.json') };

@@ -40,5 +40,16 @@ export function keyStoreSuite(makeFixture: MakeFixture): void {
       assert.equal(await a.keys.scheduleRetirement(9000, 'kid-3'), 0);
       assert.equal((await b.keys.get('kid-1'))?.retiresAt, 5000);
     });
+
+    test('replacePrivateJwk is a compare-and-set: one of two racing replacements wins (keys at rest)', async () => {
+      const { a, b } = fixture();
+      const key = aKey(1);
+      await a.keys.insert(key);
+      const sealed = { ...key.privateJwk, d: 'sealed-by-a' };
+      assert.equal(await a.keys.replacePrivateJwk('kid-1', key.privateJwk, sealed), true);
+      assert.equal(await b.keys.replacePrivateJwk('kid-1', key.privateJwk, { ...key.privateJwk, d: 'sealed-by-b' }), false);
+      assert.deepEqual((await b.keys.get('kid-1'))?.privateJwk, sealed);
+      assert.equal(await b.keys.replacePrivateJwk('kid-unknown', key.privateJwk, sealed), false);
+    });
   });
 }

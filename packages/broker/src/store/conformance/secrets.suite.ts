@@ -23,5 +23,16 @@ export function secretsSuite(makeFixture: MakeFixture): void {
       assert.equal(await a.secrets.getOrCreate('x', 'one', 1), 'one');
       assert.equal(await a.secrets.getOrCreate('y', 'two', 1), 'two');
     });
+
+    test('list returns every secret by name; replace is a compare-and-set (keys at rest)', async () => {
+      const { a, b } = fixture();
+      await a.secrets.getOrCreate('y', 'two', 1);
+      await a.secrets.getOrCreate('x', 'one', 1);
+      assert.deepEqual(await b.secrets.list(), [{ name: 'x', value: 'one' }, { name: 'y', value: 'two' }]);
+      assert.equal(await b.secrets.replace('x', 'one', 'sealed'), true);
+      assert.equal(await a.secrets.replace('x', 'one', 'other'), false);
+      assert.equal(await a.secrets.getOrCreate('x', 'fresh', 2), 'sealed');
+      assert.equal(await a.secrets.replace('z', 'one', 'sealed'), false);
+    });
   });
 }

@@ -25,6 +25,15 @@ export function createSqliteKeyStore(db: Kysely<Database>): KeyStore {
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },
+    async replacePrivateJwk(kid, expected, next) {
+      const result = await db
+        .updateTable('signing_keys')
+        .set({ private_jwk: JSON.stringify(next) })
+        .where('kid', '=', kid)
+        .where('private_jwk', '=', JSON.stringify(expected))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
   };
 }
 

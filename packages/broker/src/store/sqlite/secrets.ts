@@ -10,5 +10,12 @@ export function createSqliteSecrets(db: Kysely<Database>): SecretStore {
       const row = await db.selectFrom('broker_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
       return row.value;
     },
+    async list() {
+      return db.selectFrom('broker_secrets').select(['name', 'value']).orderBy('name').execute();
+    },
+    async replace(name, expected, next) {
+      const result = await db.updateTable('broker_secrets').set({ value: next }).where('name', '=', name).where('value', '=', expected).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
   };
 }
