@@ -49,22 +49,36 @@ export interface AdminTokenService {
   authenticate(presented: string): Promise<AdminCaller | null>;
   list(): Promise<PublicAdminToken[]>;
   revoke(id: string, ctx: ActionContext): Promise<PublicAdminToken>;
-  /** First start: a human named `name` and an `admin` token for them. Checks nothing else. */
-  bootstrap(name: string): Promise<IssuedAdminToken & { human: Human }>;
+  /**
+   * First start: a human named `name` and an `admin` token for them. Checks nothing else. `resume`
+   * is the human of a first start that died before its token was stored (reused, not duplicated);
+   * `keep` gets the secret after the audit commit and before the token is stored, so a stored
+   * bootstrap token means `keep` finished (docs/crash-consistency.md).
+   */
+  bootstrap(name: string, options?: BootstrapOptions): Promise<IssuedAdminToken & { human: Human }>;
+}
+
+export interface BootstrapOptions {
+  resume?: Human;
+  keep?: (secret: string) => void;
 }
 
 export function createAdminTokenService(deps: AdminTokenDeps): AdminTokenService {
   const { store, audit, clock, random } = deps;
 
-  const mint = async (humanId: string, label: string, rights: AdminRight[], expiresInMs: number | null) => {
+  const newToken = (humanId: string, label: string, rights: AdminRight[], expiresInMs: number | null) => {
     const credential = { id: ADMIN_TOKEN_PREFIX + random.base64url(16), secret: random.base64url(32) };
     const now = clock.now();
     const record: AdminToken = {
       id: credential.id, humanId, label, rights, secretHash: hashSecret(credential.secret),
       createdAt: now, expiresAt: expiresInMs === null ? null : now + expiresInMs, revokedAt: null,
     };
+    return { record, secret: formatAdminCredential(credential) };
+  };
+  const mint = async (humanId: string, label: string, rights: AdminRight[], expiresInMs: number | null) => {
+    const { record, secret } = newToken(humanId, label, rights, expiresInMs);
     await store.adminTokens.insert(record);
-    return { token: withoutHash(record), secret: formatAdminCredential(credential) };
+    return { token: withoutHash(record), secret };
   };
 
   return {
@@ -96,13 +110,17 @@ export function createAdminTokenService(deps: AdminTokenDeps): AdminTokenService
       await audit.record({ type: 'admin_token.revoked', actor: ctx.actor, requestId: ctx.requestId, data: { token_id: id, human_id: record.humanId } });
       return { ...withoutHash(record), revokedAt: now };
     },
-    async bootstrap(name) {
-      const human = makeHuman({ name }, formatId('human', random.base64url(16)), clock.now());
-      await store.humans.insert(human);
-      const issued = await mint(human.id, 'bootstrap', ['admin'], null);
-      const data = { human_id: human.id, name: human.name, bootstrap: true };
-      await audit.record({ type: 'human.added', actor: null, data }, createdEvent(issued.token, null, null));
-      return { ...issued, human };
+    // A kill may stop this anywhere: the token row comes last, after its audit commit and after
+    // `keep` (the admin-token file), so "no bootstrap token stored" always means "run it again".
+    async bootstrap(name, options = {}) {
+      const human = options.resume ?? makeHuman({ name }, formatId('human', random.base64url(16)), clock.now());
+      if (!options.resume) await store.humans.insert(human);
+      const { record, secret } = newToken(human.id, 'bootstrap', ['admin'], null);
+      const data = { human_id: human.id, name: human.name, bootstrap: true, ...(options.resume ? { resumed: true } : {}) };
+      await audit.record({ type: 'human.added', actor: null, data }, createdEvent(withoutHash(record), null, null));
+      options.keep?.(secret);
+      await store.adminTokens.insert(record);
+      return { token: withoutHash(record), secret, human };
     },
   };
 }
