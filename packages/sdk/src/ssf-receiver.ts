@@ -51,9 +51,14 @@ export interface SsfReceiverOptions {
   now?: () => number;
 }
 
-/** RFC 8935 §2.2 / §2.3: 202 on success, else 400 with `{err, description}`. */
+/**
+ * RFC 8935 §2.2 / §2.3: 202 on success, 400 with `{err, description}` for a SET refused for good,
+ * and 503 without a body when it could not be checked now (the issuer's JWKS was unreachable): a
+ * 400 with `err` is final for the transmitter, so a transient failure must not answer it, or the
+ * revocation the SET carries would be lost.
+ */
 export interface PushOutcome {
-  status: 202 | 400;
+  status: 202 | 400 | 503;
   body?: { err: string; description: string };
 }
 
@@ -112,6 +117,7 @@ export function createSsfReceiver(options: SsfReceiverOptions): SsfReceiver {
       return { status: 202 };
     } catch (error) {
       if (error instanceof PushError) return { status: 400, body: { err: error.err, description: error.message } };
+      if ((error as { code?: unknown }).code === 'ERR_JWKS_UNAVAILABLE') return { status: 503 };
       throw error;
     }
   };
@@ -181,7 +187,8 @@ async function verifySet(token: string, keys: KeySource, options: SsfReceiverOpt
   }
   const kid = typeof jws.header.kid === 'string' ? jws.header.kid : undefined;
   // keysFor may throw before returning a promise: call it inside one.
-  const candidates = await (async () => keys.keysFor(jws.alg, kid))().catch(() => {
+  const candidates = await (async () => keys.keysFor(jws.alg, kid))().catch((error: unknown) => {
+    if ((error as { code?: unknown }).code === 'ERR_JWKS_UNAVAILABLE') throw error; // retryable: 503 in `receive`
     throw new PushError('invalid_key', 'no issuer key matches the SET');
   });
   if (!candidates.some((key) => signatureVerifies(jws, key))) throw new PushError('invalid_key', 'the SET signature is invalid');
