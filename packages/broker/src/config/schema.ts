@@ -164,7 +164,7 @@ const audience = z
         actions: z.array(z.string().min(1)).min(1).describe('Actions such a token carries.'),
       })
       .optional()
-      .describe('Opt-in for autonomous agents: tokens without a human subject (PROTOCOL §5).'),
+      .describe('Opt-in for autonomous agents: tokens without a human subject.'),
   })
   .describe('A registered resource server.');
 
@@ -185,7 +185,7 @@ const policy = z
     equal: z
       .array(z.tuple([claimRef, claimRef]))
       .default([])
-      .describe('Claims of two attestors that must be equal, e.g. ["tpm-quote.digest", "code-digest.digest"] (PROTOCOL §3).'),
+      .describe('Claims of two attestors that must be equal, e.g. ["tpm-quote.digest", "code-digest.digest"].'),
   })
   .describe('An attestation policy.');
 
@@ -231,7 +231,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function checkCrossFields(config: z.output<typeof baseSchema>, ctx: z.RefinementCtx): void {
   if (config.tokens.accessTokenTtl > MAX_ACCESS_TOKEN_TTL_MS)
-    ctx.addIssue({ code: 'custom', path: ['tokens', 'accessTokenTtl'], message: 'must be at most 5m (PROTOCOL §5)' });
+    ctx.addIssue({ code: 'custom', path: ['tokens', 'accessTokenTtl'], message: 'must be at most 5m' });
   if (config.keys.overlap < config.tokens.accessTokenTtl)
     ctx.addIssue({ code: 'custom', path: ['keys', 'overlap'], message: 'must be at least tokens.accessTokenTtl' });
   checkServerTimeouts(config, ctx);

@@ -71,7 +71,7 @@ describe('challenges', () => {
   });
 });
 
-describe('evidence binding (PROTOCOL §3)', () => {
+describe('evidence binding', () => {
   test('extraData is SHA-256(nonce ‖ jkt); the audience is mandate: + its base64url', () => {
     const expected = createHash('sha256').update('nonce-1jkt-1').digest();
     assert.deepEqual(evidenceExtraData('nonce-1', 'jkt-1'), expected);

@@ -33,7 +33,7 @@ export const configSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Also accept this fixed audience (a projected volume\'s, replayable): the result is then only `warning` (PROTOCOL §3).'),
+      .describe('Also accept this fixed audience (a projected volume\'s, replayable): the result is then only `warning`.'),
     clockSkew: durationSetting('30s', 'Tolerance for exp, nbf and iat.'),
   })
   .superRefine((value, ctx) => {

@@ -24,7 +24,7 @@ const issuer = z
       .string()
       .min(1)
       .optional()
-      .describe('Also accept this fixed audience (replayable evidence): the result is then only `warning` (PROTOCOL §3).'),
+      .describe('Also accept this fixed audience (replayable evidence): the result is then only `warning`.'),
   })
   .superRefine((value, ctx) => {
     const sources = [value.discovery, value.jwksUri, value.jwksFile].filter((s) => s !== undefined).length;

@@ -48,7 +48,7 @@ export const configSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Also accept this fixed audience (replayable evidence, e.g. a JWT-SVID written by spiffe-helper): the result is then only `warning` (PROTOCOL §3).'),
+      .describe('Also accept this fixed audience (replayable evidence, e.g. a JWT-SVID written by spiffe-helper): the result is then only `warning`.'),
     clockSkew: durationSetting('30s', 'Tolerance for exp and nbf.'),
   })
   .describe('Attestor spiffe-jwt-svid: a SPIFFE JWT-SVID verified against its trust domain\'s bundle.');
