@@ -34,7 +34,8 @@ if (files.length === 0) {
 
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...files],
+  // A file's whole run counts against --test-timeout: long files (the soak: 10 min + setup) get an hour.
+  ['--import', 'tsx', '--test', '--test-concurrency=1', `--test-timeout=${files.some((f) => /\.long\.test\.ts$/.test(f)) ? 3_600_000 : 300_000}`, ...files],
   { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
 );
 process.exit(result.status ?? 1);
