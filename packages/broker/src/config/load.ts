@@ -90,9 +90,10 @@ function parseConfig(raw: unknown, origins: Map<string, string>): ParsedConfig {
 }
 
 function toIssues(issue: z.core.$ZodIssue, origins: Map<string, string>): ConfigIssue[] {
-  const base = issue.path.map(String);
+  // A member named "" would vanish from the dotted path (`audiences.`): spell it `""`.
+  const base = issue.path.map((key) => (key === '' ? '""' : String(key)));
   if (issue.code === 'unrecognized_keys')
-    return issue.keys.map((key) => ({ path: [...base, key].join('.'), message: 'unknown key' }));
+    return issue.keys.map((key) => ({ path: [...base, key === '' ? '""' : key].join('.'), message: 'unknown key' }));
   const path = base.join('.') || '(root)';
   const source = origins.get(path);
   return [{ path, message: issue.message, ...(source ? { source } : {}) }];

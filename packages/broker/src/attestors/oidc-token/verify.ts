@@ -3,7 +3,7 @@ import { clip } from '../../core/clip.ts';
 import { MandateError, type ErrorCode } from '../../core/errors.ts';
 import type { AttestorResult, ClaimValue, EvidenceBinding } from '../../ports/attestor.ts';
 import type { ReplayCache } from '../../ports/replay-cache.ts';
-import { digestEvidence } from '../evidence-digest.ts';
+import { digestEvidence, signedContentDigest } from '../evidence-digest.ts';
 import type { OidcIssuerConfig } from './index.ts';
 import type { KeyResolver } from './keys.ts';
 
@@ -47,7 +47,8 @@ export async function verifyOidcToken(evidence: unknown, binding: EvidenceBindin
   if (!bound && (issuer.allowFixedAudience === undefined || !hasAudience(claims.aud, issuer.allowFixedAudience)))
     fail('ERR_OIDC_TOKEN_AUDIENCE', 'aud must be mandate:<b64url(SHA-256(nonce ‖ jkt))>');
   const digest = digestEvidence(evidence);
-  const replayKey = typeof claims.jti === 'string' ? `${issuer.issuer}#${claims.jti}` : `sha256:${digest}`;
+  // Without jti, key on what the signature covers: jose reads the signature segment leniently, so the whole text has many spellings.
+  const replayKey = typeof claims.jti === 'string' ? `${issuer.issuer}#${claims.jti}` : `sha256:${signedContentDigest(evidence)}`;
   if (!(await ctx.replay.checkAndInsert('oidc-token', replayKey, claims.exp * 1000 + ctx.skewMs, now))) fail('ERR_OIDC_TOKEN_REPLAYED', 'the token was already used');
   return {
     attestor: 'oidc-token',
