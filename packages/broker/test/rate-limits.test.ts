@@ -7,6 +7,10 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { evidenceAudience, type AgentClient } from '@mandate/sdk';
 import { CLIENT_ASSERTION_TYPE, CLIENT_ATTESTATION_POP_TYP, GRANT_TYPE } from '@mandate/sdk/protocol';
 import { ConfigError, loadConfig, type ConfigIssue } from '../src/config/load.ts';
+import { limitClient, limitedRoutes } from '../src/http/rate-limit.ts';
+import { authenticateClient } from '../src/http/oauth/client-steps.ts';
+import { stepsOf } from '../src/http/pipeline.ts';
+import { ROUTES } from '../src/http/routes.ts';
 import { startTestApp } from './support/app-fixture.ts';
 import {
   assertOAuthError, AUTO_API, clientAuth, CODE_DIGEST, generateDpopKey, startLoopFixture,
@@ -15,8 +19,8 @@ import {
 
 /**
  * docs/limits.md over real sockets: the per-client limiter (every request of an authenticated
- * client) and the per-address limiter (failures only, checked before any work) on /token, /attest
- * and /bc-authorize. The broker trusts 127.0.0.1 as a proxy here, so each test speaks from its own
+ * client) and the failure budgets per (address, claimed client) and per address (reserved before
+ * any work, refunded when the request is no counted failure) on every client-authenticating route. The broker trusts 127.0.0.1 as a proxy here, so each test speaks from its own
  * client address (X-Forwarded-For) and spends no other test's budget. Budgets are tiny and refill
  * in 1000 s, so nothing refills during a test: each 429 is deterministic.
  */
@@ -27,7 +31,7 @@ before(async () => {
   fx = await startLoopFixture({
     config: {
       server: { trustedProxies: ['127.0.0.1'] },
-      limits: { perClient: { rate: 0.001, burst: 3 }, perIpFailures: { rate: 0.001, burst: 1 } },
+      limits: { perClient: { rate: 0.001, burst: 3 }, perIpFailures: { rate: 0.001, burst: 1 }, perAddressFailures: { rate: 0.001, burst: 3 } },
     },
   });
 });
@@ -56,17 +60,27 @@ async function poll(a: Actor, ip: string): Promise<WireResponse> {
   return fx.post('/token', form, from(ip, { dpop: await fx.proof(a.key, '/token') }));
 }
 
-/** Client authentication that fails: signed by a key the broker does not know for this client. */
-async function badClientAuth(agentId: string, ip: string, path = '/token'): Promise<WireResponse> {
+/** A form whose client authentication fails: signed by a key the broker does not know for this client. */
+async function badClientForm(agentId: string, ip: string, claims: Record<string, unknown> = {}): Promise<Record<string, string>> {
   const { privateKey } = await generateKeyPair('ES256');
   const now = Math.floor(fx.clock.now() / 1000);
-  const assertion = await new SignJWT({ iss: agentId, sub: agentId, aud: fx.issuer, iat: now, exp: now + 30, jti: `${ip}-${now}-${Math.random()}` })
+  const assertion = await new SignJWT({ iss: agentId, sub: agentId, aud: fx.issuer, iat: now, exp: now + 30, jti: `${ip}-${now}-${Math.random()}`, ...claims })
     .setProtectedHeader({ alg: 'ES256' }).sign(privateKey);
-  return fx.post(path, { grant_type: GRANT_TYPE.ciba, auth_req_id: 'x', client_id: agentId, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion }, from(ip));
+  return { grant_type: GRANT_TYPE.ciba, auth_req_id: 'x', client_id: agentId, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion };
 }
 
-function assertLimited(response: WireResponse, by: 'client' | 'address'): void {
-  const message = by === 'client' ? /^too many requests from this client: retry after 1000 s$/ : /^too many failed requests from this address: retry after 1000 s$/;
+async function badClientAuth(agentId: string, ip: string, path = '/token'): Promise<WireResponse> {
+  return fx.post(path, await badClientForm(agentId, ip), from(ip));
+}
+
+const REFUSALS = {
+  client: 'too many requests from this client',
+  pair: 'too many failed requests for this client from this address',
+  address: 'too many failed requests from this address',
+};
+
+function assertLimited(response: WireResponse, by: keyof typeof REFUSALS): void {
+  const message = new RegExp(`^${REFUSALS[by]}: retry after 1000 s$`);
   assertOAuthError(response, 'ERR_RATE_LIMITED', message, 'rate_limited');
   assert.equal(response.status, 429);
   assert.equal(response.body.error, 'slow_down');
@@ -110,11 +124,11 @@ describe('per client: every request of an authenticated client', () => {
 });
 
 describe('per address: failures only, refused before any work', () => {
-  test('bad client authentication spends the address budget; then even a valid request gets 429 (ERR_RATE_LIMITED)', async () => {
+  test('bad client authentication spends the (address, client) budget; then even a valid request of that client gets 429 (ERR_RATE_LIMITED)', async () => {
     const ip = newAddress();
     const a = await newActor();
     assertOAuthError(await badClientAuth(a.agent.agent.id, ip), 'ERR_CLIENT_ASSERTION_SIGNATURE', /.+/);
-    assertLimited(await poll(a, ip), 'address');
+    assertLimited(await poll(a, ip), 'pair');
     // The refused valid request cost the client nothing: from another address it still has 3.
     const other = newAddress();
     for (let i = 0; i < 3; i++) assertOAuthError(await poll(a, other), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/);
@@ -122,7 +136,8 @@ describe('per address: failures only, refused before any work', () => {
 
   test('a limited address is refused before its body is read, on all three endpoints', async () => {
     const ip = newAddress();
-    assertOAuthError(await badClientAuth('agt_AAAAAAAAAAAAAAAAAAAAAA', ip), 'ERR_CLIENT_UNKNOWN', /.+/);
+    // Three made-up client ids: three pairs, each within its own budget, but the address's (3) is spent.
+    for (let i = 0; i < 3; i++) assertOAuthError(await badClientAuth(`agt_AAAAAAAAAAAAAAAAAAAAA${i}`, ip), 'ERR_CLIENT_UNKNOWN', /.+/);
     // A body the parsers would refuse (415, 400) is never looked at.
     const wrongType = await fetch(`${fx.issuer}/token`, { method: 'POST', headers: from(ip, { 'content-type': 'text/plain' }), body: 'x' });
     assert.equal(wrongType.status, 429);
@@ -141,7 +156,7 @@ describe('per address: failures only, refused before any work', () => {
     // Signed by another key than the one in its header.
     const forged = `${(await fx.proof(a.key, '/token')).split('.').slice(0, 2).join('.')}.${(await fx.proof(other, '/token')).split('.')[2]}`;
     assertOAuthError(await fx.post('/token', form, from(ip, { dpop: forged })), 'ERR_DPOP_SIGNATURE', /.+/);
-    assertLimited(await poll(a, ip), 'address');
+    assertLimited(await poll(a, ip), 'pair');
   });
 
   test('a bad client-attestation PoP is an address failure', async () => {
@@ -155,7 +170,7 @@ describe('per address: failures only, refused before any work', () => {
     const headers = from(ip, { dpop: await fx.proof(a.key, '/token'), 'oauth-client-attestation': attestation, 'oauth-client-attestation-pop': pop });
     const response = await fx.post('/token', { ...(await clientAuth(a.agent)), grant_type: GRANT_TYPE.clientCredentials, resource: AUTO_API }, headers);
     assertOAuthError(response, 'ERR_MINT_ACTOR_TOKEN', /attestation PoP/, 'attestation_pop_invalid');
-    assertLimited(await fx.post('/token', { grant_type: GRANT_TYPE.clientCredentials }, from(ip)), 'address');
+    assertLimited(await fx.post('/token', { grant_type: GRANT_TYPE.clientCredentials, client_id: a.agent.agent.id }, from(ip)), 'pair');
   });
 
   test('evidence with a bad signature at /attest is an address failure', async () => {
@@ -169,7 +184,7 @@ describe('per address: failures only, refused before any work', () => {
     ];
     const response = await fx.postJson('/attest', { ...(await clientAuth(a.agent)), nonce, evidence }, from(ip, { dpop: await fx.proof(a.key, '/attest') }));
     assertOAuthError(response, 'ERR_ATTESTATION_REJECTED', 'the evidence does not satisfy the attestation policy');
-    assertLimited(await fx.postJson('/attest', {}, from(ip)), 'address');
+    assertLimited(await fx.postJson('/attest', { client_id: a.agent.agent.id }, from(ip)), 'pair');
   });
 
   test('failures that are not failed proofs (an unknown auth_req_id, a missing parameter) are not counted', async () => {
@@ -182,9 +197,106 @@ describe('per address: failures only, refused before any work', () => {
   });
 });
 
+describe('one client failing does not lock out the others at its address; a flood still stops', () => {
+  test('behind one address (a proxy, a NAT), a client spending its failure budget leaves other clients untouched', async () => {
+    const ip = newAddress();
+    const [failing, other] = [await newActor(), await newActor()];
+    assertOAuthError(await badClientAuth(failing.agent.agent.id, ip), 'ERR_CLIENT_ASSERTION_SIGNATURE', /.+/);
+    assertLimited(await badClientAuth(failing.agent.agent.id, ip), 'pair');
+    assertLimited(await poll(failing, ip), 'pair');
+    for (let i = 0; i < 3; i++) assertOAuthError(await poll(other, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/);
+  });
+
+  test('the claimed client is the assertion\'s iss when the request sends no client_id', async () => {
+    const ip = newAddress();
+    const [failing, other] = [await newActor(), await newActor()];
+    const { client_id: _omitted, ...form } = await badClientForm(failing.agent.agent.id, ip);
+    assertOAuthError(await fx.post('/token', form, from(ip)), 'ERR_CLIENT_ASSERTION_SIGNATURE', /.+/);
+    assertLimited(await poll(failing, ip), 'pair');
+    assertOAuthError(await poll(other, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/);
+  });
+
+  test('a flood of made-up client ids from one address spends the address budget: then every client there gets 429', async () => {
+    const ip = newAddress();
+    const bystander = await newActor();
+    for (let i = 0; i < 3; i++) assertOAuthError(await badClientAuth(`agt_BBBBBBBBBBBBBBBBBBBBB${i}`, ip), 'ERR_CLIENT_UNKNOWN', /.+/);
+    assertLimited(await badClientAuth('agt_BBBBBBBBBBBBBBBBBBBBB9', ip), 'address');
+    assertLimited(await poll(bystander, ip), 'address');
+  });
+});
+
+describe('reserved before the work: concurrent requests cannot all get through', () => {
+  /** Fires all requests at once; counts the statuses and the error codes. */
+  async function inParallel(forms: Array<Record<string, string>>, ip: string): Promise<Map<string, number>> {
+    const responses = await Promise.all(forms.map((form) => fx.post('/token', form, from(ip))));
+    const tally = new Map<string, number>();
+    for (const r of responses) {
+      const key = `${r.status} ${String(r.body.error_description).split(':')[0]}`;
+      tally.set(key, (tally.get(key) ?? 0) + 1);
+    }
+    return tally;
+  }
+
+  test('200 bad client assertions for one client in parallel: only the burst (1) reaches signature verification', async () => {
+    const ip = newAddress();
+    const victim = await newActor();
+    const forms = await Promise.all(Array.from({ length: 200 }, () => badClientForm(victim.agent.agent.id, ip)));
+    const tally = await inParallel(forms, ip);
+    figures.parallelSameClient = Object.fromEntries(tally);
+    const verified = [...tally].filter(([k]) => k.startsWith('401')).reduce((n, [, c]) => n + c, 0);
+    assert.equal(verified, 1, JSON.stringify([...tally]));
+    assert.equal(tally.get(`429 ${REFUSALS.pair}`), 199, JSON.stringify([...tally]));
+  });
+
+  test('200 made-up client ids in parallel from one address: only the address burst (3) gets past the address budget', async () => {
+    const ip = newAddress();
+    const forms = await Promise.all(Array.from({ length: 200 }, (_, i) => badClientForm(`agt_C${String(i).padStart(21, '0')}`, ip)));
+    const tally = await inParallel(forms, ip);
+    figures.parallelRandomClients = Object.fromEntries(tally);
+    assert.equal(tally.get('401 unknown client'), 3, JSON.stringify([...tally]));
+    assert.equal(tally.get(`429 ${REFUSALS.address}`), 197, JSON.stringify([...tally]));
+  });
+
+  test('a success gives its reservation back: requests that are no failure never spend the budgets', async () => {
+    const ip = newAddress();
+    const a = await newActor();
+    // More sequential requests than the pair (1) and address (3) budgets, none a counted failure.
+    for (let i = 0; i < 3; i++) assertOAuthError(await poll(a, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/);
+    for (let i = 0; i < 5; i++) assertOAuthError(await fx.post('/token', { grant_type: 'password' }, from(ip)), 'ERR_GRANT_TYPE_UNSUPPORTED', /.+/);
+    // The per-client 429 is no failure either.
+    assertLimited(await poll(a, ip), 'client');
+    assertOAuthError(await badClientAuth(a.agent.agent.id, ip), 'ERR_CLIENT_ASSERTION_SIGNATURE', /.+/);
+  });
+});
+
+describe('every route that authenticates a client is limited (derived from the route table)', () => {
+  const authenticating = ROUTES.filter((spec) => stepsOf(spec).includes(authenticateClient));
+
+  test('the route table\'s client-authenticating routes include the six agent endpoints', () => {
+    const paths = authenticating.map((spec) => `${spec.method} ${spec.path}`).sort();
+    for (const path of ['/token', '/attest', '/bc-authorize', '/revoke', '/attest/tpm/enrol', '/attest/tpm/activate'])
+      assert.ok(paths.includes(`POST ${path}`), `${path} in ${paths.join(', ')}`);
+    assert.deepEqual([...limitedRoutes(ROUTES)].sort(), paths);
+  });
+
+  test('each of them counts the per-client budget right after client authentication', () => {
+    for (const spec of authenticating) assert.equal(spec.steps[spec.steps.indexOf(authenticateClient) + 1], limitClient, `${spec.method} ${spec.path}`);
+  });
+
+  test('from an address whose budget is spent, each of them answers 429 before reading the body; the others do not', async () => {
+    const ip = newAddress();
+    for (let i = 0; i < 3; i++) assertOAuthError(await badClientAuth(`agt_DDDDDDDDDDDDDDDDDDDDD${i}`, ip), 'ERR_CLIENT_UNKNOWN', /.+/);
+    for (const spec of authenticating) {
+      const response = spec.body === 'json' ? await fx.postJson(spec.path, {}, from(ip)) : await fx.post(spec.path, {}, from(ip));
+      assertLimited(response, 'address');
+    }
+    for (const path of ['/introspect', '/challenge']) assert.notEqual((await fx.post(path, {}, from(ip))).status, 429, path);
+  });
+});
+
 describe('memory and switches', () => {
   test('a flood of distinct failing addresses keeps at most limits.maxKeys of them', async () => {
-    const t = await startTestApp({ config: { server: { trustedProxies: ['127.0.0.1'] }, limits: { maxKeys: 100, perIpFailures: { rate: 0.001, burst: 1 } } } });
+    const t = await startTestApp({ config: { server: { trustedProxies: ['127.0.0.1'] }, limits: { maxKeys: 100, perIpFailures: { rate: 0.001, burst: 1 }, perAddressFailures: { rate: 0.001, burst: 1 } } } });
     try {
       await t.app.http.listen({ host: '127.0.0.1', port: 0 });
       const { port } = t.app.http.server.address() as { port: number };
@@ -203,6 +315,34 @@ describe('memory and switches', () => {
       const scrape = await t.app.metrics.render();
       assert.match(scrape, new RegExp(`mandate_cache_entries\\{cache="rate_limit_addresses"\\} ${held}\\b`));
       assert.match(scrape, /mandate_cache_entries\{cache="rate_limit_clients"\} 0\b/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('refused requests count: an address that keeps sending stays refused until it pauses for 1/rate (real clock)', async () => {
+    const t = await startTestApp({ config: { server: { trustedProxies: ['127.0.0.1'] }, limits: { perAddressFailures: { rate: 1, burst: 1 } } } });
+    try {
+      await t.app.http.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = t.app.http.server.address() as { port: number };
+      const send = async (): Promise<number> => {
+        const body = new URLSearchParams({ grant_type: GRANT_TYPE.ciba, client_id: `agt_E${Math.random().toString(36).slice(2, 12).padEnd(21, '0')}`, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: 'a.b.c' });
+        const response = await fetch(`http://127.0.0.1:${port}/token`, { method: 'POST', headers: from('192.0.2.200', { 'content-type': 'application/x-www-form-urlencoded' }), body });
+        await response.arrayBuffer();
+        return response.status;
+      };
+      assert.equal(await send(), 401);
+      // 2.5 s of requests 100 ms apart: counting only failures would let one through every second.
+      const started = performance.now();
+      const during: number[] = [];
+      while (performance.now() - started < 2_500) {
+        during.push(await send());
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.deepEqual([...new Set(during)], [429], `${during.length} requests`);
+      figures.floodHeld = { requests: during.length, refused: during.filter((s) => s === 429).length };
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      assert.equal(await send(), 401);
     } finally {
       await t.close();
     }
@@ -235,9 +375,12 @@ function configIssues(config: Record<string, unknown>): ConfigIssue[] {
 }
 
 describe('limits config', () => {
-  test('the documented defaults: on, 10/s burst 20 per client, 1/s burst 30 failures per address', () => {
+  test('the documented defaults: on, 10/s burst 20 per client; failures 1/s burst 30 per (address, client), 10× per address, 100× per IPv6 /48', () => {
     const { limits, server } = loadConfig({ flags: {}, env: {} });
-    assert.deepEqual(limits, { enabled: true, perClient: { rate: 10, burst: 20 }, perIpFailures: { rate: 1, burst: 30 }, maxKeys: 100_000 });
+    assert.deepEqual(limits, {
+      enabled: true, perClient: { rate: 10, burst: 20 }, perIpFailures: { rate: 1, burst: 30 },
+      perAddressFailures: { rate: 10, burst: 300 }, perIpv6NetworkFailures: { rate: 100, burst: 3000 }, maxKeys: 100_000,
+    });
     assert.deepEqual(
       { maxHeaderBytes: server.maxHeaderBytes, headersTimeout: server.headersTimeout, requestTimeout: server.requestTimeout, connectionTimeout: server.connectionTimeout, keepAliveTimeout: server.keepAliveTimeout },
       { maxHeaderBytes: 16_384, headersTimeout: 10_000, requestTimeout: 30_000, connectionTimeout: 60_000, keepAliveTimeout: 5_000 },
@@ -251,6 +394,8 @@ describe('limits config', () => {
       [{ limits: { perClient: { burst: 0 } } }, 'limits.perClient.burst'],
       [{ limits: { perIpFailures: { burst: 2.5 } } }, 'limits.perIpFailures.burst'],
       [{ limits: { maxKeys: 10 } }, 'limits.maxKeys'],
+      [{ limits: { perAddressFailures: { burst: 0 } } }, 'limits.perAddressFailures.burst'],
+      [{ limits: { perIpv6NetworkFailures: { rate: 0 } } }, 'limits.perIpv6NetworkFailures.rate'],
       [{ limits: { enabled: 'yes' } }, 'limits.enabled'],
       [{ limits: { perClient: { rate: 1, window: '1m' } } }, 'limits.perClient.window'],
     ];
@@ -274,3 +419,7 @@ describe('limits config', () => {
     assert.deepEqual(configIssues({ server: { connectionTimeout: '0s', requestTimeout: '0s' } }).map((i) => i.path), ['server.requestTimeout', 'server.headersTimeout']);
   });
 });
+
+/** Measured outcomes, printed for docs/limits.md and the figures note. */
+const figures: Record<string, unknown> = {};
+after(() => console.log(`# rate-limits figures: ${JSON.stringify(figures)}`));

@@ -68,6 +68,23 @@ function rawExchange(port: number, head: string, trickle = '', everyMs = 100, gi
 
 const statusOf = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1]);
 
+/**
+ * What Node's HTTP parser refuses never reaches a route: src/http/client-error.ts answers it with
+ * the status and an RFC 6749 §5.2 body (not fastify's own `{"statusCode":…}`), no-store, and closes.
+ */
+function assertParserRefusal(response: string, status: 400 | 408 | 431, description: RegExp): void {
+  assert.equal(statusOf(response), status, response);
+  const [head = '', body = ''] = response.split('\r\n\r\n');
+  assert.match(head, /\r\ncontent-type: application\/json; charset=utf-8(\r\n|$)/i, head);
+  assert.match(head, /\r\ncache-control: no-store(\r\n|$)/i, head);
+  assert.match(head, /\r\nconnection: close(\r\n|$)/i, head);
+  assert.equal(Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1]), Buffer.byteLength(body), head);
+  const parsed = JSON.parse(body) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(parsed), ['error', 'error_description']);
+  assert.equal(parsed.error, 'invalid_request');
+  assert.match(String(parsed.error_description), description);
+}
+
 describe('size limits', () => {
   let s: Listening;
   before(async () => {
@@ -92,12 +109,19 @@ describe('size limits', () => {
 
   test('headers over server.maxHeaderBytes are refused with 431 and the connection closed', async () => {
     const outcome = await rawExchange(s.port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ${'a'.repeat(5000)}\r\n\r\n`);
-    assert.equal(statusOf(outcome.response), 431, outcome.response);
+    assertParserRefusal(outcome.response, 431, /larger than the server accepts/);
   });
 
   test('a URL over server.maxHeaderBytes is refused with 431', async () => {
     const outcome = await rawExchange(s.port, `GET /healthz?${'q'.repeat(5000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-    assert.equal(statusOf(outcome.response), 431, outcome.response);
+    assertParserRefusal(outcome.response, 431, /larger than the server accepts/);
+  });
+
+  test('broken framing (a bad chunk size, two Content-Lengths) is refused with 400 in the OAuth error body', async () => {
+    const badChunk = 'POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nx\r\n0\r\n\r\n';
+    assertParserRefusal((await rawExchange(s.port, badChunk)).response, 400, /not well-formed HTTP/);
+    const twoLengths = 'POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx';
+    assertParserRefusal((await rawExchange(s.port, twoLengths)).response, 400, /not well-formed HTTP/);
   });
 
   test('headers within the limit are served', async () => {
@@ -116,7 +140,7 @@ describe('time limits', () => {
   test('a client trickling its body is cut off at server.requestTimeout with 408', async () => {
     const head = 'POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\n';
     const outcome = await rawExchange(s.port, head, 'x'.repeat(200), 100);
-    assert.equal(statusOf(outcome.response), 408, outcome.response);
+    assertParserRefusal(outcome.response, 408, /not received in time/);
     assert.ok(outcome.closedAfterMs >= 900 && outcome.closedAfterMs < 3_000, `closed after ${outcome.closedAfterMs} ms`);
     assert.ok(outcome.sent < head.length + 200, 'cut off before the body was complete');
     figures.slowBodyCutMs = Math.round(outcome.closedAfterMs);
@@ -124,7 +148,7 @@ describe('time limits', () => {
 
   test('a client trickling its headers is cut off at server.headersTimeout with 408', async () => {
     const outcome = await rawExchange(s.port, 'POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 100);
-    assert.equal(statusOf(outcome.response), 408, outcome.response);
+    assertParserRefusal(outcome.response, 408, /not received in time/);
     assert.ok(outcome.closedAfterMs >= 400 && outcome.closedAfterMs < 2_500, `closed after ${outcome.closedAfterMs} ms`);
     figures.slowHeadersCutMs = Math.round(outcome.closedAfterMs);
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLIENT_ASSERTION_TYPE, GRANT_TYPE } from '@mandate/sdk/protocol';
 import { ConfigError, loadConfig, type ConfigIssue } from '../src/config/load.ts';
-import { addressKey, isTrustedProxyEntry } from '../src/http/client-ip.ts';
+import { addressKey, bareIp, clientAddress, isTrustedProxyEntry, networkKey } from '../src/http/client-ip.ts';
 import { startTestApp, type TestApp } from './support/app-fixture.ts';
 
 /**
@@ -21,10 +21,10 @@ interface Server {
 }
 
 /** Per-address failure budget of 1: one failure from an address, and its next request is a 429. */
-async function startServer(trustedProxies: string[]): Promise<Server> {
+async function startServer(trustedProxies: string[], limits: Record<string, unknown> = {}): Promise<Server> {
   const lines: string[] = [];
   const t = await startTestApp({
-    config: { server: { trustedProxies }, limits: { perIpFailures: { rate: 0.001, burst: 1 }, perClient: { rate: 1000, burst: 1000 } } },
+    config: { server: { trustedProxies }, limits: { perIpFailures: { rate: 0.001, burst: 1 }, perClient: { rate: 1000, burst: 1000 }, ...limits } },
     flags: { logLevel: 'info' },
     overrides: { logDestination: { write: (line: string) => void lines.push(line) } },
   });
@@ -108,6 +108,58 @@ describe('a trusted proxy: its X-Forwarded-For names the client', () => {
   });
 });
 
+describe('forwarded addresses that are not bare IPs (a trusted proxy appending ports, brackets, garbage)', () => {
+  let server: Server;
+  before(async () => {
+    server = await startServer(['127.0.0.1']);
+  });
+  after(() => server.t.close());
+
+  test('an IPv4 address with a port is the address: a new port per connection is no new budget (ERR_RATE_LIMITED)', async () => {
+    assert.equal(await badClientAuth(server, '203.0.113.40:5678'), 401);
+    assert.equal(await badClientAuth(server, '203.0.113.40:5679'), 429);
+    assert.equal(await badClientAuth(server, '203.0.113.40'), 429);
+  });
+
+  test('a bracketed IPv6 address with a port is the address, counted by its /64', async () => {
+    assert.equal(await badClientAuth(server, '[2001:db8:40::1]:443'), 401);
+    assert.equal(await badClientAuth(server, '[2001:db8:40::2]:444'), 429);
+    assert.equal(await badClientAuth(server, '2001:db8:40::3'), 429);
+  });
+
+  test('a hex-form IPv4-mapped address is the IPv4 address, not the ::/64 every mapped address shares', async () => {
+    assert.equal(await badClientAuth(server, '::ffff:cb00:712a'), 401); // 203.0.113.42
+    assert.equal(await badClientAuth(server, '203.0.113.42'), 429);
+    assert.equal(await badClientAuth(server, '::ffff:cb00:712b'), 401); // 203.0.113.43: its own budget
+  });
+
+  test('a forwarded value that is no IP falls back to the socket peer (the proxy), never a key of its own', async () => {
+    assert.equal(await badClientAuth(server, 'unknown'), 401);
+    assert.equal(await badClientAuth(server, 'garbage-1'), 429);
+    assert.equal(await badClientAuth(server, '_hidden'), 429);
+    // The socket peer is the proxy: a request it sends for itself shares that budget.
+    assert.equal(await badClientAuth(server), 429);
+  });
+});
+
+describe('IPv6 /48: a site spreading failures over its /64s meets a budget of its own', () => {
+  let server: Server;
+  before(async () => {
+    server = await startServer(['127.0.0.1'], { perIpv6NetworkFailures: { rate: 0.001, burst: 2 } });
+  });
+  after(() => server.t.close());
+
+  test('failures from distinct /64s of one /48 spend the /48 budget; another /48 keeps its own (ERR_RATE_LIMITED)', async () => {
+    assert.equal(await badClientAuth(server, '2001:db8:5:1::1'), 401);
+    assert.equal(await badClientAuth(server, '2001:db8:5:2::1'), 401);
+    assert.equal(await badClientAuth(server, '2001:db8:5:3::1'), 429);
+    assert.equal(await badClientAuth(server, '2001:db8:5:ffff::1'), 429);
+    assert.equal(await badClientAuth(server, '2001:db8:6:1::1'), 401);
+    // IPv4 has no /48: it is not affected.
+    assert.equal(await badClientAuth(server, '203.0.113.50'), 401);
+  });
+});
+
 describe('a chain of trusted proxies (a named range and a CIDR)', () => {
   let server: Server;
   before(async () => {
@@ -148,12 +200,53 @@ describe('server.trustedProxies config', () => {
     const config = loadConfig({ flags: {}, env: {} });
     assert.deepEqual(config.server.trustedProxies, []);
   });
+});
 
-  test('limiter keys: IPv4-mapped IPv6 is the IPv4 address, IPv6 counts by /64', () => {
-    assert.equal(addressKey('::ffff:192.0.2.1'), '192.0.2.1');
-    assert.equal(addressKey('192.0.2.1'), '192.0.2.1');
-    assert.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64');
+describe('limiter keys, one per case', () => {
+  test('a bare IPv4 address is its own key', () => assert.deepEqual(clientAddress('192.0.2.1', '127.0.0.1'), { key: '192.0.2.1', network: null }));
+  test('IPv4 with a port: the port is stripped', () => assert.deepEqual(clientAddress('192.0.2.1:5678', '127.0.0.1'), { key: '192.0.2.1', network: null }));
+  test('bracketed IPv6 with a port: brackets and port are stripped', () => assert.deepEqual(clientAddress('[2001:db8::1]:443', '127.0.0.1'), { key: '2001:db8:0:0::/64', network: '2001:db8:0::/48' }));
+  test('bracketed IPv6 without a port', () => assert.equal(bareIp('[2001:db8::1]'), '2001:db8::1'));
+  test('dotted IPv4-mapped IPv6 is the IPv4 address', () => assert.deepEqual(clientAddress('::ffff:192.0.2.1', undefined), { key: '192.0.2.1', network: null }));
+  test('hex-form IPv4-mapped IPv6 is the IPv4 address', () => {
+    assert.equal(addressKey('::ffff:102:304'), '1.2.3.4');
+    assert.equal(addressKey('0:0:0:0:0:ffff:c000:201'), '192.0.2.1');
+    assert.equal(networkKey('::ffff:102:304'), null);
+  });
+  test('IPv6 counts by /64 and by /48', () => {
     assert.equal(addressKey('2001:0db8:0000:0000:ffff::1'), '2001:db8:0:0::/64');
     assert.equal(addressKey('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64');
+    assert.equal(networkKey('2001:db8:1:2::1'), '2001:db8:1::/48');
+    assert.equal(networkKey('2001:db8:1:ffff::9'), '2001:db8:1::/48');
+  });
+  test('not an IP: the socket peer is used', () => assert.deepEqual(clientAddress('unknown', '198.51.100.9'), { key: '198.51.100.9', network: null }));
+  test('a missing request.ip: the socket peer is used', () => assert.deepEqual(clientAddress(undefined, '::ffff:198.51.100.9'), { key: '198.51.100.9', network: null }));
+  test('neither is an IP (a Unix socket): one shared key, never "undefined"', () => {
+    assert.deepEqual(clientAddress(undefined, undefined), { key: 'unknown', network: null });
+    assert.deepEqual(clientAddress('', 'x'), { key: 'unknown', network: null });
+  });
+  test('a port on something that is no IP does not make it one', () => {
+    for (const bad of ['host.example:80', '[not-ip]:1', '1.2.3.4:', '1.2.3.4:99999999']) assert.equal(bareIp(bad), null, bad);
+  });
+});
+
+describe('the shared-address warning at start', () => {
+  async function warnings(config: Record<string, unknown>): Promise<string[]> {
+    const lines: string[] = [];
+    const t = await startTestApp({ config: { limits: { enabled: true }, ...config }, flags: { logLevel: 'info' }, overrides: { logDestination: { write: (line: string) => void lines.push(line) } } });
+    await t.close();
+    return lines.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((r) => r.level === 40 && /server\.trustedProxies/.test(r.msg)).map((r) => r.msg);
+  }
+
+  test('an https issuer with no trusted proxy warns once that every client shares the proxy address budget', async () => {
+    const found = await warnings({ issuer: 'https://broker.example' });
+    assert.equal(found.length, 1);
+    assert.match(found[0]!, /every client shares the proxy's address failure budget/);
+  });
+
+  test('no warning with a trusted proxy, with an http issuer, or with the limits off', async () => {
+    assert.deepEqual(await warnings({ issuer: 'https://broker.example', server: { trustedProxies: ['10.0.0.0/8'] } }), []);
+    assert.deepEqual(await warnings({}), []);
+    assert.deepEqual(await warnings({ issuer: 'https://broker.example', limits: { enabled: false } }), []);
   });
 });

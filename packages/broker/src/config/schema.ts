@@ -48,9 +48,11 @@ const rateLimit = (rate: number, burst: number, what: string) =>
 
 const limits = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('Rate limits on /token, /attest and /bc-authorize (429 with Retry-After). Per replica, in memory.'),
+    enabled: z.boolean().default(true).describe('Rate limits on every endpoint that authenticates a client (/token, /attest, /bc-authorize, /revoke, /attest/tpm/*; 429 with Retry-After). Per replica, in memory.'),
     perClient: rateLimit(10, 20, 'requests of one authenticated client').describe('Every request of an authenticated client, counted after client authentication succeeds (one budget across the three endpoints).'),
-    perIpFailures: rateLimit(1, 30, 'failed requests from one client address').describe('Failures from one client address (bad client authentication, DPoP proof, attestation PoP or evidence signature); once spent, the address gets 429 before any signature is checked. IPv6 counts by /64.'),
+    perIpFailures: rateLimit(1, 30, 'failed requests for one client from one address').describe('Failures per (client address, client id the request claims): bad client authentication, DPoP proof, attestation PoP or evidence signature; once spent, that pair gets 429 before any signature is checked. Other clients at the same address keep theirs. IPv6 counts by /64.'),
+    perAddressFailures: rateLimit(10, 300, 'failed requests from one address').describe('Failures from one client address, whatever client they claim (stops a flood of made-up client ids); once spent, the address gets 429 before its body is read. IPv6 counts by /64.'),
+    perIpv6NetworkFailures: rateLimit(100, 3000, 'failed requests from one IPv6 /48').describe('Failures from one IPv6 /48 (a site\'s allocation, RFC 6177), whatever /64 they come from; once spent, the /48 gets 429 before its body is read.'),
     maxKeys: z.number().int().min(100).max(10_000_000).default(100_000).describe('Most clients and addresses each limiter remembers; beyond it the least recently seen is forgotten (memory stays bounded under a flood of addresses).'),
   })
   .prefault({})

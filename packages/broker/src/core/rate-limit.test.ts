@@ -39,6 +39,50 @@ test('peek answers without counting', () => {
   assert.deepEqual(l.peek('a', 0), { allowed: false, retryAfterMs: 1000 });
 });
 
+test('reserve counts before the outcome: concurrent requests cannot all pass, refund gives the slot back', () => {
+  const l = limiter(1, 3);
+  // Three in flight at once take the whole burst; a fourth, still at the same instant, is refused.
+  for (let i = 0; i < 3; i++) assert.deepEqual(l.reserve('a', 0), { allowed: true });
+  assert.equal(l.reserve('a', 0).allowed, false);
+  // Two turn out not to count (successes): their slots come back, exactly.
+  l.refund('a');
+  l.refund('a');
+  assert.deepEqual(l.reserve('a', 0), { allowed: true });
+  assert.deepEqual(l.reserve('a', 0), { allowed: true });
+  assert.equal(l.reserve('a', 0).allowed, false);
+});
+
+test('reserve then refund leaves the key as it was', () => {
+  const l = limiter(2, 4);
+  l.take('a', 0);
+  const before = l.peek('a', 0);
+  l.reserve('a', 0);
+  l.refund('a');
+  assert.deepEqual(l.peek('a', 0), before);
+  for (let i = 0; i < 3; i++) assert.equal(l.take('a', 0).allowed, true);
+  assert.equal(l.take('a', 0).allowed, false);
+});
+
+test('a refused reservation counts: a flood keeps the key refused until it pauses for 1/rate', () => {
+  const l = limiter(1, 1);
+  assert.equal(l.reserve('a', 0).allowed, true);
+  // One request every 500 ms for 10 s: none gets through (take would let one through each second).
+  for (let t = 500; t <= 10_000; t += 500) assert.deepEqual(l.reserve('a', t), { allowed: false, retryAfterMs: 1000 });
+  assert.equal(l.reserve('a', 11_000).allowed, true);
+});
+
+test('a refund for a forgotten key is a no-op (never a credit beyond the burst)', () => {
+  const l = limiter(1, 1);
+  l.refund('never-seen');
+  assert.equal(l.size(), 0);
+  assert.equal(l.reserve('a', 0).allowed, true);
+  l.refund('a');
+  l.refund('a');
+  l.refund('a');
+  assert.equal(l.reserve('a', 0).allowed, true);
+  assert.equal(l.reserve('a', 0).allowed, false);
+});
+
 test('memory is bounded: a flood of 300,000 distinct keys holds at most maxKeys, in linear time', () => {
   const l = limiter(1, 10, 30_000);
   let peak = 0;
@@ -112,5 +156,30 @@ test('property: in any window of w ms at most burst + rate·w requests are allow
       },
     ),
     { seed: 4242, numRuns: 300 },
+  );
+});
+
+test('property: reservations never refunded obey the same bound as take (burst + rate·w in any window)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 20 }),
+      fc.array(fc.record({ gap: fc.integer({ min: 0, max: 200 }), refund: fc.boolean() }), { minLength: 1, maxLength: 300 }),
+      (ratePerSecond, burst, steps) => {
+        const l = limiter(ratePerSecond, burst);
+        // Kept reservations (failures) at their times; refunded ones (successes) count for nothing.
+        const kept: number[] = [];
+        let now = 0;
+        for (const { gap, refund } of steps) {
+          now += gap;
+          if (!l.reserve('k', now).allowed) continue;
+          if (refund) l.refund('k');
+          else kept.push(now);
+        }
+        for (let i = 0; i < kept.length; i++)
+          for (let j = i; j < kept.length; j++)
+            assert.ok(j - i + 1 <= burst + (ratePerSecond * (kept[j]! - kept[i]!)) / 1000 + 1e-9, `${j - i + 1} kept in ${kept[j]! - kept[i]!} ms`);
+      },
+    ),
+    { seed: 4243, numRuns: 300 },
   );
 });

@@ -7,6 +7,10 @@
  * whose TAT has passed hold no state worth keeping and are swept every 10 s; beyond `maxKeys` the
  * least recently seen keys are forgotten (such a key starts again with a full burst, which only
  * ever errs towards letting a request through, never towards refusing one).
+ *
+ * `reserve` and `refund` let a caller count a request before its outcome is known (so concurrent
+ * requests cannot all pass a check that only looks) and give the slot back when it turns out not
+ * to count (a failure budget refunds successes).
  */
 export interface RateLimitSettings {
   /** Sustained requests per second (fractions allowed: 0.5 = one every 2 s). */
@@ -22,6 +26,13 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: n
 export interface RateLimiter {
   /** Counts one request for `key` if the budget allows it; refuses without counting otherwise. */
   take(key: string, now: number): RateDecision;
+  /**
+   * Counts one request for `key` now, before its outcome is known. A refusal counts too: it holds
+   * the key refused for one more interval, so a flood keeps it refused until it pauses for 1/rate s.
+   */
+  reserve(key: string, now: number): RateDecision;
+  /** Gives back one request counted by `reserve` (a no-op once the key has been forgotten). */
+  refund(key: string): void;
   /** Whether one more request for `key` would be allowed, without counting it. */
   peek(key: string, now: number): RateDecision;
   /** Keys currently held (for tests and the memory bound). */
@@ -66,15 +77,28 @@ export function createRateLimiter(settings: RateLimitSettings): RateLimiter {
     }
   };
 
+  const store = (key: string, tat: number, now: number): void => {
+    tats.delete(key);
+    tats.set(key, tat);
+    if (tats.size > settings.maxKeys || now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
+  };
+
   return {
     take(key, now) {
       const { next, decision } = decide(key, now);
-      if (decision.allowed) {
-        tats.delete(key);
-        tats.set(key, next);
-      }
-      if (tats.size > settings.maxKeys || now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
+      if (decision.allowed) store(key, next, now);
+      else if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
       return decision;
+    },
+    reserve(key, now) {
+      const { next, decision } = decide(key, now);
+      // Refused: the next request fits only after a whole interval without any (never sooner than before).
+      store(key, decision.allowed ? next : Math.max(next - interval, now + ahead + interval), now);
+      return decision.allowed ? decision : { allowed: false, retryAfterMs: Math.max(decision.retryAfterMs, interval) };
+    },
+    refund(key) {
+      const tat = tats.get(key);
+      if (tat !== undefined) tats.set(key, tat - interval);
     },
     peek: (key, now) => decide(key, now).decision,
     size: () => tats.size,

@@ -2,13 +2,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config } from '../config/load.ts';
 import type { HttpDeps } from './deps.ts';
+import { clientErrorHandler } from './client-error.ts';
 import { createLogger } from './logger.ts';
 import { registerRoute } from './pipeline.ts';
 import { registerOpsRoutes } from './ops/health.ts';
 import { frameworkErrors, installRequestHandling } from './request-handling.ts';
 import { createRequestIdGenerator } from './request-id.ts';
 import { ROUTES } from './routes.ts';
-import { createRateLimits, installRateLimits } from './rate-limit.ts';
+import { createRateLimits, installRateLimits, warnIfSharedAddress } from './rate-limit.ts';
 import { registerConsole } from '../console/plugin.ts';
 
 export type { HttpDeps } from './deps.ts';
@@ -36,9 +37,12 @@ export async function createHttpServer(deps: HttpDeps, options: HttpServerOption
     trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     ...connectionLimits(deps.config.server),
     frameworkErrors,
+    // docs/limits.md: 400 / 408 / 431 from Node's parser in the RFC 6749 error body, then close.
+    clientErrorHandler,
   });
   installRequestHandling(app, ROUTES);
-  installRateLimits(app, createRateLimits(deps.config.limits), deps.metrics);
+  installRateLimits(app, createRateLimits(deps.config.limits), ROUTES, deps.metrics);
+  warnIfSharedAddress(app.log, deps.config);
   registerOpsRoutes(app, deps);
   for (const spec of ROUTES) registerRoute(app, spec, deps);
   await registerConsole(app, deps, deps.console);

@@ -49,6 +49,7 @@ export async function viaFetch(base: string, request: WireRequest, body: string 
   const response = await fetch(base + request.path, { method: request.method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(4_900) });
   const text = await response.text();
   if (isParserAnswer(response.status, text)) {
+    assertParserHeaders(response.status, (name) => response.headers.get(name));
     PARSER_REJECTIONS.count += 1;
     throw new HttpRejection(`${response.status} (http parser)`);
   }
@@ -113,9 +114,11 @@ interface RawAnswer {
 
 function judge({ code, head, body }: RawAnswer, family: WireRequest['family']): void {
   const contentType = /\r\ncontent-type: ([^\r]*)/i.exec(head)?.[1] ?? '';
-  // Bytes Node's HTTP parser cannot frame never reach a route: fastify's clientError handler answers
-  // 400 / 408 / 431 in its own small JSON body and closes (counted apart: see PARSER_REJECTIONS).
-  // Node itself refuses an HTTP/1.1 request without Host: a bare 400 with no body.
+  // Bytes Node's HTTP parser cannot frame never reach a route: the broker's clientErrorHandler
+  // (src/http/client-error.ts) answers 400 / 408 / 431 in the RFC 6749 body and closes (counted
+  // apart: see PARSER_REJECTIONS). Node itself refuses an HTTP/1.1 request without Host: a bare
+  // 400 with no body.
+  if (isParserAnswer(code, body)) assertParserHeaders(code, (name) => new RegExp(`\r\n${name}: ([^\r]*)`, 'i').exec(head)?.[1] ?? null);
   if (isParserAnswer(code, body) || (code === 400 && body === '' && !contentType)) {
     PARSER_REJECTIONS.count += 1;
     throw new HttpRejection(`${code} (http parser)`);
@@ -149,14 +152,30 @@ function splitResponses(text: string): RawAnswer[] {
 /** Answers of fastify's clientError handler (framing errors, header overflow, timeouts) in this run. */
 export const PARSER_REJECTIONS = { count: 0 };
 
+/** The exact bodies of the parser refusals (src/http/client-error.ts): 400 framing, 408 time, 431 size. */
+const PARSER_DESCRIPTIONS: Record<number, string> = {
+  400: 'the request is not well-formed HTTP/1.1',
+  408: 'the request was not received in time',
+  431: 'the request line and headers are larger than the server accepts',
+};
+
 function isParserAnswer(code: number, body: string): boolean {
   if (![400, 408, 431].includes(code)) return false;
+  let parsed: Record<string, unknown>;
   try {
-    const parsed = JSON.parse(body) as Record<string, unknown>;
-    return parsed.statusCode === code && typeof parsed.message === 'string' && typeof parsed.error === 'string';
+    parsed = JSON.parse(body) as Record<string, unknown>;
   } catch {
     return false;
   }
+  // fastify's default clientError body would still pass the OAuth oracle (`error` is a string): refuse it.
+  assert.ok(!('statusCode' in parsed), `a parser refusal in fastify's default body, not the RFC 6749 one: ${code} ${body}`);
+  return parsed.error === 'invalid_request' && parsed.error_description === PARSER_DESCRIPTIONS[code] && Object.keys(parsed).length === 2;
+}
+
+function assertParserHeaders(code: number, header: (name: string) => string | null): void {
+  assert.equal(header('content-type'), 'application/json; charset=utf-8', `parser refusal ${code}`);
+  assert.equal(header('cache-control'), 'no-store', `parser refusal ${code}`);
+  assert.equal(header('connection'), 'close', `parser refusal ${code}`);
 }
 
 function dechunk(text: string): { body: string; consumed: number } {

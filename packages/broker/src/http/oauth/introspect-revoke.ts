@@ -2,6 +2,7 @@ import { BROKER_PATH } from '@mandate/sdk/protocol';
 import { z } from 'zod';
 import { MandateError } from '../../core/errors.ts';
 import type { IntrospectionCaller } from '../../services/introspect.ts';
+import { limitClient } from '../rate-limit.ts';
 import { defineRoute, respond, type RouteContext } from '../route-spec.ts';
 import { authenticateClient, clientAuthFields, NO_STORE } from './client-steps.ts';
 
@@ -49,6 +50,6 @@ export const introspectionRoutes = [
   }),
   defineRoute({
     method: 'POST', path: BROKER_PATH.revoke, family: 'oauth', body: 'form',
-    summary: 'Token revocation by the agent that holds it (RFC 7009)', schema: { body: revokeBody }, steps: [authenticateClient, revoke],
+    summary: 'Token revocation by the agent that holds it (RFC 7009)', schema: { body: revokeBody }, steps: [authenticateClient, limitClient, revoke],
   }),
 ];

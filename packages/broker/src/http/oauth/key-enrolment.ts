@@ -1,5 +1,6 @@
 import { BROKER_PATH } from '@mandate/sdk/protocol';
 import { z } from 'zod';
+import { limitClient } from '../rate-limit.ts';
 import { defineRoute, respond, type RouteContext } from '../route-spec.ts';
 import { authenticateClient, clientAuthFields, NO_STORE } from './client-steps.ts';
 
@@ -34,11 +35,11 @@ export const keyEnrolmentRoutes = [
   defineRoute({
     method: 'POST', path: BROKER_PATH.tpmEnrol, family: 'oauth', body: 'json',
     summary: 'Start TPM attestation-key enrolment: the credential to activate', schema: { body: enrolBody },
-    steps: [authenticateClient, beginEnrolment],
+    steps: [authenticateClient, limitClient, beginEnrolment],
   }),
   defineRoute({
     method: 'POST', path: BROKER_PATH.tpmActivate, family: 'oauth', body: 'json',
     summary: 'Finish TPM attestation-key enrolment with the activated secret', schema: { body: activateBody },
-    steps: [authenticateClient, activateKey],
+    steps: [authenticateClient, limitClient, activateKey],
   }),
 ];
