@@ -13,6 +13,7 @@ PACKAGES=(
   chromium           # the console's browser tests (Playwright drives Debian's Chromium; no browser download)
   fonts-dejavu-core  # a font for Chromium's rendering in headless tests and screenshots
   postgresql         # the PostgreSQL store's tests start a throwaway cluster (initdb, pg_ctl) on loopback
+  strace             # the first-start test checks the order of fsync, rename and commit in a real `mandate serve`
 )
 
 missing=()

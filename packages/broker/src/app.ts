@@ -86,6 +86,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   // docs/keys-at-rest.md: private signing keys and shared secrets sealed above the store port (SQLite and PostgreSQL alike).
   const resealed = await protectAtRest(store, config, overrides.env ?? process.env);
   if (resealed.keys + resealed.secrets > 0) process.stderr.write(`keys at rest: rewrote ${resealed.keys} signing keys and ${resealed.secrets} secrets to match keys.encryptionKeyEnv\n`);
+  if (resealed.residue) process.stderr.write('keys at rest: another connection kept the store from dropping the old copies now; they go at the next checkpoint (docs/keys-at-rest.md)\n');
   // PROTOCOL §9: one live replica per audit chain; a second one with the same audit.chain stops here.
   const chainClaim = await claimAuditChain(store, config.audit.chain, (error) => process.stderr.write(`audit chain claim: ${error.message}\n`));
   // Replicas reload signing keys when any of them rotates (change feed: LISTEN/NOTIFY, polling as the bound).

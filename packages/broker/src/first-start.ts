@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from './app.ts';
 
@@ -20,12 +20,43 @@ export async function bootstrapFirstStart(app: App): Promise<boolean> {
   return true;
 }
 
-/** Replaces a file an interrupted first start may have left; durable before the token is stored. */
+/**
+ * Durable before the token row commits, power loss included (docs/crash-consistency.md): the secret
+ * goes to a fresh temp file, fsynced, renamed over `admin-token`, then the directory is fsynced,
+ * because fsync(2) of a file does not make its directory entry durable. O_EXCL|O_NOFOLLOW never
+ * opens an existing file or a planted link, and rename(2) replaces a link at `admin-token` itself,
+ * never its target. Replaces a file an interrupted first start may have left.
+ */
 function writeTokenFile(dataDir: string, secret: string): void {
-  const fd = openSync(join(dataDir, ADMIN_TOKEN_FILE), 'w', 0o600);
+  const final = join(dataDir, ADMIN_TOKEN_FILE);
+  const temp = `${final}.tmp`;
+  rmSync(temp, { force: true }); // a kill's leftover (or a link): unlinked, never followed
+  writeNewFile(temp, `${secret}\n`);
   try {
-    fchmodSync(fd, 0o600);
-    writeSync(fd, `${secret}\n`);
+    renameSync(temp, final);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  syncDirectory(dataDir);
+}
+
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+function writeNewFile(path: string, text: string): void {
+  const fd = openSync(path, NEW_FILE, 0o600);
+  try {
+    fchmodSync(fd, 0o600); // whatever the umask
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);

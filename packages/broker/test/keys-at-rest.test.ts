@@ -198,6 +198,66 @@ describe('sealing with keys.encryptionKeyEnv (SQLite)', () => {
   });
 });
 
+describe('no plaintext residue after sealing (SQLite)', () => {
+  /**
+   * secure_delete=FAST zeroes freed cell content but not whole pages put on the freelist, and a
+   * rewritten page's old version stays in the database file until the WAL is checkpointed
+   * (sqlite.org/pragma.html#pragma_secure_delete, sqlite.org/wal.html). So the bytes are read while
+   * the sealing broker still runs, which is also what a kill or power loss right after the start leaves.
+   */
+  test('while the broker that sealed an existing plaintext store runs, mandate.db and its -wal hold no old value; the freelist is empty', async () => {
+    const data = join(dir, 'residue');
+    const plain = await startInProcess(data, {}, {});
+    for (let i = 0; i < 3; i++) await plain.keys.rotate();
+    await plain.close();
+    const canary = forgetWithoutSecureDelete(data);
+    const oldValues = [...privateDs(data), ...storedSecrets(data), canary];
+    assert.equal(privateDs(data).length, 4);
+    const before = storeBytes(data);
+    assert.ok(before.includes(privateDs(data)[0]!) && before.includes(canary), 'the check can fail: the plaintext store holds its "d" values and the deleted row');
+
+    const sealing = await startInProcess(data, { encryptionKeyEnv: 'WRAP' }, { WRAP: WRAP_A });
+    try {
+      const files = filesUnder(data).filter((file) => file.includes('mandate.db')).map((file) => file.slice(data.length + 1)).sort();
+      assert.ok(files.includes('mandate.db-wal'), `the WAL is there while running: ${files.join(', ')}`);
+      const bytes = storeBytes(data);
+      assert.ok(!bytes.includes('"d":'), 'a private "d" member survived in mandate.db or mandate.db-wal'); // the message, not the bytes
+      for (const value of oldValues) assert.ok(!bytes.includes(value), 'an old plaintext value survived in mandate.db or mandate.db-wal');
+      assert.equal(pragmaOf(data, 'freelist_count'), 0, 'no freelist page keeps old content');
+    } finally {
+      await sealing.close();
+    }
+  });
+});
+
+/**
+ * What a store written before secure_delete was on keeps: deleted rows' bytes left in page free
+ * space and in whole freelist pages. 300 secret-like rows are inserted, then deleted with secure_delete off.
+ */
+function forgetWithoutSecureDelete(data: string): string {
+  const canary = `residue-canary-${randomBytes(16).toString('base64url')}`;
+  const db = new Database(join(data, 'mandate.db'));
+  try {
+    db.pragma('secure_delete = OFF');
+    const insert = db.prepare('INSERT INTO broker_secrets (name, value, created_at) VALUES (?, ?, 0)');
+    for (let i = 0; i < 300; i++) insert.run(`pre-fast-era-${i}`, `${canary}-${'x'.repeat(200)}`);
+    db.prepare("DELETE FROM broker_secrets WHERE name LIKE 'pre-fast-era-%'").run();
+    assert.ok((db.pragma('freelist_count', { simple: true }) as number) > 0, 'the deleted rows left freelist pages');
+  } finally {
+    db.close();
+  }
+  return canary;
+}
+
+function pragmaOf(data: string, name: string): unknown {
+  const db = new Database(join(data, 'mandate.db'), { readonly: true });
+  try {
+    return db.pragma(name, { simple: true });
+  } finally {
+    db.close();
+  }
+}
+
 /** The app in this process on `data` (faster than a `serve` process; the same start path). */
 async function startInProcess(data: string, keys: Record<string, unknown>, env: Record<string, string>) {
   const config = loadConfig({ flags: { data, port: '0', logLevel: 'silent', config: configFile(keys) }, env: {} });

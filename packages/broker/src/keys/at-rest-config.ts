@@ -31,6 +31,8 @@ export async function protectAtRest(store: Store, config: Config, env: Env): Pro
   try {
     const keys = readAtRestKeys(config.keys, env);
     const report = await resealAtRest(store, keys);
+    // The old plaintext (or the old wrapping key's values) must not linger in the engine's files.
+    if (report.keys + report.secrets > 0 && store.scrubRewritten) report.residue = !(await store.scrubRewritten());
     store.keys = sealKeyStore(store.keys, keys);
     store.secrets = sealSecretStore(store.secrets, keys);
     return report;

@@ -55,6 +55,8 @@ export function sealSecretStore(inner: SecretStore, keys: AtRestKeys): SecretSto
 export interface ResealReport {
   keys: number;
   secrets: number;
+  /** True when the store could not drop the old copies of what was rewritten (they go at a later checkpoint). */
+  residue?: boolean;
 }
 
 /**

@@ -52,5 +52,10 @@ export interface Store {
   ping?(): Promise<void>;
   /** Readiness: applied migrations compared with this version's list. */
   migrationStatus?(): Promise<MigrationStatus>;
+  /**
+   * Keys at rest: after values were rewritten in place, drops the old copies the engine keeps in its
+   * files (SQLite: freelist pages, WAL frames). False when that could not finish now.
+   */
+  scrubRewritten?(): Promise<boolean>;
   close(): Promise<void>;
 }

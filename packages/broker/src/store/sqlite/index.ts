@@ -15,7 +15,7 @@ import { createSqliteMandates } from './mandates.ts';
 import { createSqliteNotificationSink } from './notification-sink.ts';
 import { createSqliteReviews } from './reviews.ts';
 import { createSqliteWebhookDeliveries } from './webhook-deliveries.ts';
-import { openSqlite, type SqliteHandle, type SqliteOptions } from './open.ts';
+import { openSqlite, scrubRewrittenPages, type SqliteHandle, type SqliteOptions } from './open.ts';
 import { createSqliteReplayCache } from './replay-cache.ts';
 import { createSqliteSecrets } from './secrets.ts';
 import { createSqliteConsole } from './console.ts';
@@ -70,6 +70,7 @@ export async function createSqliteStore(options: SqliteOptions, hashing: ChainHa
     raw: handle,
     ping: async () => void (await sql`select 1`.execute(db)),
     migrationStatus: () => migrationStatus(db, migrationProvider),
+    scrubRewritten: async () => scrubRewrittenPages(handle.raw),
     close: () => db.destroy(),
   };
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openSqlite } from './open.ts';
+import { openSqlite, openSqliteConnection, scrubRewrittenPages } from './open.ts';
 
 test('migrations create every table and are idempotent across reopen', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-open-'));
@@ -24,6 +24,32 @@ test('migrations create every table and are idempotent across reopen', async () 
     ]);
     assert.equal(second.raw.pragma('journal_mode', { simple: true }), 'wal');
     await second.db.destroy();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('scrubRewrittenPages: true and an empty WAL when alone; false when a reader keeps the checkpoint from finishing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-scrub-'));
+  try {
+    const path = join(dir, 'store.db');
+    const store = await openSqlite({ path, busyTimeoutMs: 50 });
+    store.raw.prepare('insert into broker_secrets (name, value, created_at) values (?, ?, 0)').run('s', 'plaintext');
+    assert.equal(scrubRewrittenPages(store.raw), true);
+    assert.equal(statSync(`${path}-wal`).size, 0, 'the TRUNCATE checkpoint emptied the WAL');
+    assert.equal(store.raw.pragma('freelist_count', { simple: true }), 0);
+
+    store.raw.prepare('update broker_secrets set value = ? where name = ?').run('sealed', 's');
+    const reader = openSqliteConnection({ path, busyTimeoutMs: 50 });
+    reader.exec('begin');
+    reader.prepare('select count(*) from broker_secrets').get(); // a read transaction pins the WAL
+    try {
+      assert.equal(scrubRewrittenPages(store.raw), false);
+    } finally {
+      reader.exec('commit');
+      reader.close();
+    }
+    await store.db.destroy();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -32,6 +32,19 @@ export function openSqliteConnection(options: SqliteOptions): Sqlite.Database {
   return raw;
 }
 
+/**
+ * After values were rewritten in place (keys at rest sealed, docs/keys-at-rest.md): secure_delete=FAST
+ * leaves whole freelist pages unzeroed, and the old version of a rewritten page stays in the database
+ * file (and old frames in the WAL) until a checkpoint (sqlite.org/pragma.html#pragma_secure_delete,
+ * sqlite.org/wal.html). VACUUM rebuilds the file with no freelist; a TRUNCATE checkpoint then writes
+ * every page back and empties the WAL. False when another connection kept the checkpoint from finishing.
+ */
+export function scrubRewrittenPages(raw: Sqlite.Database): boolean {
+  raw.exec('VACUUM');
+  const [result] = raw.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+  return result?.busy === 0;
+}
+
 /** Opens (and unless read-only, migrates) a SQLite database. */
 export async function openSqlite(options: SqliteOptions): Promise<SqliteHandle> {
   const raw = openSqliteConnection(options);
