@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { ecPublicJwk, ed25519PublicJwk, startTestApp, type TestApp } from '../../test/support/app-fixture.ts';
 import { MandateError } from '../core/errors.ts';
 import type { Agent } from '../core/model.ts';
+import { aCredential, aMandate } from '../store/conformance/records.ts';
 import type { AddAgentInput } from './directory.ts';
 
 let t: TestApp;
@@ -157,4 +158,69 @@ describe('disabling a human', () => {
     assert.equal((await directory().disableHuman(human.id, ctx)).status, 'disabled');
     assert.equal((await lastEvents(1))[0]!.seq, before);
   });
+});
+
+/**
+ * Review finding 4: the agent's status commits before its cascade. When the cascade's revocation
+ * commit fails (audit store down, a PostgreSQL deadlock), the caller is told to retry; the retry
+ * must finish the cascade instead of answering "already suspended" with the tokens still live.
+ */
+describe('a suspension or retirement whose cascade failed is finished by a retry', () => {
+  let seq = 0;
+  /** An agent with an active mandate holding one token, and one autonomous token. */
+  async function agentWithTokens() {
+    const agent = await directory().addAgent(await agentInput(), ctx);
+    const n = 90_000 + ++seq;
+    const mandate = aMandate(n, agent.id, agent.owners[0]!, { status: 'active' });
+    await t.app.store.mandates.insert(mandate);
+    await t.app.store.credentials.insert(aCredential(`jti-retry-${n}-m`, agent.id, mandate.id));
+    await t.app.store.credentials.insert(aCredential(`jti-retry-${n}-a`, agent.id, null));
+    return { agent, mandate, jtis: [`jti-retry-${n}-m`, `jti-retry-${n}-a`] };
+  }
+  /** The next revocation commit fails (as when the audit store is down); later ones go through. */
+  function failNextRevocationCommit(): void {
+    const changes = t.app.store.changes;
+    const real = changes.commitRevocation!;
+    changes.commitRevocation = async () => {
+      changes.commitRevocation = real;
+      throw new Error('audit store down');
+    };
+  }
+  const revoked = async (jtis: string[]) => Promise.all(jtis.map(async (jti) => (await t.app.store.credentials.get(jti))!.revokedAt !== null));
+  const eventsOf = async (type: string, agentId: string) => (await t.app.store.audit.tail(200)).filter((e) => e.type === type && e.data.agent_id === agentId).length;
+
+  test('retireAgent: a retry also revokes the mandates delegated below a mandate the failed call did revoke', async () => {
+    const agent = await directory().addAgent(await agentInput(), ctx);
+    const child = await directory().addAgent(await agentInput(), ctx);
+    const approver = agent.owners[0]!;
+    const subTokens: string[] = [];
+    for (const i of [1, 2]) {
+      const n = 90_000 + ++seq;
+      await t.app.store.mandates.insert(aMandate(n, agent.id, approver, { status: 'active' }));
+      await t.app.store.mandates.insert(aMandate(n + 500_000, child.id, approver, { status: 'active', hop: { parentId: `mdt_${n}`, depth: 1, subGrantHash: `sub-${n}` } }));
+      await t.app.store.credentials.insert(aCredential(`jti-sub-${n}-${i}`, child.id, `mdt_${n + 500_000}`));
+      subTokens.push(`jti-sub-${n}-${i}`);
+    }
+    failNextRevocationCommit(); // one root fails, the other is revoked; the walk below them never starts
+    await rejects(directory().retireAgent(agent.id, ctx), 'ERR_AUDIT_UNAVAILABLE', /could not commit/);
+    assert.deepEqual(await revoked(subTokens), [false, false]);
+    await directory().retireAgent(agent.id, ctx);
+    assert.deepEqual(await revoked(subTokens), [true, true], 'both delegated mandates\' tokens are revoked');
+    await rejects(directory().retireAgent(agent.id, ctx), 'ERR_AGENT_STATE', /is retired/);
+  });
+
+  for (const [action, to, mandateStatus] of [['suspendAgent', 'suspended', 'suspended'], ['retireAgent', 'retired', 'revoked']] as const) {
+    test(`${action}: the retry revokes the tokens and ends the mandate; the status change is audited once; a third call is refused`, async () => {
+      const { agent, mandate, jtis } = await agentWithTokens();
+      failNextRevocationCommit();
+      await rejects(directory()[action](agent.id, ctx), 'ERR_AUDIT_UNAVAILABLE', /could not commit/);
+      assert.equal((await directory().getAgent(agent.id)).status, to, 'the status change itself committed');
+      assert.deepEqual(await revoked(jtis), [false, false], 'the failed cascade left the tokens live');
+      assert.equal((await directory()[action](agent.id, ctx)).status, to);
+      assert.deepEqual(await revoked(jtis), [true, true]);
+      assert.equal((await t.app.store.mandates.get(mandate.id))!.status, mandateStatus);
+      assert.equal(await eventsOf(`agent.${to}`, agent.id), 1);
+      await rejects(directory()[action](agent.id, ctx), 'ERR_AGENT_STATE', new RegExp(`is ${to} and cannot become ${to}`));
+    });
+  }
 });

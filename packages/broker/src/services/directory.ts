@@ -20,6 +20,7 @@ export interface DirectoryDeps {
   cascade?: MandateCascade;
 }
 
+/** Each returns how many mandates and tokens it changed: 0 once the cascade is complete. */
 export interface MandateCascade {
   suspendAgentMandates(agentId: string, ctx: ActionContext): Promise<number>;
   revokeAgentMandates(agentId: string, ctx: ActionContext): Promise<number>;
@@ -64,16 +65,22 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
     type, actor: ctx.actor, requestId: ctx.requestId, data,
   });
 
+  /** PROTOCOL §8: suspending an agent suspends its mandates; retiring ends them. Returns how much it changed. */
+  const cascade = async (id: string, to: 'suspended' | 'retired', ctx: ActionContext) =>
+    (to === 'suspended' ? await deps.cascade?.suspendAgentMandates(id, ctx) : await deps.cascade?.revokeAgentMandates(id, ctx)) ?? 0;
+
   const changeAgentStatus = async (id: string, to: 'suspended' | 'retired', ctx: ActionContext) => {
     const agent = await getAgent(id);
     const from: AgentStatus[] = to === 'suspended' ? ['active'] : ['active', 'suspended'];
     // Conditional in the store, so a concurrent suspend and retire cannot both win (retired is final).
-    if (!from.includes(agent.status) || !(await store.agents.setStatus(id, to, from)))
+    if (!from.includes(agent.status) || !(await store.agents.setStatus(id, to, from))) {
+      // The status commits before its cascade: asking again finishes a cascade a failure interrupted
+      // (the 503 said "retry"), audited by the cascade alone. Nothing left to do: refused as before.
+      if (agent.status === to && (await cascade(id, to, ctx)) > 0) return agent;
       throw new MandateError('ERR_AGENT_STATE', `agent ${id} is ${agent.status} and cannot become ${to}`, { status: agent.status });
+    }
     await audit.record(event(to === 'suspended' ? 'agent.suspended' : 'agent.retired', ctx, { agent_id: id, previous_status: agent.status }));
-    // PROTOCOL §8: suspending an agent suspends its mandates; retiring ends them.
-    if (to === 'suspended') await deps.cascade?.suspendAgentMandates(id, ctx);
-    else await deps.cascade?.revokeAgentMandates(id, ctx);
+    await cascade(id, to, ctx);
     return { ...agent, status: to };
   };
 

@@ -84,7 +84,7 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
       return revoked;
     },
 
-    /** PROTOCOL §8: suspending an agent suspends its live mandates and revokes its tokens. */
+    /** PROTOCOL §8: suspending an agent suspends its live mandates and revokes its tokens; returns how many of both. */
     async suspendAgentMandates(agentId: string, ctx: ActionContext): Promise<number> {
       let count = 0;
       for (const mandate of await store.mandates.listLive({ agentId })) {
@@ -93,17 +93,17 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
           await deps.audit.record({ type: 'mandate.suspended', actor: ctx.actor, approver: mandate.approverId, mandateId: mandate.id, requestId: ctx.requestId, data: { reason: 'agent_suspended' } });
         }
       }
-      await revokeAgentCredentials(agentId, 'agent.suspended');
-      return count;
+      return count + (await revokeAgentCredentials(agentId, 'agent.suspended')).credentialsRevoked;
     },
 
-    /** Retiring an agent ends every mandate it holds and revokes its tokens. */
+    /** Retiring an agent ends every mandate it holds and revokes its tokens; returns how many of both (0: nothing left to do). */
     async revokeAgentMandates(agentId: string, ctx: ActionContext): Promise<number> {
       const exhausted = await store.mandates.list({ agentId, status: 'exhausted' }, EXHAUSTED_LIMIT);
-      const count = await revokeTrees([...(await store.mandates.listLive({ agentId })), ...exhausted], 'agent_retired', ctx);
+      // A retirement a failure interrupted may have revoked a mandate but not those below it: asked again, walk them too.
+      const interrupted = (await store.mandates.list({ agentId, status: 'revoked' }, EXHAUSTED_LIMIT)).filter((m) => m.endReason === 'agent_retired');
+      const count = (await revokeTrees([...(await store.mandates.listLive({ agentId })), ...exhausted], 'agent_retired', ctx)) + (await revokeDescendants(interrupted, ctx));
       // Autonomous tokens belong to no mandate: the feed tells resource servers (SSF push) about them too.
-      await revokeAgentCredentials(agentId, 'agent.retired');
-      return count;
+      return count + (await revokeAgentCredentials(agentId, 'agent.retired')).credentialsRevoked;
     },
 
     /** PROTOCOL §8: disabling a human revokes every mandate they approved (they are its `sub`). */

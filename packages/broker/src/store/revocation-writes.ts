@@ -14,6 +14,14 @@ export function revocationStatements(db: Kysely<Database>, write: RevocationWrit
     mandate: mandate && mandate.from.length > 0
       ? db.updateTable('mandates').set((eb) => ({ status: eb.ref('status'), ...toPatchRow(mandate.patch) })).where('id', '=', mandate.id).where('status', 'in', mandate.from)
       : null,
+    /**
+     * PostgreSQL only (SQLite has one writer): the credentials' row locks in one fixed order (jti)
+     * before the update, whose own scan order depends on the plan (by mandate, by agent). So a
+     * mandate's and an agent's revocation over shared tokens cannot lock them crosswise (40P01).
+     */
+    lockCredentials: credentials
+      ? db.selectFrom('credentials').select('jti').where(...credentialFilter(credentials)).where('revoked_at', 'is', null).orderBy('jti').forUpdate()
+      : null,
     credentials: credentials
       ? db.updateTable('credentials').set({ revoked_at: change.at }).where(...credentialFilter(credentials)).where('revoked_at', 'is', null)
       : null,

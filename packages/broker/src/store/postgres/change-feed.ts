@@ -47,23 +47,57 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
     subscribe: hub.subscribe,
     /**
      * The mandate row, the credentials (their status-list bits), the change row with its NOTIFY and
-     * the audit events, in one transaction. Locks are taken in that order by every revocation; the
-     * audit service's own appends lock only the chain's head row, last here too.
+     * the audit events, in one transaction. Locks are taken in that order by every revocation (the
+     * credentials by jti); the audit service's own appends lock only the chain's head row, last here too.
      */
     async commitRevocation(write, audit, events) {
-      const committed = await db.transaction().execute(async (trx): Promise<CommittedRevocation> => {
+      const committed = await retried(() => db.transaction().execute(async (trx): Promise<CommittedRevocation> => {
         const statements = revocationStatements(trx, write);
         if (write.mandate && (!statements.mandate || Number((await statements.mandate.executeTakeFirst()).numUpdatedRows) !== 1)) return NOT_APPLIED;
+        await statements.lockCredentials?.execute();
         const credentialsRevoked = statements.credentials ? Number((await statements.credentials.executeTakeFirst()).numUpdatedRows) : 0;
         if (!write.mandate && credentialsRevoked === 0) return NOT_APPLIED;
         const outcome: RevocationOutcome = { applied: true, credentialsRevoked, cursor: await insertChange(trx, statements.change) };
         const inputs = events(outcome);
         return { outcome, records: inputs.length > 0 ? await appendInTransaction(trx, { ...audit, hashing }, inputs) : [] };
-      });
+      }));
       if (committed.outcome.applied) hub.wakeAll();
       return committed;
     },
   };
+}
+
+/** What the LISTEN channel needs of a `pg.Client` (a test passes fakes). */
+export type ListenClient = Pick<pg.Client, 'connect' | 'query' | 'end' | 'on' | 'removeAllListeners'>;
+export type ListenClientFactory = (config: pg.ClientConfig) => ListenClient;
+
+/**
+ * Ends a client that is no longer the current one. It keeps a no-op 'error' listener: pg can still
+ * emit one while it closes, and an 'error' event nobody listens to would crash the process.
+ */
+async function retire(old: ListenClient): Promise<void> {
+  old.removeAllListeners();
+  old.on('error', () => undefined);
+  await old.end().catch(() => undefined);
+}
+
+/** SQLSTATE deadlock_detected, serialization_failure: the transaction rolled back whole and may run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const ATTEMPTS = 3;
+
+/**
+ * A revocation that lost a deadlock (with a transaction outside the fixed lock order above) or a
+ * serialization failure runs again, a bounded number of times, instead of answering 503: nothing
+ * of it was stored, and its statements are conditional, so running it again is safe.
+ */
+async function retried<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (attempt >= ATTEMPTS || !RETRYABLE.has((error as { code?: string }).code ?? '')) throw error;
+    }
+  }
 }
 
 /**
@@ -72,16 +106,16 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
  * subscriber, which re-reads the feed from its cursor (notifications may have been missed);
  * meanwhile each subscriber's polling fallback keeps delivering.
  */
-function listenChannel(options: PostgresOptions, hub: () => ChangeHub): PushChannel {
-  let client: pg.Client | null = null;
+export function listenChannel(options: PostgresOptions, hub: () => ChangeHub, makeClient: ListenClientFactory = (config) => new pg.Client(config)): PushChannel {
+  let client: ListenClient | null = null;
   let open = false;
   let delay = RECONNECT_MIN_MS;
   let retry: NodeJS.Timeout | undefined;
-  const reconnectLater = (error: Error) => {
-    if (!open || retry) return;
+  /** Only the current client's events count: a replaced client's late 'end' must not tear down its successor. */
+  const reconnectLater = (from: ListenClient, error: Error) => {
+    if (!open || retry || client !== from) return;
     hub().fail(error);
-    client?.removeAllListeners();
-    void client?.end().catch(() => undefined);
+    void retire(from);
     client = null;
     retry = setTimeout(() => {
       retry = undefined;
@@ -91,19 +125,19 @@ function listenChannel(options: PostgresOptions, hub: () => ChangeHub): PushChan
     delay = Math.min(delay * 2, RECONNECT_MAX_MS);
   };
   const connect = async () => {
-    const next = new pg.Client(clientConfig(options));
+    const next = makeClient(clientConfig(options));
     client = next;
-    next.on('notification', () => hub().wakeAll());
-    next.on('error', reconnectLater);
-    next.on('end', () => reconnectLater(new Error('change feed listener disconnected')));
+    next.on('notification', () => client === next && hub().wakeAll());
+    next.on('error', (error: Error) => reconnectLater(next, error));
+    next.on('end', () => reconnectLater(next, new Error('change feed listener disconnected')));
     try {
       await next.connect();
       await next.query(`listen ${CHANGES_CHANNEL}`);
-      if (!open || client !== next) return void (await next.end());
+      if (!open || client !== next) return void (await retire(next));
       delay = RECONNECT_MIN_MS;
       hub().wakeAll();
     } catch (error) {
-      if (client === next) reconnectLater(error instanceof Error ? error : new Error(String(error)));
+      reconnectLater(next, error instanceof Error ? error : new Error(String(error)));
     }
   };
   return {
@@ -118,8 +152,7 @@ function listenChannel(options: PostgresOptions, hub: () => ChangeHub): PushChan
       retry = undefined;
       const current = client;
       client = null;
-      current?.removeAllListeners();
-      await current?.end().catch(() => undefined);
+      if (current) await retire(current);
     },
   };
 }

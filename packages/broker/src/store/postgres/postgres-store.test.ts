@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { databaseFactory, emptyDatabase, startPostgres } from '../../../test/support/postgres.ts';
 import type { Change } from '../../ports/change-feed.ts';
 import type { MakeFixture, StoreFixture } from '../conformance/fixture.ts';
+import { aCredential, aHuman, aMandate, anAgent } from '../conformance/records.ts';
 import { ensureAuditPartitions, partitionFor } from './audit-partitions.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { createPostgresStore, type PostgresStore } from './index.ts';
@@ -210,6 +211,50 @@ describe('PostgreSQL specifics', () => {
     });
   });
 
+  test('closing and reopening the subscription while the LISTEN connection is still connecting leaves one live listener, unharmed by the old one', async () => {
+    // Review finding 9: a stale client's 'end' or 'error' must not tear down the current one (nor crash the process).
+    const database = await freshDatabase();
+    const a = await createPostgresStore({ url: database.url, poolSize: 2 });
+    const b = await createPostgresStore({ url: database.url, poolSize: 2 });
+    const errors: string[] = [];
+    const received: string[] = [];
+    const options = { pollIntervalMs: 60_000, onError: (e: Error) => void errors.push(e.message) };
+    let subscription = b.changes.subscribe!((change) => void received.push(change.key), options);
+    try {
+      for (let i = 0; i < 20; i++) {
+        await subscription.close();
+        subscription = b.changes.subscribe!((change) => void received.push(change.key), options);
+        if (i % 4 === 3) await new Promise((resolve) => setTimeout(resolve, i)); // some connects get further than others
+      }
+      await waitFor(async () => (await listeners(a)) === 1);
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // the old clients' ends arrive meanwhile
+      assert.equal(await listeners(a), 1, 'the current listener is still there');
+      await a.changes.publish('token.revoked', 'pushed', 1);
+      await waitFor(async () => received.includes('pushed'), 2_000);
+      assert.deepEqual(errors, []);
+    } finally {
+      await subscription.close();
+      await Promise.all([a.close(), b.close()]);
+      await database.drop();
+    }
+  });
+
+  test('revocations by mandate and by agent whose scans meet the shared tokens in opposite orders never deadlock (40 rounds)', async () => {
+    // Review finding 6. Store a scans sequentially (physical order), store b through the agent
+    // index (the order rows were inserted in): a HOT update moves a mandate's first tokens behind
+    // the others physically, so without one lock order a locks c2→c1 while b locks c1→c2 (40P01).
+    const database = await freshDatabase();
+    const withSettings = (settings: string) => `${database.url}?options=${encodeURIComponent(settings)}`;
+    const a = await createPostgresStore({ url: withSettings('-c enable_indexscan=off -c enable_bitmapscan=off'), poolSize: 4 });
+    const b = await createPostgresStore({ url: withSettings('-c enable_seqscan=off'), poolSize: 4 });
+    try {
+      assert.deepEqual(await revocationRaces(a, b, 40), []);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await database.drop();
+    }
+  });
+
   test('a bad URL or an unreachable server fails the open', async () => {
     await assert.rejects(createPostgresStore({ url: cluster.urlFor('no_such_database') }), /no_such_database/);
     await assert.rejects(createPostgresStore({ url: `postgres://postgres@127.0.0.1:1/x` }), /ECONNREFUSED/);
@@ -227,4 +272,33 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promis
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Each round: 4 agents, each with a mandate of 30 tokens (the first half moved behind the rest physically); `a` revokes the mandates while `b` revokes the agents' tokens. Returns the failures. */
+async function revocationRaces(a: PostgresStore, b: PostgresStore, rounds: number): Promise<string[]> {
+  const at = 1_700_000_900_000;
+  const append = { chain: 'main', time: at, seal: () => 'sealed' };
+  const failures: string[] = [];
+  await a.humans.insert(aHuman(1));
+  for (let round = 1; round <= rounds; round++) {
+    const ns = [1, 2, 3, 4].map((i) => 10 * round + i);
+    for (const n of ns) {
+      await a.agents.insert(anAgent(n, ['usr_1']));
+      await a.mandates.insert(aMandate(n, `agt_${n}`, 'usr_1', { status: 'active' }));
+      await a.raw.db.insertInto('credentials').values(Array.from({ length: 30 }, (_, k) => aCredential(`jti-${n}-${k + 10}`, `agt_${n}`, `mdt_${n}`))
+        .map((c) => ({ jti: c.jti, mandate_id: c.mandateId, agent_id: c.agentId, subject: c.subject, audience: c.audience, jkt: c.jkt, issued_at: c.issuedAt, expires_at: c.expiresAt, revoked_at: null }))).execute();
+      await sql`update credentials set audience = 'moved' where mandate_id = ${`mdt_${n}`} and jti < ${`jti-${n}-25`}`.execute(a.raw.db);
+    }
+    const writes = ns.flatMap((n) => [
+      a.changes.commitRevocation!({
+        mandate: { id: `mdt_${n}`, from: ['active'], patch: { status: 'revoked', endedAt: at, endReason: 'test' } },
+        credentials: { mandateId: `mdt_${n}` }, change: { topic: 'mandate.revoked', key: `mdt_${n}`, at },
+      }, append, () => [{ type: 'mandate.revoked', actor: 'usr_1', mandateId: `mdt_${n}` }]),
+      b.changes.commitRevocation!({ credentials: { agentId: `agt_${n}` }, change: { topic: 'agent.suspended', key: `agt_${n}`, at } }, append, () => []),
+    ]);
+    for (const outcome of await Promise.allSettled(writes)) if (outcome.status === 'rejected') failures.push(`round ${round}: ${String((outcome.reason as Error).message)}`);
+    const live = await sql<{ n: number }>`select count(*)::int as n from credentials where revoked_at is null`.execute(a.raw.db);
+    if (live.rows[0]!.n !== 0) failures.push(`round ${round}: ${live.rows[0]!.n} tokens left live`);
+  }
+  return failures;
 }
