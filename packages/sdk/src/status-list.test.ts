@@ -69,6 +69,55 @@ describe('the checker', () => {
     assert.equal(calls.count, 2);
   });
 
+  test("a list's lifetime counts from when its fetch was sent, not from when it arrived", async () => {
+    let now = NOW;
+    const { fetchStub, calls } = served([async () => { now += 400; return listJwt([]); }], { 'cache-control': 'max-age=1' });
+    const checker = createStatusListChecker({ issuer: ISSUER, jwks: JWKS, fetch: fetchStub, now: () => now, refreshAheadFraction: 0 });
+    await checker.check(claimsAt(1));
+    now = NOW + 999;
+    await checker.check(claimsAt(1));
+    assert.equal(calls.count, 1);
+    now = NOW + 1_000;
+    await checker.check(claimsAt(1));
+    assert.equal(calls.count, 2, 'expired 1 s after the request, though it arrived 0.4 s later');
+  });
+
+  test('in the last fifth of its lifetime a check uses the cached list and refreshes it in the background', async () => {
+    let now = NOW;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { fetchStub, calls } = served([() => listJwt([]), async () => { await gate; return listJwt([2]); }]);
+    const checker = createStatusListChecker({ issuer: ISSUER, jwks: JWKS, fetch: fetchStub, now: () => now, maxCacheSeconds: 5 });
+    await checker.check(claimsAt(2));
+    now += 3_900;
+    await checker.check(claimsAt(2));
+    assert.equal(calls.count, 1, 'no refresh before the last fifth');
+    now += 200;
+    await checker.check(claimsAt(2));
+    await checker.check(claimsAt(2));
+    assert.equal(calls.count, 2, 'one background fetch, and the checks did not wait for it');
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await refuses(checker.check(claimsAt(2)), 'ERR_TOKEN_REVOKED');
+    assert.equal(calls.count, 2);
+  });
+
+  test('a failed background refresh fails no check and is not retried before expiry; after expiry the check fails closed', async () => {
+    let now = NOW;
+    const { fetchStub, calls } = served([() => listJwt([]), () => Promise.reject(new Error('down'))]);
+    const checker = createStatusListChecker({ issuer: ISSUER, jwks: JWKS, fetch: fetchStub, now: () => now, maxCacheSeconds: 5 });
+    await checker.check(claimsAt(2));
+    now += 4_100;
+    await checker.check(claimsAt(2));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    now += 100;
+    await checker.check(claimsAt(2));
+    assert.equal(calls.count, 2, 'one background attempt only');
+    now = NOW + 5_000;
+    await refuses(checker.check(claimsAt(2)), 'ERR_STATUS_LIST_UNAVAILABLE');
+    assert.equal(calls.count, 3);
+  });
+
   test('a token without a reference is refused unless the reference is optional', async () => {
     const { fetchStub } = served([() => listJwt([])]);
     await refuses(createStatusListChecker({ issuer: ISSUER, jwks: JWKS, fetch: fetchStub }).check({}), 'ERR_TOKEN_CLAIMS');

@@ -61,6 +61,12 @@ export interface StatusListOptions {
   maxCacheSeconds?: number;
   /** Refuse tokens that carry no `status.status_list` claim. Default true. */
   required?: boolean;
+  /**
+   * In the last fraction of a list's lifetime, a check still uses the cached list but starts one
+   * background fetch, so the next list is in place before the old one expires: checks do not wait
+   * on the fetch, and what a check sees is never older than the list's bound. Default 0.2; 0 turns it off.
+   */
+  refreshAheadFraction?: number;
 }
 
 export interface StatusListCheckerOptions extends StatusListOptions {
@@ -80,7 +86,10 @@ export interface StatusListChecker {
 
 interface CachedList {
   bytes: Uint8Array;
+  /** When the list stops being usable, counted from when its fetch was sent (RFC 9111 §4.2.3 request_time). */
   until: number;
+  /** From here on, a check starts a background refresh. */
+  refreshFrom: number;
 }
 
 /** For a verifier that already holds the issuer's key source. */
@@ -92,26 +101,41 @@ export function createStatusListCheck(options: Omit<StatusListCheckerOptions, 'j
   const cache = new Map<string, CachedList>();
   const pending = new Map<string, Promise<CachedList>>();
 
+  const aheadFraction = Math.min(Math.max(options.refreshAheadFraction ?? 0.2, 0), 0.9);
+
   const load = async (uri: string): Promise<CachedList> => {
+    const requested = now();
     const response = await fetchImpl(uri, { headers: { accept: STATUS_LIST_MEDIA_TYPE }, redirect: 'error' }).catch((error: unknown) => unavailable('the status list is unreachable', error));
     if (!response.ok) unavailable(`the status list answered HTTP ${response.status}`);
     const jwt = await response.text();
     const { bytes, ttl } = await verifyList(jwt, uri, options.keys, options.issuer, Math.floor(now() / 1000), skew);
     const bounds = [ttl, maxAgeOf(response.headers.get('cache-control')), options.maxCacheSeconds].filter((v): v is number => v !== undefined);
-    const entry = { bytes, until: now() + Math.min(...bounds, 300) * 1000 };
+    const lifetime = Math.min(...bounds, 300) * 1000;
+    const entry = { bytes, until: requested + lifetime, refreshFrom: requested + lifetime * (1 - aheadFraction) };
     cache.set(uri, entry);
     return entry;
   };
 
-  const listAt = (uri: string): Promise<CachedList> | CachedList => {
-    const cached = cache.get(uri);
-    if (cached && now() < cached.until) return cached;
+  const fetchOnce = (uri: string): Promise<CachedList> => {
     let inflight = pending.get(uri);
     if (!inflight) {
       inflight = load(uri).finally(() => pending.delete(uri));
       pending.set(uri, inflight);
     }
     return inflight;
+  };
+
+  const listAt = (uri: string): Promise<CachedList> | CachedList => {
+    const cached = cache.get(uri);
+    const at = now();
+    if (!cached || at >= cached.until) return fetchOnce(uri);
+    // A failed background refresh is not this check's failure: the cached list is still within its
+    // bound. It is not retried before expiry either, so an unreachable server is not polled by every check.
+    if (aheadFraction > 0 && at >= cached.refreshFrom && !pending.has(uri))
+      fetchOnce(uri).catch(() => {
+        cached.refreshFrom = cached.until;
+      });
+    return cached;
   };
 
   return {
