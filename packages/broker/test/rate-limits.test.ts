@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyPair, SignJWT } from 'jose';
 import { evidenceAudience, type AgentClient } from '@mandate/sdk';
 import { CLIENT_ASSERTION_TYPE, CLIENT_ATTESTATION_POP_TYP, GRANT_TYPE } from '@mandate/sdk/protocol';
-import { ConfigError, loadConfig, type ConfigIssue } from '../src/config/load.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { configIssues } from './support/config-issues.ts';
 import { limitClient, limitedRoutes } from '../src/http/rate-limit.ts';
 import { authenticateClient } from '../src/http/oauth/client-steps.ts';
 import { stepsOf } from '../src/http/pipeline.ts';
@@ -361,18 +360,6 @@ describe('memory and switches', () => {
     }
   });
 });
-
-function configIssues(config: Record<string, unknown>): ConfigIssue[] {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-limits-config-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  try {
-    loadConfig({ flags: { config: join(dir, 'config.json') }, env: {} });
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    return error.issues;
-  }
-  return assert.fail('expected a config error');
-}
 
 describe('limits config', () => {
   test('the documented defaults: on, 10/s burst 20 per client; failures 1/s burst 30 per (address, client), 10× per address, 100× per IPv6 /48', () => {

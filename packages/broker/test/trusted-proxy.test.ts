@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLIENT_ASSERTION_TYPE, GRANT_TYPE } from '@mandate/sdk/protocol';
-import { ConfigError, loadConfig, type ConfigIssue } from '../src/config/load.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { configIssues } from './support/config-issues.ts';
 import { addressKey, bareIp, clientAddress, isTrustedProxyEntry, networkKey } from '../src/http/client-ip.ts';
 import { startTestApp, type TestApp } from './support/app-fixture.ts';
 
@@ -173,18 +171,6 @@ describe('a chain of trusted proxies (a named range and a CIDR)', () => {
     assert.ok(loggedAddresses(server).includes('203.0.113.30'));
   });
 });
-
-function configIssues(config: Record<string, unknown>): ConfigIssue[] {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-proxy-config-'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  try {
-    loadConfig({ flags: { config: join(dir, 'config.json') }, env: {} });
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    return error.issues;
-  }
-  return assert.fail('expected a config error');
-}
 
 describe('server.trustedProxies config', () => {
   test('a bad CIDR fails at start with the dotted path of the entry', () => {
