@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { CLIENT_ASSERTION_TYPE, GRANT_TYPE } from '@mandate/sdk/protocol';
 import { loadConfig } from '../src/config/load.ts';
 import { configIssues } from './support/config-issues.ts';
-import { addressKey, bareIp, clientAddress, isTrustedProxyEntry, networkKey } from '../src/http/client-ip.ts';
+import { isTrustedProxyEntry } from '../src/config/trusted-proxies.ts';
+import { addressKey, bareIp, clientAddress, networkKey } from '../src/http/client-ip.ts';
 import { startTestApp, type TestApp } from './support/app-fixture.ts';
 
 /**

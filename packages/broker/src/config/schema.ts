@@ -5,7 +5,7 @@ import { consoleConfigSchema, mandatesConfigSchema } from '../console/config.ts'
 import { notificationsConfigSchema, reviewsConfigSchema } from '../notifications/config.ts';
 import { revocationConfigSchema } from './revocation.ts';
 import { metricsConfigSchema } from './operations.ts';
-import { isTrustedProxyEntry } from '../http/client-ip.ts';
+import { isTrustedProxyEntry } from './trusted-proxies.ts';
 
 /**
  * The one config schema: every key has a default and a description; unknown keys are errors.

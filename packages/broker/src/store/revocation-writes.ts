@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RevocationWrite } from '../ports/change-feed.ts';
 import type { Database } from './schema.ts';
-import { toPatchRow } from './sqlite/mandates.ts';
+import { transitionStatement } from './mandate-rows.ts';
 
 /**
  * The statements of one revocation (`ChangeFeed.commitRevocation`), built once for both engines:
@@ -12,7 +12,7 @@ export function revocationStatements(db: Kysely<Database>, write: RevocationWrit
   const { mandate, credentials, change } = write;
   return {
     mandate: mandate && mandate.from.length > 0
-      ? db.updateTable('mandates').set((eb) => ({ status: eb.ref('status'), ...toPatchRow(mandate.patch) })).where('id', '=', mandate.id).where('status', 'in', mandate.from)
+      ? transitionStatement(db, mandate.id, mandate.from, mandate.patch)
       : null,
     /**
      * PostgreSQL only (SQLite has one writer): the credentials' row locks in one fixed order (jti)

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { CarvedUses, MandatePatch, MandateRepository } from '../../ports/mandates.ts';
-import type { Database, MandatesTable } from '../schema.ts';
+import type { CarvedUses, MandateRepository } from '../../ports/mandates.ts';
+import type { Database } from '../schema.ts';
+import { transitionStatement } from '../mandate-rows.ts';
 import { createSqliteMandates } from '../sqlite/mandates.ts';
 import { kyselyOnlyHandle } from './shared-adapters.ts';
 
@@ -18,13 +19,7 @@ export function createPostgresMandates(db: Kysely<Database>): MandateRepository 
     ...shared,
     async transition(id, from, patch) {
       if (from.length === 0) return false;
-      const result = await db
-        .updateTable('mandates')
-        // `status = status` keeps the SET non-empty, so an empty patch is a bare status check.
-        .set((eb) => ({ status: eb.ref('status'), ...toPatchRow(patch) }))
-        .where('id', '=', id)
-        .where('status', 'in', from)
-        .executeTakeFirst();
+      const result = await transitionStatement(db, id, from, patch).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     recordPoll: (id, at, slowDownSeconds) =>
@@ -58,19 +53,4 @@ async function carve(trx: Trx, uses: CarvedUses): Promise<boolean> {
     .where('remaining', '>=', uses.count)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
-}
-
-/** Only the fields present in the patch; `undefined` leaves a column alone, `null` clears it. */
-function toPatchRow(patch: MandatePatch): Partial<MandatesTable> {
-  const row: Partial<MandatesTable> = {};
-  if (patch.status !== undefined) row.status = patch.status;
-  if (patch.approval !== undefined) row.approval = patch.approval === null ? null : JSON.stringify(patch.approval);
-  if (patch.decidedAt !== undefined) row.decided_at = patch.decidedAt;
-  if (patch.grantHash !== undefined) row.grant_hash = patch.grantHash;
-  if (patch.endedAt !== undefined) row.ended_at = patch.endedAt;
-  if (patch.endReason !== undefined) row.end_reason = patch.endReason;
-  if (patch.dpopJkt !== undefined) row.dpop_jkt = patch.dpopJkt;
-  if (patch.attestationId !== undefined) row.attestation_id = patch.attestationId;
-  if (patch.attestationDigest !== undefined) row.attestation_digest = patch.attestationDigest;
-  return row;
 }

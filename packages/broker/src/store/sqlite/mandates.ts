@@ -1,7 +1,8 @@
 import { LIVE_STATUSES } from '../../core/mandate.ts';
 import type { Selectable } from 'kysely';
 import type { AgentTask, Approval, Mandate, MandateStatus } from '../../core/mandate.ts';
-import type { CarvedUses, MandatePatch, MandateRepository } from '../../ports/mandates.ts';
+import type { CarvedUses, MandateRepository } from '../../ports/mandates.ts';
+import { transitionStatement } from '../mandate-rows.ts';
 import type { MandatesTable } from '../schema.ts';
 import type { SqliteHandle } from './open.ts';
 import { transactImmediate, type SyncQueries } from './sync-transaction.ts';
@@ -52,12 +53,7 @@ export function createSqliteMandates(handle: SqliteHandle): MandateRepository {
     /** One conditional statement: of concurrent transitions from the same state, one changes the row. */
     async transition(id, from, patch) {
       if (from.length === 0) return false;
-      const query = db
-        .updateTable('mandates')
-        // `status = status` keeps the SET non-empty, so an empty patch is a bare status check.
-        .set((eb) => ({ status: eb.ref('status'), ...toPatchRow(patch) }))
-        .where('id', '=', id)
-        .where('status', 'in', from);
+      const query = transitionStatement(db, id, from, patch);
       // On the mint path (the check that a mandate is still live): through the group commit.
       return (await transactImmediate(handle, (q) => q.run(query))) === 1;
     },
@@ -77,21 +73,6 @@ export function createSqliteMandates(handle: SqliteHandle): MandateRepository {
       return (await query.execute()).map(fromRow);
     },
   };
-}
-
-/** Only the fields present in the patch; `undefined` leaves a column alone, `null` clears it. */
-export function toPatchRow(patch: MandatePatch): Partial<MandateRow> {
-  const row: Partial<MandateRow> = {};
-  if (patch.status !== undefined) row.status = patch.status;
-  if (patch.approval !== undefined) row.approval = patch.approval === null ? null : JSON.stringify(patch.approval);
-  if (patch.decidedAt !== undefined) row.decided_at = patch.decidedAt;
-  if (patch.grantHash !== undefined) row.grant_hash = patch.grantHash;
-  if (patch.endedAt !== undefined) row.ended_at = patch.endedAt;
-  if (patch.endReason !== undefined) row.end_reason = patch.endReason;
-  if (patch.dpopJkt !== undefined) row.dpop_jkt = patch.dpopJkt;
-  if (patch.attestationId !== undefined) row.attestation_id = patch.attestationId;
-  if (patch.attestationDigest !== undefined) row.attestation_digest = patch.attestationDigest;
-  return row;
 }
 
 function toRow(mandate: Mandate): MandateRow {
