@@ -47,6 +47,7 @@ import { loadSession } from './console/session-cookie.ts';
 import { createRevocationService } from './services/revocation.ts';
 import { createSsfTransmitter } from './services/ssf-transmitter.ts';
 import { nodeChainHashing } from './store/chain-hashing.ts';
+import type { Store } from './ports/store.ts';
 import { createStore } from './store/open-store.ts';
 import { cryptoRandom, systemClock } from './system.ts';
 
@@ -59,8 +60,12 @@ export interface App extends Omit<HttpDeps, 'clock' | 'random'> {
 export interface AppOverrides {
   clock?: Clock;
   random?: Random;
-  /** Test seam: wraps the store's audit sink (e.g. to fail or delay commits, PROTOCOL §9). */
-  auditSink?: (sink: AuditSink) => AuditSink;
+  /**
+   * Test seam: wraps the store as opened: its audit sink and the one-transaction mint
+   * (`CredentialRepository.commitIssue`), to fail or delay audit commits (PROTOCOL §9), or the
+   * benchmark's null audit sink (bench/null-audit-server.ts).
+   */
+  store?: (store: Store) => Store;
   /** Test seam: wraps the enabled attestors (e.g. to report contraindicated evidence, which no v1 attestor does). */
   attestors?: (attestors: ReadonlyMap<string, Attestor>) => ReadonlyMap<string, Attestor>;
   /** Test seam: where the server's JSON log lines go (stdout by default). */
@@ -82,7 +87,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const random = overrides.random ?? cryptoRandom;
   prepareDataDir(config.dataDir);
   // SQLite in the data directory, or PostgreSQL shared by replicas when `store.url` is set (docs/deployment.md).
-  const store = await createStore(config);
+  const store = overrides.store ? overrides.store(await createStore(config)) : await createStore(config);
   // docs/keys-at-rest.md: private signing keys and shared secrets sealed above the store port (SQLite and PostgreSQL alike).
   const resealed = await protectAtRest(store, config, overrides.env ?? process.env);
   if (resealed.keys + resealed.secrets > 0) process.stderr.write(`keys at rest: rewrote ${resealed.keys} signing keys and ${resealed.secrets} secrets to match keys.encryptionKeyEnv\n`);
@@ -102,7 +107,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   store.changes = changes;
   const propagation = changes.observeRemote((error) => process.stderr.write(`change feed subscription failed: ${error.message}\n`));
   const audit = createAuditLog({
-    sink: overrides.auditSink?.(store.audit) ?? store.audit, keys, clock, chain: config.audit.chain, issuer: config.issuer, checkpointFile: config.audit.checkpointFile,
+    sink: store.audit, keys, clock, chain: config.audit.chain, issuer: config.issuer, checkpointFile: config.audit.checkpointFile,
     onCheckpointError: (error) => process.stderr.write(`audit checkpoint write failed: ${error.message}\n`),
     metrics,
   });

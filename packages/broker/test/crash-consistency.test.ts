@@ -12,6 +12,7 @@ import { createSqliteStore } from '../src/store/sqlite/index.ts';
 import { checkLedger } from './support/crash-check.ts';
 import { assertCrashConsistent, crashSeed, describeReport } from './support/crash-expect.ts';
 import { runCrashScenario } from './support/crash-scenario.ts';
+import { controlledAudit } from './support/loop-fixture.ts';
 import { adminQuery, startPostgres, type PostgresCluster } from './support/postgres.ts';
 
 /**
@@ -77,7 +78,7 @@ async function firstStartDyingAt(dieAt: 'audit-commit' | 'token-file'): Promise<
   const { dir, data, config } = firstStartDir('mandate-crash-first-');
   const tokenFile = join(data, ADMIN_TOKEN_FILE);
   try {
-    const dies: AppOverrides = dieAt === 'audit-commit' ? { auditSink: (sink) => ({ ...sink, append: async () => Promise.reject(new Error('killed')) }) } : {};
+    const dies: AppOverrides = dieAt === 'audit-commit' ? { store: controlledAudit({ fail: () => true, gate: null }) } : {};
     const dying = await createApp(config(), dies);
     if (dieAt === 'token-file') mkdirSync(tokenFile); // the file cannot be written: the process dies there
     await assert.rejects(bootstrapFirstStart(dying));

@@ -1,4 +1,7 @@
 import type { Mandate, MandateStatus } from '../core/mandate.ts';
+import type { AuditEventInput, AuditRecord } from '../core/audit-chain.ts';
+import type { AuditAppend } from './audit-sink.ts';
+import type { StatusListSlot } from './status-lists.ts';
 
 /** `dpopJkt` and the attestation change only when a child agent redeems its sub-grant (PROTOCOL §10). */
 export type MandatePatch = Partial<
@@ -78,6 +81,23 @@ export interface Credential {
   revokedAt: number | null;
 }
 
+export interface IssueWrite {
+  credential: Credential;
+  /** Mandate statuses under which the credential may be stored; the agent must be active too. */
+  live: readonly MandateStatus[];
+  /** The token's Token Status List index, claimed as `StatusListRepository.claim` does. */
+  slot: StatusListSlot;
+  now: number;
+}
+
+/** `issued`: everything is stored; otherwise nothing is. */
+export type IssueOutcome = 'issued' | 'not_live' | 'slot_taken';
+
+export interface CommittedIssue {
+  outcome: IssueOutcome;
+  records: AuditRecord[];
+}
+
 export interface CredentialRepository {
   /** Fails when the jti is already stored, or the agent or a non-null mandate is unknown. */
   insert(credential: Credential): Promise<void>;
@@ -87,6 +107,13 @@ export interface CredentialRepository {
    * suspension either sees the credential or makes this return false (and nothing is stored).
    */
   insertIfLive(credential: Credential, live: readonly MandateStatus[]): Promise<boolean>;
+  /**
+   * The whole mint in one transaction (docs/audit.md "One commit per token"): the same check as
+   * `insertIfLive`, the token's status-list slot, the credential and the audit `events` on the
+   * log's chain commit together or not at all. `not_live` and `slot_taken` store nothing; a failed
+   * commit throws and stores nothing. Optional: without it the issuer runs the steps one by one.
+   */
+  commitIssue?(write: IssueWrite, audit: AuditAppend, events: readonly AuditEventInput[]): Promise<CommittedIssue>;
   get(jti: string): Promise<Credential | null>;
   /** False when unknown or already revoked (the first `revokedAt` stays); of concurrent calls one wins. */
   revoke(jti: string, at: number): Promise<boolean>;

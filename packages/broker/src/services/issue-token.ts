@@ -2,10 +2,13 @@ import { JWT_TYP } from '@mandate/sdk/protocol';
 import type { AuditEventInput } from '../core/audit-chain.ts';
 import { accessTokenClaims, type AccessTokenInput } from '../core/access-token.ts';
 import { MandateError } from '../core/errors.ts';
-import type { Mandate } from '../core/mandate.ts';
+import type { Mandate, MandateStatus } from '../core/mandate.ts';
 import type { Credential } from '../ports/mandates.ts';
 import type { LoopDeps, AttestationSummary } from './loop-deps.ts';
-import { createStatusListService } from './status-list.ts';
+import { createStatusListService, type StatusReference } from './status-list.ts';
+
+/** A mandate may still yield a token in these states (`exhausted`: the use just taken was the last). */
+const LIVE: MandateStatus[] = ['active', 'exhausted'];
 
 export interface IssueInput {
   mandate: Mandate | null;
@@ -51,15 +54,42 @@ export function createTokenIssuer(deps: LoopDeps) {
     throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate has no uses left', { mandate_error: 'mandate_exhausted' });
   };
 
-  /**
-   * Stores the credential in one write with the check that the mandate is still live: a revocation
-   * that landed after the caller's status check must not be outlived by this token.
-   */
-  const storeIfStillLive = async (credential: Credential) => {
-    if (await store.credentials.insertIfLive(credential, ['active', 'exhausted'])) return;
+  const notLive = (credential: Credential): never => {
     if (credential.mandateId === null) throw new MandateError('ERR_CLIENT_INACTIVE', 'the agent was suspended or retired while the token was being minted');
     throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate ended while the token was being minted', { mandate_error: 'mandate_not_active' });
   };
+
+  /**
+   * One transaction (docs/audit.md "One commit per token"): the live check, the status-list slot,
+   * the credential and the audit events commit together. A taken slot (a random index collided)
+   * stores nothing and the next candidate is tried.
+   */
+  const commitAtOnce = async (credential: Credential, exp: number, events: AuditEventInput[]): Promise<StatusReference> => {
+    const commitIssue = store.credentials.commitIssue!.bind(store.credentials);
+    for await (const slot of statusLists.candidates(credential.jti, exp)) {
+      const write = { credential, live: LIVE, slot, now: clock.now() };
+      const { outcome } = await deps.audit.within!((append) => commitIssue(write, append, events));
+      if (outcome === 'issued') return statusLists.reference(slot);
+      if (outcome === 'not_live') notLive(credential);
+    }
+    throw new Error('unreachable: status-list candidates never end');
+  };
+
+  /**
+   * Step by step, for a store without `commitIssue`: the slot is claimed alongside the audit commit
+   * (they may share one group commit), then the credential is stored in one write with the check
+   * that the mandate is still live (a revocation that landed after the caller's status check must
+   * not be outlived by this token).
+   */
+  const commitInSteps = async (credential: Credential, exp: number, events: AuditEventInput[]): Promise<StatusReference> => {
+    const status = statusLists.allocate(credential.jti, exp);
+    status.catch(() => undefined);
+    await deps.audit.record(...events);
+    if (!(await store.credentials.insertIfLive(credential, LIVE))) notLive(credential);
+    return status;
+  };
+
+  const commit = store.credentials.commitIssue && deps.audit.within ? commitAtOnce : commitInSteps;
 
   const lifetime = (input: IssueInput, nowSeconds: number) => {
     const caps = [nowSeconds + Math.floor(config.tokens.accessTokenTtl / 1000), input.attestation.exp];
@@ -81,32 +111,30 @@ export function createTokenIssuer(deps: LoopDeps) {
       ...(input.autonomousActions ? { autonomousActions: input.autonomousActions } : {}),
     };
     const claims = accessTokenClaims(tokenInput);
-    // PROTOCOL §7: every access token names its bit in a Token Status List. The slot is claimed
-    // alongside the audit commit (they may share one group commit) and awaited before signing.
-    const status = statusLists.allocate(jti, exp);
-    status.catch(() => undefined);
-    // PROTOCOL §9: the event is committed before the token exists outside the broker, and before its
-    // credential is stored, so a failed commit leaves neither a token nor a credential behind.
-    try {
-      await deps.audit.record(...(input.precedingEvents ?? []), {
-        type: 'token.issued', actor: input.agentId, approver: input.mandate?.approverId ?? null, mandateId: input.mandate?.id ?? null,
-        jti, evidenceDigest: input.attestation.evidenceDigest, requestId: input.requestId,
-        data: {
-          audience: input.audience, exp, jkt: input.jkt, attestation: input.attestation.id, autonomous: input.mandate === null,
-          ...(input.mandate?.hop ? { parent_mandate_id: input.mandate.hop.parentId } : {}),
-        },
-      });
-    } catch (error) {
-      if (usesLeft !== null) await store.counters.release(input.mandate!.id);
-      throw error;
-    }
-    await storeIfStillLive({
+    // PROTOCOL §9: the event is committed before the token exists outside the broker, and with (or
+    // before) its credential, so a failed commit leaves neither a token nor a credential behind.
+    const events: AuditEventInput[] = [...(input.precedingEvents ?? []), {
+      type: 'token.issued', actor: input.agentId, approver: input.mandate?.approverId ?? null, mandateId: input.mandate?.id ?? null,
+      jti, evidenceDigest: input.attestation.evidenceDigest, requestId: input.requestId,
+      data: {
+        audience: input.audience, exp, jkt: input.jkt, attestation: input.attestation.id, autonomous: input.mandate === null,
+        ...(input.mandate?.hop ? { parent_mandate_id: input.mandate.hop.parentId } : {}),
+      },
+    }];
+    const credential: Credential = {
       jti, mandateId: input.mandate?.id ?? null, agentId: input.agentId, subject: input.subject, audience: input.audience,
       jkt: input.jkt, issuedAt: nowSeconds * 1000, expiresAt: exp * 1000, revokedAt: null,
-    });
+    };
+    let status: StatusReference;
+    try {
+      status = await commit(credential, exp, events);
+    } catch (error) {
+      if (usesLeft !== null && error instanceof MandateError && error.code === 'ERR_AUDIT_UNAVAILABLE') await store.counters.release(input.mandate!.id);
+      throw error;
+    }
     // PROTOCOL §5: at zero the mandate is exhausted; the token just minted stays valid until `exp`.
     if (usesLeft === 0 && input.mandate) await exhaust(input.mandate, input.requestId);
-    const signed = { ...claims, status: { status_list: await status } };
+    const signed = { ...claims, status: { status_list: status } };
     return { accessToken: deps.keys.sign({ typ: JWT_TYP.accessToken }, signed), expiresIn: exp - nowSeconds, jti, claims: signed };
   };
 }

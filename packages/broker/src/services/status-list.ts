@@ -5,6 +5,7 @@ import { MandateError } from '../core/errors.ts';
 import type { KeyService } from '../keys/key-service.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Random } from '../ports/random.ts';
+import type { StatusListSlot } from '../ports/status-lists.ts';
 import type { Store } from '../ports/store.ts';
 
 /** Where the lists are served: `GET /statuslists/{id}`. */
@@ -56,16 +57,29 @@ export function createStatusListService(deps: StatusListDeps) {
 
   const currentList = async () => current ?? openList((await store.statusLists.lists()).at(-1)?.id ?? '1');
 
+  /**
+   * Candidate slots for the token `jti` expiring at `expSeconds`, for the caller to claim in turn
+   * (alone, or inside the mint's one commit): random indexes of the current list, then of new lists.
+   */
+  async function* candidates(jti: string, expSeconds: number): AsyncGenerator<StatusListSlot> {
+    for (let list = await currentList(); ; list = await openList(String(Number(list.id) + 1))) {
+      for (let i = 0; i < DRAWS_PER_LIST; i++) yield { listId: list.id, idx: draw(list.size), jti, reusableAt: expSeconds * 1000 + REUSE_GRACE_MS };
+    }
+  }
+
+  /** The token's `status.status_list` claim for a claimed slot. */
+  const reference = (slot: StatusListSlot): StatusReference => ({ idx: slot.idx, uri: statusListUri(config.issuer, slot.listId) });
+
   return {
+    candidates,
+    reference,
+
     /** Takes a free random index for the token `jti` expiring at `expSeconds`. */
     async allocate(jti: string, expSeconds: number): Promise<StatusReference> {
-      for (let list = await currentList(); ; list = await openList(String(Number(list.id) + 1))) {
-        for (let i = 0; i < DRAWS_PER_LIST; i++) {
-          const idx = draw(list.size);
-          if (await store.statusLists.claim({ listId: list.id, idx, jti, reusableAt: expSeconds * 1000 + REUSE_GRACE_MS }, clock.now()))
-            return { idx, uri: statusListUri(config.issuer, list.id) };
-        }
+      for await (const slot of candidates(jti, expSeconds)) {
+        if (await store.statusLists.claim(slot, clock.now())) return reference(slot);
       }
+      throw new Error('unreachable: candidates never end');
     },
 
     /** The signed Status List Token (§5.1) and its HTTP `max-age`, which equals its `ttl`. */

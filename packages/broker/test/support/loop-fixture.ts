@@ -18,7 +18,7 @@ import type { AuditEventInput } from '../../src/core/audit-chain.ts';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../src/core/errors.ts';
 import type { Agent, Human } from '../../src/core/model.ts';
 import type { Attestor } from '../../src/ports/attestor.ts';
-import type { AuditSink } from '../../src/ports/audit-sink.ts';
+import type { Store } from '../../src/ports/store.ts';
 import { startTestApp } from './app-fixture.ts';
 import type { DestinationStream } from 'pino';
 
@@ -114,6 +114,25 @@ export interface AuditControl {
   fail: ((inputs: readonly AuditEventInput[]) => boolean) | null;
   /** When set, commits of events for which `holds` returns true wait for `until` first. */
   gate: { holds: (inputs: readonly AuditEventInput[]) => boolean; until: Promise<void> } | null;
+}
+
+/**
+ * The store with `control` in front of every audit commit: the sink's own appends and the
+ * one-transaction mint (`commitIssue`), whose audit rows commit inside the store's transaction. A
+ * failure is thrown before the transaction starts, so nothing of it is stored, as after a failed commit.
+ */
+export function controlledAudit(control: AuditControl): (store: Store) => Store {
+  const checked = async (inputs: readonly AuditEventInput[]) => {
+    if (control.fail?.(inputs)) throw new Error('simulated audit store failure');
+    if (control.gate?.holds(inputs)) await control.gate.until;
+  };
+  return (store) => {
+    const { append } = store.audit;
+    const { commitIssue } = store.credentials;
+    store.audit = { ...store.audit, append: async (chain, inputs, time, seal) => (await checked(inputs), append(chain, inputs, time, seal)) };
+    if (commitIssue) store.credentials = { ...store.credentials, commitIssue: async (write, audit, events) => (await checked(events), commitIssue(write, audit, events)) };
+    return store;
+  };
 }
 
 export interface LoopFixture {
@@ -218,14 +237,7 @@ export async function startLoopFixture(options: { config?: Record<string, unknow
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const auditControl: AuditControl = { fail: null, gate: null };
-  const auditSink = (sink: AuditSink): AuditSink => ({
-    ...sink,
-    append: async (chain, inputs, time, seal) => {
-      if (auditControl.fail?.(inputs)) throw new Error('simulated audit store failure');
-      if (auditControl.gate?.holds(inputs)) await auditControl.gate.until;
-      return sink.append(chain, inputs, time, seal);
-    },
-  });
+  const store = controlledAudit(auditControl);
   // The test-only bad digest: code-digest reports it contraindicated (PROTOCOL §3).
   const attestors = (built: ReadonlyMap<string, Attestor>): ReadonlyMap<string, Attestor> => {
     const codeDigest = built.get('code-digest');
@@ -238,7 +250,7 @@ export async function startLoopFixture(options: { config?: Record<string, unknow
   };
   // `logDestination` captures the server's JSON log lines at `info` (test/operability.test.ts).
   const logging = options.logDestination ? { logLevel: options.logLevel ?? 'info', logDestination: options.logDestination } : null;
-  const overrides = { clock, auditSink, attestors, ...(logging ? { logDestination: logging.logDestination } : {}) };
+  const overrides = { clock, store, attestors, ...(logging ? { logDestination: logging.logDestination } : {}) };
   const t = await startTestApp({ flags: { port: String(port), issuer, ...(logging ? { logLevel: logging.logLevel } : {}) }, config: brokerConfig(oidc.issuer, down.issuer, [], extra), overrides });
   const flags: ConfigFlags = { data: join(t.dir, 'data'), port: String(port), issuer, logLevel: logging?.logLevel ?? 'silent', config: join(t.dir, 'config.json') };
   let app = t.app;

@@ -56,7 +56,8 @@ export function auditSinkSuite(makeFixture: MakeFixture): void {
       assert.deepEqual(stored.map((r) => r.seq), Array.from({ length: total }, (_, i) => i + 1));
       assert.deepEqual(checkChain(stored, nodeChainHashing), []);
       assert.deepEqual(stored, batches.flat().sort((x, y) => x.seq - y.seq));
-      assert.equal(sealed.size, 20);
+      // One seal per commit: PostgreSQL commits each append alone; SQLite's group commit seals once per batch.
+      assert.ok(sealed.size >= 1 && sealed.size <= 20, `${sealed.size} seals for 20 appends`);
       const last = stored.at(-1)!;
       const head = await f.a.audit.head('main');
       assert.deepEqual(head, { chain: 'main', seq: total, hash: last.hash, jws: sealed.get(`main:${total}:${last.time}`) });

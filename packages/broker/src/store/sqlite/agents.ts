@@ -2,6 +2,7 @@ import type { Expression, ExpressionBuilder, Kysely, Selectable, SqlBool } from 
 import type { Agent, AgentKind, AgentStatus, PublicJwk } from '../../core/model.ts';
 import type { AgentRepository } from '../../ports/directory.ts';
 import type { AgentHumansTable, AgentsTable, Database } from '../schema.ts';
+import { prepared } from '../prepared.ts';
 import type { SqliteHandle } from './open.ts';
 import { transactImmediate } from './sync-transaction.ts';
 
@@ -12,13 +13,19 @@ type LinkFilter = (eb: ExpressionBuilder<Database, 'agent_humans'>) => Expressio
 export function createSqliteAgents(handle: SqliteHandle): AgentRepository {
   const { db } = handle;
   const agents = () => db.selectFrom('agents').selectAll().orderBy('created_at').orderBy('id');
+  /** On every client authentication: compiled once (store/prepared.ts). */
+  const byId = prepared<{ id: string }, AgentRow>((p) => db.selectFrom('agents').selectAll().where('id', '=', p('id')));
+  const linksOf = prepared<{ id: string }, LinkRow>((p) => db.selectFrom('agent_humans').selectAll().where('agent_id', '=', p('id')).orderBy('position'));
   return {
     insert: (agent) => transactImmediate(handle, (q) => {
       q.run(db.insertInto('agents').values(toRow(agent)));
       const links = [...toLinks(agent, 'owner'), ...toLinks(agent, 'approver')];
       if (links.length > 0) q.run(db.insertInto('agent_humans').values(links));
     }),
-    get: async (id) => one(db, await agents().where('id', '=', id).executeTakeFirst()),
+    async get(id) {
+      const row = (await db.executeQuery(byId({ id }))).rows[0];
+      return row ? fromRow(row, (await db.executeQuery(linksOf({ id }))).rows) : null;
+    },
     getByName: async (name) => one(db, await agents().where('name', '=', name).executeTakeFirst()),
     list: async () => withHumans(db, await agents().execute()),
     async listByOwner(humanId) {

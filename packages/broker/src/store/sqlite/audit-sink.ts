@@ -1,8 +1,9 @@
-import type { Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { hashedContent, linkEvents, type AuditEventInput, type AuditEventType, type AuditRecord, type ChainHashing, type ChainHead } from '../../core/audit-chain.ts';
 import type { AuditSink, HeadSealer } from '../../ports/audit-sink.ts';
 import { filtered } from '../audit-filter.ts';
-import type { AuditEventsTable } from '../schema.ts';
+import type { AuditEventsTable, Database } from '../schema.ts';
+import { prepared } from '../prepared.ts';
 import type { SqliteHandle } from './open.ts';
 import { transactImmediate, type SyncQueries } from './sync-transaction.ts';
 
@@ -67,20 +68,40 @@ export interface AppendContext {
   hashing: ChainHashing;
 }
 
-/** Runs with the write lock held: read the head, link, store events and the sealed new head. */
+/** The append's statements, compiled once per database (store/prepared.ts). */
+const appendStatements = new WeakMap<Kysely<Database>, ReturnType<typeof buildAppendStatements>>();
+
+function buildAppendStatements(db: Kysely<Database>) {
+  return {
+    head: prepared<{ chain: string }, ChainHead>((p) => db.selectFrom('audit_heads').select(['chain', 'seq', 'hash']).where('chain', '=', p('chain'))),
+    event: prepared<AuditEventsTable>((p) => db.insertInto('audit_events').values({
+      chain: p('chain'), seq: p('seq'), time: p('time'), type: p('type'), actor: p('actor'), approver: p('approver'), mandate_id: p('mandate_id'),
+      jti: p('jti'), evidence_digest: p('evidence_digest'), request_id: p('request_id'), data: p('data'), prev_hash: p('prev_hash'), hash: p('hash'),
+    })),
+    moveHead: prepared<{ chain: string; seq: number; hash: string }>((p) =>
+      db.insertInto('audit_heads').values({ chain: p('chain'), seq: p('seq'), hash: p('hash'), jws: '' })
+        .onConflict((oc) => oc.column('chain').doUpdateSet({ seq: p('seq'), hash: p('hash') }))),
+    sealHead: prepared<{ chain: string; jws: string }>((p) => db.updateTable('audit_heads').set({ jws: p('jws') }).where('chain', '=', p('chain'))),
+  };
+}
+
+/**
+ * Runs with the write lock held: read the head, link, store the events and the new head. The head
+ * is sealed once per group commit, just before it commits (`atCommit`): the last append of the
+ * batch seals the head as it then stands, so a batch of N appends costs one signature, not N.
+ */
 export function appendLocked({ db }: SqliteHandle, q: SyncQueries, ctx: AppendContext, inputs: readonly AuditEventInput[]): AuditRecord[] {
-  const head = q.first(db.selectFrom('audit_heads').select(['chain', 'seq', 'hash']).where('chain', '=', ctx.chain)) ?? null;
-  const records = linkEvents(ctx.chain, head, inputs, ctx.time, ctx.hashing);
-  q.run(db.insertInto('audit_events').values(records.map(toRow)));
+  let statements = appendStatements.get(db);
+  if (!statements) appendStatements.set(db, (statements = buildAppendStatements(db)));
+  const { head, event, moveHead, sealHead } = statements;
+  const records = linkEvents(ctx.chain, q.first(head({ chain: ctx.chain })) ?? null, inputs, ctx.time, ctx.hashing);
+  for (const record of records) q.run(event(toRow(record)));
   const last = records[records.length - 1]!;
-  const next: ChainHead = { chain: ctx.chain, seq: last.seq, hash: last.hash };
-  const jws = ctx.seal(next, ctx.time);
-  q.run(
-    db
-      .insertInto('audit_heads')
-      .values({ ...next, jws })
-      .onConflict((oc) => oc.column('chain').doUpdateSet({ seq: next.seq, hash: next.hash, jws })),
-  );
+  q.run(moveHead({ chain: ctx.chain, seq: last.seq, hash: last.hash }));
+  q.atCommit(`audit-head:${ctx.chain}`, () => {
+    const current = q.first(head({ chain: ctx.chain }))!;
+    q.run(sealHead({ chain: ctx.chain, jws: ctx.seal(current, ctx.time) }));
+  });
   return records;
 }
 

@@ -1,12 +1,33 @@
 import type { Selectable } from 'kysely';
 import type { MandateStatus } from '../../core/mandate.ts';
-import type { Credential, CredentialRepository } from '../../ports/mandates.ts';
+import type { ChainHashing } from '../../core/audit-chain.ts';
+import type { CommittedIssue, Credential, CredentialRepository } from '../../ports/mandates.ts';
+import { prepared } from '../prepared.ts';
+import { appendLocked } from './audit-sink.ts';
+import { claimStatement } from './status-lists.ts';
 import type { CredentialsTable } from '../schema.ts';
 import type { SqliteHandle } from './open.ts';
-import { transactImmediate } from './sync-transaction.ts';
+import { transactImmediate, type SyncQueries } from './sync-transaction.ts';
 
-export function createSqliteCredentials(handle: SqliteHandle): CredentialRepository {
+/**
+ * With `hashing` (the store's own adapter, not PostgreSQL's reuse of the reads): `commitIssue`, the
+ * mint as one work of the group commit.
+ */
+export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHashing): CredentialRepository {
   const { db } = handle;
+  const agentStatus = prepared<{ id: string }, { status: string }>((p) => db.selectFrom('agents').select('status').where('id', '=', p('id')));
+  const mandateStatus = prepared<{ id: string }, { status: string }>((p) => db.selectFrom('mandates').select('status').where('id', '=', p('id')));
+  const insertRow = prepared<CredentialsTable>((p) => db.insertInto('credentials').values({
+    jti: p('jti'), mandate_id: p('mandate_id'), agent_id: p('agent_id'), subject: p('subject'), audience: p('audience'),
+    jkt: p('jkt'), issued_at: p('issued_at'), expires_at: p('expires_at'), revoked_at: p('revoked_at'),
+  }));
+  const claim = claimStatement(db);
+  const liveCheck = (credential: Credential) => ({
+    agent: agentStatus({ id: credential.agentId }),
+    mandate: credential.mandateId === null ? null : mandateStatus({ id: credential.mandateId }),
+  });
+  const isLive = (q: SyncQueries, check: ReturnType<typeof liveCheck>, live: readonly MandateStatus[]) =>
+    q.first(check.agent)?.status === 'active' && (check.mandate === null || live.includes((q.first(check.mandate)?.status ?? '') as MandateStatus));
   /** Each revocation is one conditional statement: the first `revokedAt` stays, and a row is counted once. */
   const revokeWhere = async (column: 'jti' | 'mandate_id' | 'agent_id', value: string, at: number) => {
     const result = await db
@@ -24,16 +45,31 @@ export function createSqliteCredentials(handle: SqliteHandle): CredentialReposit
     },
     /** On the mint path: one work of the group commit, under the write lock (check, then insert). */
     async insertIfLive(credential, live) {
-      const status = credential.mandateId === null ? null : db.selectFrom('mandates').select('status').where('id', '=', credential.mandateId);
-      const agent = db.selectFrom('agents').select('status').where('id', '=', credential.agentId);
-      const insert = db.insertInto('credentials').values(toRow(credential));
+      const check = liveCheck(credential);
+      const insert = insertRow(toRow(credential));
       return transactImmediate(handle, (q) => {
-        if (q.first(agent)?.status !== 'active') return false;
-        if (status !== null && !live.includes((q.first(status)?.status ?? '') as MandateStatus)) return false;
+        if (!isLive(q, check, live)) return false;
         q.run(insert);
         return true;
       });
     },
+    /**
+     * Checks, then writes: a refusal has written nothing, so its savepoint releases empty. The
+     * audit append comes last, as in every other write path (the chain head is the last lock).
+     */
+    ...(hashing ? {
+      async commitIssue(write, audit, events): Promise<CommittedIssue> {
+        const check = liveCheck(write.credential);
+        const claimSlot = claim(write);
+        const insert = insertRow(toRow(write.credential));
+        return transactImmediate(handle, (q): CommittedIssue => {
+          if (!isLive(q, check, write.live)) return { outcome: 'not_live', records: [] };
+          if (q.run(claimSlot) !== 1) return { outcome: 'slot_taken', records: [] };
+          q.run(insert);
+          return { outcome: 'issued', records: events.length > 0 ? appendLocked(handle, q, { ...audit, hashing }, events) : [] };
+        });
+      },
+    } satisfies Pick<CredentialRepository, 'commitIssue'> : {}),
     async get(jti) {
       const row = await db.selectFrom('credentials').selectAll().where('jti', '=', jti).executeTakeFirst();
       return row ? fromRow(row) : null;

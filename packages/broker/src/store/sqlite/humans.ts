@@ -2,14 +2,17 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Human, HumanStatus } from '../../core/model.ts';
 import type { HumanRepository } from '../../ports/directory.ts';
 import type { Database, HumansTable } from '../schema.ts';
+import { prepared } from '../prepared.ts';
 
 export function createSqliteHumans(db: Kysely<Database>): HumanRepository {
+  /** On the mint path (the approver must be active): compiled once (store/prepared.ts). */
+  const byId = prepared<{ id: string }, Selectable<HumansTable>>((p) => db.selectFrom('humans').selectAll().where('id', '=', p('id')));
   return {
     async insert(human) {
       await db.insertInto('humans').values(toRow(human)).execute();
     },
     async get(id) {
-      const row = await db.selectFrom('humans').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = (await db.executeQuery(byId({ id }))).rows[0];
       return row ? fromRow(row) : null;
     },
     async list() {

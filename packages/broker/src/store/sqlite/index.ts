@@ -58,7 +58,7 @@ export async function createSqliteStore(options: SqliteOptions, hashing: ChainHa
     webhookDeliveries: createSqliteWebhookDeliveries(db),
     reviews: createSqliteReviews(db),
     mandates: createSqliteMandates(handle),
-    credentials: createSqliteCredentials(handle),
+    credentials: createSqliteCredentials(handle, hashing),
     attestations: createSqliteAttestations(db),
     attestationKeys: createSqliteAttestationKeys(db),
     secrets: createSqliteSecrets(db),

@@ -4,6 +4,7 @@ import type { AgentTask, Approval, Mandate, MandateStatus } from '../../core/man
 import type { CarvedUses, MandateRepository } from '../../ports/mandates.ts';
 import { transitionStatement } from '../mandate-rows.ts';
 import type { MandatesTable } from '../schema.ts';
+import { prepared } from '../prepared.ts';
 import type { SqliteHandle } from './open.ts';
 import { transactImmediate, type SyncQueries } from './sync-transaction.ts';
 
@@ -17,6 +18,8 @@ export function createSqliteMandates(handle: SqliteHandle): MandateRepository {
   const mandates = () => db.selectFrom('mandates').selectAll();
   const newestFirst = () => mandates().orderBy('created_at', 'desc').orderBy('id', 'desc');
   const one = (row: Selectable<MandateRow> | undefined) => (row ? fromRow(row) : null);
+  /** On the mint path: compiled once (store/prepared.ts). */
+  const byGrantHash = prepared<{ hash: string }, Selectable<MandateRow>>((p) => mandates().where('grant_hash', '=', p('hash')));
 
   /** Takes `count` uses from the parent's counter only if that many remain: one conditional statement. */
   const carve = (q: SyncQueries, uses: CarvedUses) =>
@@ -29,7 +32,7 @@ export function createSqliteMandates(handle: SqliteHandle): MandateRepository {
     },
     get: async (id) => one(await mandates().where('id', '=', id).executeTakeFirst()),
     getByAuthReqIdHash: async (hash) => one(await mandates().where('auth_req_id_hash', '=', hash).executeTakeFirst()),
-    getByGrantHash: async (hash) => one(await mandates().where('grant_hash', '=', hash).executeTakeFirst()),
+    getByGrantHash: async (hash) => one((await db.executeQuery(byGrantHash({ hash }))).rows[0]),
     getBySubGrantHash: async (hash) => one(await mandates().where('sub_grant_hash', '=', hash).executeTakeFirst()),
     /** Carve, insert and count in one transaction: a failure of any leaves the parent's uses untouched. */
     insertChild: (child, uses) => transactImmediate(handle, (q) => {

@@ -1,25 +1,28 @@
 import type { ReplayCache } from '../../ports/replay-cache.ts';
+import { prepared } from '../prepared.ts';
 import type { SqliteHandle } from './open.ts';
 import { transactImmediate } from './sync-transaction.ts';
 
 /** Inserts go through the group commit: the proofs of concurrent requests share one durable commit. */
 export function createSqliteReplayCache(handle: SqliteHandle): ReplayCache {
   const { db } = handle;
+  const insert = prepared<{ namespace: string; id: string; expiresAt: number; now: number }>((p) =>
+    db
+      .insertInto('replay_cache')
+      .values({ namespace: p('namespace'), id: p('id'), expires_at: p('expiresAt') })
+      .onConflict((oc) =>
+        oc
+          .columns(['namespace', 'id'])
+          .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
+          .where('replay_cache.expires_at', '<=', p('now')),
+      ));
   return {
     /**
      * One statement, so two replicas can never both see an id as new: the insert wins, or the
      * conflicting row is refreshed only if it had expired, or nothing changes (a replay).
      */
     async checkAndInsert(namespace, id, expiresAt, now) {
-      const query = db
-        .insertInto('replay_cache')
-        .values({ namespace, id, expires_at: expiresAt })
-        .onConflict((oc) =>
-          oc
-            .columns(['namespace', 'id'])
-            .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
-            .where('replay_cache.expires_at', '<=', now),
-        );
+      const query = insert({ namespace, id, expiresAt, now });
       return (await transactImmediate(handle, (q) => q.run(query))) === 1;
     },
     async purgeExpired(now) {

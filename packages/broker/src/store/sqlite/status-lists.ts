@@ -1,10 +1,32 @@
-import type { StatusListRepository } from '../../ports/status-lists.ts';
+import type { CompiledQuery, Kysely } from 'kysely';
+import { prepared } from '../prepared.ts';
+import type { StatusListRepository, StatusListSlot } from '../../ports/status-lists.ts';
+import type { Database } from '../schema.ts';
 import type { SqliteHandle } from './open.ts';
 import { transactImmediate } from './sync-transaction.ts';
+
+/**
+ * One statement: the insert wins, or a row that became reusable is taken over, or nothing changes
+ * (1 row changed = claimed). Shared with the mint's one-transaction commit (credentials.ts).
+ */
+export function claimStatement(db: Kysely<Database>): (args: { slot: StatusListSlot; now: number }) => CompiledQuery {
+  const claim = prepared<{ listId: string; idx: number; jti: string; reusableAt: number; now: number }>((p) =>
+    db
+      .insertInto('status_list_slots')
+      .values({ list_id: p('listId'), idx: p('idx'), jti: p('jti'), reusable_at: p('reusableAt') })
+      .onConflict((oc) =>
+        oc
+          .columns(['list_id', 'idx'])
+          .doUpdateSet({ jti: (eb) => eb.ref('excluded.jti'), reusable_at: (eb) => eb.ref('excluded.reusable_at') })
+          .where('status_list_slots.reusable_at', '<=', p('now')),
+      ));
+  return ({ slot, now }) => claim({ ...slot, now });
+}
 
 /** Claims go through the group commit, like the other writes on the mint path. */
 export function createSqliteStatusLists(handle: SqliteHandle): StatusListRepository {
   const { db } = handle;
+  const claim = claimStatement(db);
   return {
     async ensureList(id, size, now) {
       await db.insertInto('status_lists').values({ id, size, created_at: now }).onConflict((oc) => oc.column('id').doNothing()).execute();
@@ -14,15 +36,7 @@ export function createSqliteStatusLists(handle: SqliteHandle): StatusListReposit
     },
     /** One statement: the insert wins, or a row that became reusable is taken over, or nothing changes. */
     async claim(slot, now) {
-      const query = db
-        .insertInto('status_list_slots')
-        .values({ list_id: slot.listId, idx: slot.idx, jti: slot.jti, reusable_at: slot.reusableAt })
-        .onConflict((oc) =>
-          oc
-            .columns(['list_id', 'idx'])
-            .doUpdateSet({ jti: (eb) => eb.ref('excluded.jti'), reusable_at: (eb) => eb.ref('excluded.reusable_at') })
-            .where('status_list_slots.reusable_at', '<=', now),
-        );
+      const query = claim({ slot, now });
       return (await transactImmediate(handle, (q) => q.run(query))) === 1;
     },
     async slotOf(jti) {

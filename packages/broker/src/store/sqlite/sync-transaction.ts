@@ -1,13 +1,22 @@
 import type Sqlite from 'better-sqlite3';
-import type { Compilable } from 'kysely';
+import type { Compilable, CompiledQuery } from 'kysely';
 import { prepareCached, type SqliteHandle } from './open.ts';
+
+/** A Kysely query, or one compiled already (store/prepared.ts). */
+export type SyncQuery<R> = Compilable<R> | CompiledQuery<R>;
 
 /** Runs Kysely-built queries synchronously inside a transaction. */
 export interface SyncQueries {
-  all<R>(query: Compilable<R>): R[];
-  first<R>(query: Compilable<R>): R | undefined;
+  all<R>(query: SyncQuery<R>): R[];
+  first<R>(query: SyncQuery<R>): R | undefined;
   /** Runs a statement that returns no rows; returns the number of rows changed. */
-  run(query: Compilable<unknown>): number;
+  run(query: SyncQuery<unknown>): number;
+  /**
+   * Runs `finish` once, after every work of the batch and before its commit, inside the
+   * transaction: of several calls with one `key`, the last one's `finish` runs. A throw fails the
+   * whole batch. For a write whose last state is all that matters (the sealed audit head).
+   */
+  atCommit(key: string, finish: () => void): void;
 }
 
 interface Pending {
@@ -52,7 +61,8 @@ export function transactImmediate<T>(handle: SqliteHandle, work: (q: SyncQueries
 }
 
 function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
-  const queries = syncQueries(handle.raw);
+  const finishers = new Map<string, () => void>();
+  const queries = syncQueries(handle.raw, finishers);
   let queue: Pending[] = [];
   let scheduled = false;
 
@@ -62,7 +72,12 @@ function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
     if (queue.length > 0) schedule();
     let outcomes: Outcome[];
     try {
-      outcomes = await handle.db.connection().execute(async () => handle.raw.transaction(() => batch.map((p) => runOne(handle.raw, queries, p))).immediate());
+      outcomes = await handle.db.connection().execute(async () => handle.raw.transaction(() => {
+        finishers.clear();
+        const done = batch.map((p) => runOne(handle.raw, queries, p));
+        for (const finish of finishers.values()) finish();
+        return done;
+      }).immediate());
     } catch (error) {
       for (const pending of batch) pending.reject(error);
       return;
@@ -93,23 +108,27 @@ function runOne(raw: Sqlite.Database, queries: SyncQueries, pending: Pending): O
 }
 
 /** Prepared statements come from the connection's cache (see open.ts). */
-function syncQueries(raw: Sqlite.Database): SyncQueries {
-  const statement = (query: Compilable<unknown>) => {
-    const { sql, parameters } = query.compile();
+function syncQueries(raw: Sqlite.Database, finishers: Map<string, () => void>): SyncQueries {
+  const statement = (query: SyncQuery<unknown>) => {
+    const { sql, parameters } = 'compile' in query ? query.compile() : query;
     return { stmt: prepareCached(raw, sql), params: parameters as unknown[] };
   };
   return {
-    all: <R>(query: Compilable<R>) => {
+    all: <R>(query: SyncQuery<R>) => {
       const { stmt, params } = statement(query);
       return stmt.all(params) as R[];
     },
-    first: <R>(query: Compilable<R>) => {
+    first: <R>(query: SyncQuery<R>) => {
       const { stmt, params } = statement(query);
       return stmt.get(params) as R | undefined;
     },
     run: (query) => {
       const { stmt, params } = statement(query);
       return stmt.run(params).changes;
+    },
+    atCommit: (key, finish) => {
+      finishers.delete(key);
+      finishers.set(key, finish);
     },
   };
 }

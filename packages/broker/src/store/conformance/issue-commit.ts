@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { AuditEventInput } from '../../core/audit-chain.ts';
+import { checkChain } from '../../core/audit-chain.ts';
+import type { AuditAppend } from '../../ports/audit-sink.ts';
+import type { IssueWrite } from '../../ports/mandates.ts';
+import type { Store } from '../../ports/store.ts';
+import { nodeChainHashing } from '../chain-hashing.ts';
+import { onBoth, useFixture, type MakeFixture, type StoreFixture } from './fixture.ts';
+import { aCredential, aHuman, aMandate, anAgent } from './records.ts';
+
+const AT = 1_700_000_900_000;
+const seals: string[] = [];
+const append: AuditAppend = { chain: 'main', time: AT, seal: (head) => (seals.push(`sealed:${head.seq}`), `sealed:${head.seq}`) };
+const issued = (jti: string): AuditEventInput[] => [{ type: 'token.issued', actor: 'agt_1', approver: 'usr_1', mandateId: 'mdt_1', jti }];
+const write = (jti: string, idx: number, overrides: Partial<IssueWrite> = {}): IssueWrite => ({
+  credential: aCredential(jti, 'agt_1', 'mdt_1', { issuedAt: AT, expiresAt: AT + 60_000 }),
+  live: ['active', 'exhausted'],
+  slot: { listId: '1', idx, jti, reusableAt: AT + 120_000 },
+  now: AT,
+  ...overrides,
+});
+
+async function seed(store: Store): Promise<void> {
+  await store.humans.insert(aHuman(1));
+  await store.agents.insert(anAgent(1, ['usr_1']));
+  await store.statusLists.ensureList('1', 1024, AT);
+  await store.mandates.insert(aMandate(1, 'agt_1', 'usr_1', { status: 'active' }));
+}
+
+/** What the other connection sees of token `jti`: each part, so a test can ask for all or none. */
+async function seen({ b }: StoreFixture, jti: string) {
+  return {
+    credential: (await b.credentials.get(jti)) !== null,
+    slot: (await b.statusLists.slotOf(jti)) !== null,
+    events: (await b.audit.byJti(jti)).length,
+  };
+}
+
+/**
+ * `CredentialRepository.commitIssue` (docs/audit.md "One commit per token"): the live check, the
+ * status-list slot, the credential and the audit events are one transaction. Run for the engines
+ * that implement it (SQLite); PostgreSQL mints in steps (its own tests cover those).
+ */
+export function issueCommitSuite(makeFixture: MakeFixture): void {
+  describe('CredentialRepository.commitIssue', () => {
+    const fixture = useFixture(makeFixture);
+
+    test('commits the credential, its status-list slot and the audit event together, with the sealed head', async () => {
+      const f = fixture();
+      await seed(f.a);
+      const committed = await f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1'));
+      assert.equal(committed.outcome, 'issued');
+      assert.deepEqual(committed.records.map((r) => [r.seq, r.type, r.jti]), [[1, 'token.issued', 'jti-1']]);
+      assert.deepEqual(await seen(f, 'jti-1'), { credential: true, slot: true, events: 1 });
+      assert.deepEqual(await f.b.statusLists.slotOf('jti-1'), { listId: '1', idx: 7, jti: 'jti-1', reusableAt: AT + 120_000 });
+      assert.equal((await f.b.audit.head('main'))?.jws, 'sealed:1');
+    });
+
+    test('a mandate that ended meanwhile: not_live, and nothing is stored', async () => {
+      const f = fixture();
+      await seed(f.a);
+      await f.b.mandates.transition('mdt_1', ['active'], { status: 'revoked', endedAt: AT, endReason: 'test' });
+      const committed = await f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1'));
+      assert.deepEqual(committed, { outcome: 'not_live', records: [] });
+      assert.deepEqual(await seen(f, 'jti-1'), { credential: false, slot: false, events: 0 });
+      assert.equal(await f.b.audit.head('main'), null);
+    });
+
+    test('a suspended agent: not_live, and nothing is stored', async () => {
+      const f = fixture();
+      await seed(f.a);
+      assert.equal(await f.b.agents.setStatus('agt_1', 'suspended', ['active']), true);
+      assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1'))).outcome, 'not_live');
+      assert.deepEqual(await seen(f, 'jti-1'), { credential: false, slot: false, events: 0 });
+    });
+
+    test('a status-list index held by a live token: slot_taken, and nothing is stored', async () => {
+      const f = fixture();
+      await seed(f.a);
+      assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1'))).outcome, 'issued');
+      const committed = await f.a.credentials.commitIssue!(write('jti-2', 7), append, issued('jti-2'));
+      assert.deepEqual(committed, { outcome: 'slot_taken', records: [] });
+      assert.deepEqual(await seen(f, 'jti-2'), { credential: false, slot: false, events: 0 });
+      assert.equal((await f.b.statusLists.slotOf('jti-1'))?.idx, 7, 'the holder keeps its slot');
+    });
+
+    test('when the audit head cannot be sealed, nothing of the mint is stored', async () => {
+      const f = fixture();
+      await seed(f.a);
+      const failing: AuditAppend = { ...append, seal: () => { throw new Error('signer down'); } };
+      await assert.rejects(f.a.credentials.commitIssue!(write('jti-1', 7), failing, issued('jti-1')), /signer down/);
+      assert.deepEqual(await seen(f, 'jti-1'), { credential: false, slot: false, events: 0 });
+      assert.equal(await f.b.audit.head('main'), null);
+      assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1'))).outcome, 'issued', 'a retry then commits');
+    });
+
+    test('40 concurrent mints from two connections: all stored, the chain gap-free, the head sealed at most once per commit', async () => {
+      const f = fixture();
+      await seed(f.a);
+      seals.length = 0;
+      const results = await onBoth(f, 40, (store, i) => store.credentials.commitIssue!(write(`jti-${i}`, i), append, issued(`jti-${i}`)));
+      assert.deepEqual(results.map((r) => r.outcome), Array(40).fill('issued'));
+      const events = await f.b.audit.read('main', 1, 100);
+      assert.deepEqual(events.map((e) => e.seq), Array.from({ length: 40 }, (_, i) => i + 1));
+      assert.deepEqual(checkChain(events, nodeChainHashing), []);
+      assert.ok(seals.length >= 1 && seals.length < 40, `${seals.length} seals for 40 mints`);
+      assert.equal((await f.b.audit.head('main'))?.jws, 'sealed:40');
+      for (let i = 0; i < 40; i++) assert.deepEqual(await seen(f, `jti-${i}`), { credential: true, slot: true, events: 1 });
+    });
+  });
+}
