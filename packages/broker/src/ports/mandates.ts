@@ -102,16 +102,12 @@ export interface CredentialRepository {
   /** Fails when the jti is already stored, or the agent or a non-null mandate is unknown. */
   insert(credential: Credential): Promise<void>;
   /**
-   * The mint's write: stores the credential only if its agent is active and its mandate (when it
-   * has one) is in one of `live`, atomically with those checks, so a concurrent revocation or
-   * suspension either sees the credential or makes this return false (and nothing is stored).
-   */
-  insertIfLive(credential: Credential, live: readonly MandateStatus[]): Promise<boolean>;
-  /**
-   * The whole mint in one transaction (docs/audit.md "One commit per token"): the same check as
-   * `insertIfLive`, the token's status-list slot, the credential and the audit `events` on the
-   * log's chain commit together or not at all. `not_live` and `slot_taken` store nothing; a failed
-   * commit throws and stores nothing. Optional: without it the issuer runs the steps one by one.
+   * The mint's write, one transaction (docs/audit.md "One commit per token"): the check that the
+   * agent is active and the mandate (when it has one) in one of `live`, the token's status-list
+   * slot, the credential and the audit `events` on the log's chain commit together or not at all,
+   * so a concurrent revocation or suspension either sees the credential or makes this `not_live`.
+   * `not_live` and `slot_taken` store nothing; a failed commit throws and stores nothing. Absent
+   * only on adapters that share another engine's reads (PostgreSQL's use of the SQLite ones).
    */
   commitIssue?(write: IssueWrite, audit: AuditAppend, events: readonly AuditEventInput[]): Promise<CommittedIssue>;
   get(jti: string): Promise<Credential | null>;

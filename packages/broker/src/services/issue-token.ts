@@ -64,32 +64,18 @@ export function createTokenIssuer(deps: LoopDeps) {
    * the credential and the audit events commit together. A taken slot (a random index collided)
    * stores nothing and the next candidate is tried.
    */
-  const commitAtOnce = async (credential: Credential, exp: number, events: AuditEventInput[]): Promise<StatusReference> => {
-    const commitIssue = store.credentials.commitIssue!.bind(store.credentials);
+  const commit = async (credential: Credential, exp: number, events: AuditEventInput[]): Promise<StatusReference> => {
+    const { commitIssue } = store.credentials;
+    const { within } = deps.audit;
+    if (!commitIssue || !within) throw new Error('minting needs a store and an audit log that commit a token in one transaction');
     for await (const slot of statusLists.candidates(credential.jti, exp)) {
       const write = { credential, live: LIVE, slot, now: clock.now() };
-      const { outcome } = await deps.audit.within!((append) => commitIssue(write, append, events));
+      const { outcome } = await within((append) => commitIssue(write, append, events));
       if (outcome === 'issued') return statusLists.reference(slot);
       if (outcome === 'not_live') notLive(credential);
     }
     throw new Error('unreachable: status-list candidates never end');
   };
-
-  /**
-   * Step by step, for a store without `commitIssue`: the slot is claimed alongside the audit commit
-   * (they may share one group commit), then the credential is stored in one write with the check
-   * that the mandate is still live (a revocation that landed after the caller's status check must
-   * not be outlived by this token).
-   */
-  const commitInSteps = async (credential: Credential, exp: number, events: AuditEventInput[]): Promise<StatusReference> => {
-    const status = statusLists.allocate(credential.jti, exp);
-    status.catch(() => undefined);
-    await deps.audit.record(...events);
-    if (!(await store.credentials.insertIfLive(credential, LIVE))) notLive(credential);
-    return status;
-  };
-
-  const commit = store.credentials.commitIssue && deps.audit.within ? commitAtOnce : commitInSteps;
 
   const lifetime = (input: IssueInput, nowSeconds: number) => {
     const caps = [nowSeconds + Math.floor(config.tokens.accessTokenTtl / 1000), input.attestation.exp];

@@ -41,30 +41,6 @@ export function credentialRepositorySuite(makeFixture: MakeFixture): void {
       assert.equal(await a.credentials.get('jti-3'), null);
     });
 
-    test('insertIfLive stores the credential only while its mandate is live, and always without a mandate', async () => {
-      const { a, b } = fixture();
-      await seed(a);
-      assert.equal(await a.credentials.insertIfLive(aCredential('jti-1', 'agt_1', 'mdt_1'), ['active', 'exhausted']), true);
-      await b.mandates.transition('mdt_2', ['active'], { status: 'revoked', endedAt: 1, endReason: 'test' });
-      assert.equal(await a.credentials.insertIfLive(aCredential('jti-2', 'agt_1', 'mdt_2'), ['active', 'exhausted']), false);
-      assert.equal(await a.credentials.insertIfLive(aCredential('jti-3', 'agt_2', null), ['active']), true);
-      assert.deepEqual([await b.credentials.get('jti-1'), await b.credentials.get('jti-2'), await b.credentials.get('jti-3')].map((c) => c?.jti ?? null), ['jti-1', null, 'jti-3']);
-    });
-
-    test('insertIfLive racing a revocation from the other connection: the credential is stored and revoked, or not stored', async () => {
-      const { a, b } = fixture();
-      await seed(a);
-      const revoke = async () => {
-        await b.mandates.transition('mdt_1', ['active'], { status: 'revoked', endedAt: 1, endReason: 'test' });
-        return b.credentials.revokeByMandate('mdt_1', 2);
-      };
-      const inserts = Array.from({ length: 10 }, (_, i) => a.credentials.insertIfLive(aCredential(`jti-r${i}`, 'agt_1', 'mdt_1'), ['active']));
-      const [stored] = await Promise.all([Promise.all(inserts), revoke()]);
-      const listed = await a.credentials.listByMandate('mdt_1');
-      assert.equal(listed.length, stored.filter(Boolean).length);
-      assert.ok(listed.every((c) => c.revokedAt !== null), 'no credential of the revoked mandate outlives the revocation');
-    });
-
     test('revoke succeeds once and keeps the first time; unknown jtis return false', async () => {
       const { a, b } = fixture();
       await seed(a);

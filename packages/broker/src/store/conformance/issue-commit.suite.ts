@@ -39,8 +39,8 @@ async function seen({ b }: StoreFixture, jti: string) {
 
 /**
  * `CredentialRepository.commitIssue` (docs/audit.md "One commit per token"): the live check, the
- * status-list slot, the credential and the audit events are one transaction. Run for the engines
- * that implement it (SQLite); PostgreSQL mints in steps (its own tests cover those).
+ * status-list slot, the credential and the audit events are one transaction, on every engine:
+ * another connection sees all of them or none, and a refusal or a failure stores none.
  */
 export function issueCommitSuite(makeFixture: MakeFixture): void {
   describe('CredentialRepository.commitIssue', () => {
@@ -65,6 +65,32 @@ export function issueCommitSuite(makeFixture: MakeFixture): void {
       assert.deepEqual(committed, { outcome: 'not_live', records: [] });
       assert.deepEqual(await seen(f, 'jti-1'), { credential: false, slot: false, events: 0 });
       assert.equal(await f.b.audit.head('main'), null);
+    });
+
+    test('an autonomous mint (no mandate) needs only an active agent', async () => {
+      const f = fixture();
+      await seed(f.a);
+      const autonomous = write('jti-a', 9, { credential: aCredential('jti-a', 'agt_1', null, { issuedAt: AT, expiresAt: AT + 60_000 }), live: ['active'] });
+      assert.equal((await f.a.credentials.commitIssue!(autonomous, append, [{ type: 'token.issued', actor: 'agt_1', jti: 'jti-a' }])).outcome, 'issued');
+      assert.deepEqual(await seen(f, 'jti-a'), { credential: true, slot: true, events: 1 });
+    });
+
+    test('mints racing a revocation from the other connection: each credential is stored and revoked, or not stored at all', async () => {
+      const f = fixture();
+      await seed(f.a);
+      const revoke = async () => {
+        await f.b.mandates.transition('mdt_1', ['active'], { status: 'revoked', endedAt: AT, endReason: 'test' });
+        return f.b.credentials.revokeByMandate('mdt_1', AT + 1);
+      };
+      const mints = Array.from({ length: 10 }, (_, i) => f.a.credentials.commitIssue!(write(`jti-r${i}`, 100 + i, { live: ['active'] }), append, issued(`jti-r${i}`)));
+      const [outcomes] = await Promise.all([Promise.all(mints), revoke()]);
+      const listed = await f.b.credentials.listByMandate('mdt_1');
+      assert.equal(listed.length, outcomes.filter((o) => o.outcome === 'issued').length);
+      assert.ok(listed.every((c) => c.revokedAt !== null), 'no credential of the revoked mandate outlives the revocation');
+      for (let i = 0; i < 10; i++) {
+        const { credential, slot, events } = await seen(f, `jti-r${i}`);
+        assert.ok(credential === slot && events === (credential ? 1 : 0), `jti-r${i}: all of it or none`);
+      }
     });
 
     test('a suspended agent: not_live, and nothing is stored', async () => {
@@ -95,7 +121,7 @@ export function issueCommitSuite(makeFixture: MakeFixture): void {
       assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1'))).outcome, 'issued', 'a retry then commits');
     });
 
-    test('40 concurrent mints from two connections: all stored, the chain gap-free, the head sealed at most once per commit', async () => {
+    test('40 concurrent mints from two connections: all stored, the chain gap-free, the head sealed once per commit, not per mint', async () => {
       const f = fixture();
       await seed(f.a);
       seals.length = 0;

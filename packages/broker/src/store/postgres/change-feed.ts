@@ -8,6 +8,7 @@ import type { Database } from '../schema.ts';
 import { createSqliteChangeFeed } from '../sqlite/change-feed.ts';
 import { appendInTransaction } from './audit-sink.ts';
 import { clientConfig, type PostgresOptions } from './open.ts';
+import { retried } from './retry.ts';
 
 /** The NOTIFY channel replicas LISTEN on; the payload is the new cursor (a hint, never trusted). */
 export const CHANGES_CHANNEL = 'mandate_changes';
@@ -79,25 +80,6 @@ async function retire(old: ListenClient): Promise<void> {
   old.removeAllListeners();
   old.on('error', () => undefined);
   await old.end().catch(() => undefined);
-}
-
-/** SQLSTATE deadlock_detected, serialization_failure: the transaction rolled back whole and may run again. */
-const RETRYABLE = new Set(['40P01', '40001']);
-const ATTEMPTS = 3;
-
-/**
- * A revocation that lost a deadlock (with a transaction outside the fixed lock order above) or a
- * serialization failure runs again, a bounded number of times, instead of answering 503: nothing
- * of it was stored, and its statements are conditional, so running it again is safe.
- */
-async function retried<T>(transaction: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await transaction();
-    } catch (error) {
-      if (attempt >= ATTEMPTS || !RETRYABLE.has((error as { code?: string }).code ?? '')) throw error;
-    }
-  }
 }
 
 /**

@@ -75,7 +75,7 @@ export async function createPostgresStore(options: PostgresOptions, hashing: Cha
     webhookDeliveries: createSqliteWebhookDeliveries(db),
     reviews: createSqliteReviews(db),
     mandates: createPostgresMandates(db),
-    credentials: createPostgresCredentials(db),
+    credentials: createPostgresCredentials(db, hashing),
     attestations: createSqliteAttestations(db),
     attestationKeys: createSqliteAttestationKeys(db),
     secrets: createSqliteSecrets(db),

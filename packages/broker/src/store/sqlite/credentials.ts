@@ -44,15 +44,6 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
       await transactImmediate(handle, (q) => q.run(query));
     },
     /** On the mint path: one work of the group commit, under the write lock (check, then insert). */
-    async insertIfLive(credential, live) {
-      const check = liveCheck(credential);
-      const insert = insertRow(toRow(credential));
-      return transactImmediate(handle, (q) => {
-        if (!isLive(q, check, live)) return false;
-        q.run(insert);
-        return true;
-      });
-    },
     /**
      * Checks, then writes: a refusal has written nothing, so its savepoint releases empty. The
      * audit append comes last, as in every other write path (the chain head is the last lock).

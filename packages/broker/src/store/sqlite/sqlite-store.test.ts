@@ -28,7 +28,7 @@ import { replayCacheSuite } from '../conformance/replay-cache.suite.ts';
 import { useCountersSuite } from '../conformance/use-counters.suite.ts';
 import { ssfStreamRepositorySuite } from '../conformance/ssf-streams.suite.ts';
 import { statusListRepositorySuite } from '../conformance/status-lists.suite.ts';
-import { issueCommitSuite } from '../conformance/issue-commit.ts';
+import { issueCommitSuite } from '../conformance/issue-commit.suite.ts';
 import type { ContentionJob } from './contention-worker.ts';
 import { createSqliteStore } from './index.ts';
 

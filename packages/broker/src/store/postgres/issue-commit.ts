@@ -1,0 +1,133 @@
+import type { Kysely } from 'kysely';
+import type { AuditEventInput, ChainHashing } from '../../core/audit-chain.ts';
+import type { MandateStatus } from '../../core/mandate.ts';
+import type { AuditAppend } from '../../ports/audit-sink.ts';
+import type { CommittedIssue, CredentialRepository, IssueOutcome, IssueWrite } from '../../ports/mandates.ts';
+import type { Database } from '../schema.ts';
+import { appendInTransaction } from './audit-sink.ts';
+import { retried } from './retry.ts';
+
+interface Pending {
+  write: IssueWrite;
+  audit: AuditAppend;
+  events: readonly AuditEventInput[];
+  resolve: (committed: CommittedIssue) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Enough to amortise one commit over a burst of mints, small enough to keep the row locks short. */
+const MAX_BATCH = 128;
+
+/**
+ * `CredentialRepository.commitIssue` on PostgreSQL (docs/audit.md "One commit per token"): the
+ * mints requested in one event-loop turn share one transaction, with a fixed number of statements
+ * whatever their count:
+ *
+ * 1. the agents' and the mandates' rows, locked `FOR SHARE` in id order (a revocation or a
+ *    suspension, an UPDATE of those rows, waits for this commit and then sees the new credentials;
+ *    or this waits for it and sees the new status);
+ * 2. the status-list slots of the live mints, in one `INSERT … ON CONFLICT DO UPDATE … WHERE`
+ *    (a slot held by a live token is not taken over; two mints of the batch never claim one index);
+ * 3. the credentials of the mints whose slot was claimed, in one INSERT;
+ * 4. every audit event of the batch, appended to this replica's chain with one sealed head (the head
+ *    row lock comes last, as in every other write path).
+ *
+ * A mint refused at 1 or 2 stores nothing of its own; if the transaction fails, every mint of the
+ * batch fails and nothing is stored. A deadlock or serialization failure runs the batch again.
+ */
+export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHashing): NonNullable<CredentialRepository['commitIssue']> {
+  let queue: Pending[] = [];
+  let scheduled = false;
+
+  const flush = async () => {
+    scheduled = false;
+    const batch = queue.splice(0, MAX_BATCH);
+    if (queue.length > 0) schedule();
+    // One audit log per process: every mint of the batch names the same chain. Others wait for the next batch.
+    const chain = batch[0]!.audit.chain;
+    const now = batch.filter((p) => p.audit.chain === chain);
+    for (const later of batch.filter((p) => p.audit.chain !== chain)) queue.push(later);
+    if (now.length < batch.length) schedule();
+    let committed: CommittedIssue[];
+    try {
+      committed = await retried(() => db.transaction().execute((trx) => commitBatch(trx, hashing, now)));
+    } catch (error) {
+      for (const pending of now) pending.reject(error);
+      return;
+    }
+    now.forEach((pending, i) => pending.resolve(committed[i]!));
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => void flush());
+  };
+  return (write, audit, events) =>
+    new Promise<CommittedIssue>((resolve, reject) => {
+      queue.push({ write, audit, events, resolve, reject });
+      schedule();
+    });
+}
+
+async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: readonly Pending[]): Promise<CommittedIssue[]> {
+  const outcomes: IssueOutcome[] = batch.map(() => 'issued');
+  const refuse = (i: number, outcome: IssueOutcome) => {
+    if (outcomes[i] === 'issued') outcomes[i] = outcome;
+  };
+
+  // 1. Live: the agent active, the mandate (if any) in one of the write's live states.
+  const agentIds = [...new Set(batch.map((p) => p.write.credential.agentId))].sort();
+  const mandateIds = [...new Set(batch.flatMap((p) => (p.write.credential.mandateId === null ? [] : [p.write.credential.mandateId])))].sort();
+  const agents = new Map((await trx.selectFrom('agents').select(['id', 'status']).where('id', 'in', agentIds).orderBy('id').forShare().execute()).map((r) => [r.id, r.status]));
+  const mandates = mandateIds.length === 0
+    ? new Map<string, string>()
+    : new Map((await trx.selectFrom('mandates').select(['id', 'status']).where('id', 'in', mandateIds).orderBy('id').forShare().execute()).map((r) => [r.id, r.status]));
+  batch.forEach(({ write: { credential, live } }, i) => {
+    if (agents.get(credential.agentId) !== 'active') refuse(i, 'not_live');
+    else if (credential.mandateId !== null && !live.includes((mandates.get(credential.mandateId) ?? '') as MandateStatus)) refuse(i, 'not_live');
+  });
+
+  // 2. Slots: one index once per batch; then the claim, which skips indexes held by live tokens.
+  const drawn = new Set<string>();
+  batch.forEach(({ write: { slot } }, i) => {
+    const key = `${slot.listId}:${slot.idx}`;
+    if (outcomes[i] === 'issued' && drawn.has(key)) refuse(i, 'slot_taken');
+    drawn.add(key);
+  });
+  const claiming = batch.filter((_, i) => outcomes[i] === 'issued');
+  if (claiming.length > 0) {
+    const now = Math.min(...claiming.map((p) => p.write.now));
+    const claimed = new Set((await trx
+      .insertInto('status_list_slots')
+      .values(claiming.map(({ write: { slot } }) => ({ list_id: slot.listId, idx: slot.idx, jti: slot.jti, reusable_at: slot.reusableAt })))
+      .onConflict((oc) =>
+        oc
+          .columns(['list_id', 'idx'])
+          .doUpdateSet({ jti: (eb) => eb.ref('excluded.jti'), reusable_at: (eb) => eb.ref('excluded.reusable_at') })
+          .where('status_list_slots.reusable_at', '<=', now),
+      )
+      .returning('jti')
+      .execute()).map((r) => r.jti));
+    batch.forEach(({ write: { slot } }, i) => outcomes[i] === 'issued' && !claimed.has(slot.jti) && refuse(i, 'slot_taken'));
+  }
+
+  // 3. Credentials of the mints still issued.
+  const issued = batch.filter((_, i) => outcomes[i] === 'issued');
+  if (issued.length === 0) return outcomes.map((outcome) => ({ outcome, records: [] }));
+  await trx.insertInto('credentials').values(issued.map(({ write: { credential: c } }) => ({
+    jti: c.jti, mandate_id: c.mandateId, agent_id: c.agentId, subject: c.subject, audience: c.audience,
+    jkt: c.jkt, issued_at: c.issuedAt, expires_at: c.expiresAt, revoked_at: c.revokedAt,
+  }))).execute();
+
+  // 4. The audit events of all of them, one append: the last mint's time and seal (its log writes the checkpoint).
+  const last = issued[issued.length - 1]!.audit;
+  const inputs = issued.flatMap((p) => p.events);
+  const records = inputs.length > 0 ? await appendInTransaction(trx, { chain: last.chain, time: last.time, seal: last.seal, hashing }, inputs) : [];
+  let offset = 0;
+  return batch.map((p, i) => {
+    if (outcomes[i] !== 'issued') return { outcome: outcomes[i]!, records: [] };
+    const own = records.slice(offset, offset + p.events.length);
+    offset += p.events.length;
+    return { outcome: 'issued', records: own };
+  });
+}
