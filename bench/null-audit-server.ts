@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/null-audit-server.ts --config <file> --data <dir> --port <port>
  */
+import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { linkEvents, type AuditEventInput, type AuditRecord, type ChainHead } from '../packages/broker/src/core/audit-chain.ts';
 import { createApp } from '../packages/broker/src/app.ts';
@@ -16,11 +17,13 @@ import type { Store } from '../packages/broker/src/ports/store.ts';
 import { nodeChainHashing } from '../packages/broker/src/store/chain-hashing.ts';
 
 const heads = new Map<string, ChainHead>();
+const checkpointFile = () => config.audit.checkpointFile;
 let unsealed: { head: ChainHead; time: number; seal: HeadSealer } | null = null;
 
 /**
  * Same linking, hashing and sealing work as the real sink, minus the store and its durable commit.
- * Like the real group commit, the head is sealed once per batch (here: per event-loop turn).
+ * Like the real group commit, the head is sealed once per batch (here: per event-loop turn) and
+ * appended to the checkpoint file, as the product does after each commit.
  */
 function appendInMemory(chain: string, inputs: readonly AuditEventInput[], time: number, seal: HeadSealer): AuditRecord[] {
   const records = linkEvents(chain, heads.get(chain) ?? null, inputs, time, nodeChainHashing);
@@ -31,7 +34,7 @@ function appendInMemory(chain: string, inputs: readonly AuditEventInput[], time:
     if (!unsealed) setImmediate(() => {
       const { head: latest, time: at, seal: sealLatest } = unsealed!;
       unsealed = null;
-      sealLatest(latest, at);
+      appendFileSync(checkpointFile(), `${sealLatest(latest, at)}\n`, { mode: 0o600, flag: 'a' });
     });
     unsealed = { head, time, seal };
   }

@@ -17,7 +17,6 @@ import { createKeyService } from './keys/key-service.ts';
 import { syncKeysAcrossReplicas } from './keys/replica-sync.ts';
 import { protectAtRest } from './keys/at-rest-config.ts';
 import type { Attestor } from './ports/attestor.ts';
-import type { AuditSink } from './ports/audit-sink.ts';
 import type { Clock } from './ports/clock.ts';
 import type { Random } from './ports/random.ts';
 import { createClientAuthenticator } from './proof/client-assertion.ts';

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { JWT_TYP } from '@mandate/sdk/protocol';
 import { MandateError } from '../core/errors.ts';
 import { verifyCompact } from '../keys/jws.ts';
+import type { AuditRecord } from '../core/audit-chain.ts';
 import type { AuditSink } from '../ports/audit-sink.ts';
 import { createAuditFixture, FIXTURE_ISSUER } from './audit-fixture.ts';
 import { createAuditLog } from './audit-service.ts';
@@ -189,4 +190,24 @@ describe('group commit', () => {
       await fx.close();
     }
   });
+});
+
+test('within writes the checkpoint only when its seal covers exactly its own last committed event', async () => {
+  const fx = await createAuditFixture();
+  try {
+    const record = (seq: number, hash: string) => ({ seq, hash }) as AuditRecord;
+    const within = fx.audit.within!;
+    // Sealed its own last event: the checkpoint is written.
+    await within(async ({ seal }) => (seal({ chain: 'main', seq: 1, hash: 'h1' }, 1), { records: [record(1, 'h1')] }));
+    // A seal from a rolled-back attempt (another seq, or the same seq with another hash): void.
+    await within(async ({ seal }) => (seal({ chain: 'main', seq: 3, hash: 'h3-first-attempt' }, 1), { records: [record(2, 'h2')] }));
+    await within(async ({ seal }) => (seal({ chain: 'main', seq: 2, hash: 'h2-first-attempt' }, 1), { records: [record(2, 'h2')] }));
+    // Sealed, but nothing committed (a refused mint): nothing written.
+    await within(async ({ seal }) => (seal({ chain: 'main', seq: 2, hash: 'h2' }, 1), { records: [] }));
+    // Another caller of the group commit sealed the batch: nothing written by this one.
+    await within(async () => ({ records: [record(3, 'h3')] }));
+    assert.equal(checkpointLines(fx.checkpointFile).length, 1);
+  } finally {
+    await fx.close();
+  }
 });

@@ -84,8 +84,11 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     },
     /** Events appended inside another transaction (a revocation's, docs/revocation.md); checkpointed after its commit. */
     async within<T extends { records: AuditRecord[] }>(commit: (append: AuditAppend) => Promise<T>): Promise<T> {
-      let sealed = '';
-      const seal: HeadSealer = (head, time) => (sealed = sealHead(options, head, time));
+      const sealed: { head?: ChainHead; jws?: string } = {};
+      const seal: HeadSealer = (head, time) => {
+        sealed.head = head;
+        return (sealed.jws = sealHead(options, head, time));
+      };
       const started = performance.now();
       let result: T;
       try {
@@ -93,8 +96,13 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       } catch (error) {
         throw Object.assign(new MandateError('ERR_AUDIT_UNAVAILABLE', 'the audit log could not commit the event'), { cause: error });
       }
-      if (result.records.length > 0) options.metrics?.auditCommit((performance.now() - started) / 1000);
-      writeCheckpoint(options, sealed);
+      const last = result.records.at(-1);
+      if (!last) return result;
+      options.metrics?.auditCommit((performance.now() - started) / 1000);
+      // The checkpoint is the committed head only if the seal covered exactly this commit's last
+      // event. It may not have: in a group commit another caller's append sealed the batch's head
+      // (and writes it), and a seal from a rolled-back attempt (a retried PostgreSQL batch) is void.
+      if (sealed.head?.seq === last.seq && sealed.head.hash === last.hash) writeCheckpoint(options, sealed.jws ?? '');
       return result;
     },
   };

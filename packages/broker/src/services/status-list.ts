@@ -74,14 +74,6 @@ export function createStatusListService(deps: StatusListDeps) {
     candidates,
     reference,
 
-    /** Takes a free random index for the token `jti` expiring at `expSeconds`. */
-    async allocate(jti: string, expSeconds: number): Promise<StatusReference> {
-      for await (const slot of candidates(jti, expSeconds)) {
-        if (await store.statusLists.claim(slot, clock.now())) return reference(slot);
-      }
-      throw new Error('unreachable: candidates never end');
-    },
-
     /** The signed Status List Token (§5.1) and its HTTP `max-age`, which equals its `ttl`. */
     async token(id: string): Promise<{ jwt: string; maxAge: number }> {
       const list = (await store.statusLists.lists()).find((l) => l.id === id);

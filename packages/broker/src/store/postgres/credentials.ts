@@ -1,6 +1,5 @@
 import type { ChainHashing } from '../../core/audit-chain.ts';
 import type { Kysely } from 'kysely';
-import type { MandateStatus } from '../../core/mandate.ts';
 import type { CredentialRepository } from '../../ports/mandates.ts';
 import type { Database } from '../schema.ts';
 import { createSqliteCredentials } from '../sqlite/credentials.ts';

@@ -43,9 +43,9 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
       const query = db.insertInto('credentials').values(toRow(credential));
       await transactImmediate(handle, (q) => q.run(query));
     },
-    /** On the mint path: one work of the group commit, under the write lock (check, then insert). */
     /**
-     * Checks, then writes: a refusal has written nothing, so its savepoint releases empty. The
+     * The mint: one work of the group commit, under the write lock. Checks, then writes: a refusal
+     * has written nothing, so its savepoint releases empty. The
      * audit append comes last, as in every other write path (the chain head is the last lock).
      */
     ...(hashing ? {

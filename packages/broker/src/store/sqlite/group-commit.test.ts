@@ -114,4 +114,30 @@ describe('group commit (transactImmediate)', () => {
     assert.deepEqual(await storedIds(), []);
     assert.equal(await store.replay.checkAndInsert('gc', 'x', 10, 0), true, 'the connection works again after the failed batch');
   });
+  test('atCommit: the last registration per key runs once before the commit; a failed work takes its own back', async () => {
+    const ran: string[] = [];
+    const register = (name: string, fail: boolean) => transactImmediate(store.raw, (q) => {
+      q.run(insertReplay(name));
+      q.atCommit('head', () => ran.push(name));
+      if (fail) throw new Error(`work ${name} failed`);
+      return name;
+    });
+    const outcomes = await Promise.allSettled([register('a', false), register('b', false), register('c', true)]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected']);
+    assert.equal(transactions, 1);
+    assert.deepEqual(ran, ['b'], 'c failed and was rolled back: the finisher of b, registered before it, runs');
+    assert.deepEqual(await storedIds(), ['a', 'b']);
+  });
+
+  test('atCommit: a finisher that throws fails every work of the batch, and nothing of it is stored', async () => {
+    const outcomes = await Promise.allSettled([
+      transactImmediate(store.raw, (q) => q.run(insertReplay('x'))),
+      transactImmediate(store.raw, (q) => {
+        q.run(insertReplay('y'));
+        q.atCommit('head', () => { throw new Error('signer down'); });
+      }),
+    ]);
+    assert.deepEqual(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'ok')), ['signer down', 'signer down']);
+    assert.deepEqual(await storedIds(), []);
+  });
 });

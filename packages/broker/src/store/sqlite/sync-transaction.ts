@@ -13,8 +13,10 @@ export interface SyncQueries {
   run(query: SyncQuery<unknown>): number;
   /**
    * Runs `finish` once, after every work of the batch and before its commit, inside the
-   * transaction: of several calls with one `key`, the last one's `finish` runs. A throw fails the
-   * whole batch. For a write whose last state is all that matters (the sealed audit head).
+   * transaction: of several calls with one `key`, the last one's `finish` runs (a work that failed
+   * takes its own registration back). A throw fails the whole batch: every caller of it, whatever
+   * its work, sees that error and nothing of the batch is stored. For a write whose last state is
+   * all that matters (the sealed audit head).
    */
   atCommit(key: string, finish: () => void): void;
 }
@@ -74,7 +76,7 @@ function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
     try {
       outcomes = await handle.db.connection().execute(async () => handle.raw.transaction(() => {
         finishers.clear();
-        const done = batch.map((p) => runOne(handle.raw, queries, p));
+        const done = batch.map((p) => runOne(handle.raw, queries, finishers, p));
         for (const finish of finishers.values()) finish();
         return done;
       }).immediate());
@@ -95,11 +97,18 @@ function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
   };
 }
 
-/** One work in its own savepoint (better-sqlite3 nests transactions as savepoints). */
-function runOne(raw: Sqlite.Database, queries: SyncQueries, pending: Pending): Outcome {
+/**
+ * One work in its own savepoint (better-sqlite3 nests transactions as savepoints). A work that
+ * throws has its writes rolled back, and its `atCommit` registrations with them: the finishers
+ * registered before it are put back.
+ */
+function runOne(raw: Sqlite.Database, queries: SyncQueries, finishers: Map<string, () => void>, pending: Pending): Outcome {
+  const before = finishers.size > 0 ? new Map(finishers) : null;
   try {
     return { pending, ok: true, value: raw.transaction(() => pending.work(queries))() };
   } catch (error) {
+    finishers.clear();
+    for (const [key, finish] of before ?? []) finishers.set(key, finish);
     // SQLite ends the whole transaction on some errors (SQLITE_FULL, IOERR, NOMEM): the works before
     // are gone and the ones after would each commit alone. Abort the batch: every caller fails.
     if (!raw.inTransaction) throw error;
