@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
+import { turnBatcher } from '../turn-batcher.ts';
+import { retried } from './retry.ts';
 
 /** One hot-path statement: `order` fixes the lock order inside a batch (see below). */
 export interface BatchedStatement<T> {
@@ -15,9 +17,6 @@ interface Pending {
 
 /** Enough to amortise one WAL flush over a burst, small enough to keep row locks short. */
 const MAX_BATCH = 256;
-/** SQLSTATE deadlock_detected, serialization_failure: the whole batch rolled back and may run again. */
-const RETRYABLE = new Set(['40P01', '40001']);
-const ATTEMPTS = 3;
 
 /**
  * Group commit on PostgreSQL for the hot path's single statements (replay-cache inserts, use-counter
@@ -33,36 +32,21 @@ const ATTEMPTS = 3;
  * idempotent until committed).
  */
 export function createGroupCommit(db: Kysely<Database>): <T>(statement: BatchedStatement<T>) => Promise<T> {
-  let queue: Pending[] = [];
-  let scheduled = false;
-  const flush = async () => {
-    scheduled = false;
-    const batch = queue.splice(0, MAX_BATCH).sort((x, y) => (x.statement.order < y.statement.order ? -1 : x.statement.order > y.statement.order ? 1 : 0));
-    if (queue.length > 0) schedule();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const results = await db.transaction().execute(async (trx) => {
-          const out: unknown[] = [];
-          for (const { statement } of batch) out.push(await statement.run(trx));
-          return out;
-        });
-        batch.forEach((p, i) => p.resolve(results[i]));
-        return;
-      } catch (error) {
-        if (attempt < ATTEMPTS && RETRYABLE.has((error as { code?: string }).code ?? '')) continue;
-        for (const p of batch) p.reject(error);
-        return;
-      }
+  const enqueue = turnBatcher<Pending>(MAX_BATCH, async (queued) => {
+    const batch = queued.sort((x, y) => (x.statement.order < y.statement.order ? -1 : x.statement.order > y.statement.order ? 1 : 0));
+    let results: unknown[];
+    try {
+      results = await retried(() => db.transaction().execute(async (trx) => {
+        const out: unknown[] = [];
+        for (const { statement } of batch) out.push(await statement.run(trx));
+        return out;
+      }));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
     }
-  };
-  const schedule = () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(() => void flush());
-  };
+    batch.forEach((p, i) => p.resolve(results[i]));
+  });
   return <T>(statement: BatchedStatement<T>) =>
-    new Promise<T>((resolve, reject) => {
-      queue.push({ statement, resolve: resolve as (value: unknown) => void, reject });
-      schedule();
-    });
+    new Promise<T>((resolve, reject) => enqueue({ statement, resolve: resolve as (value: unknown) => void, reject }));
 }

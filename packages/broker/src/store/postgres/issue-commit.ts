@@ -5,6 +5,7 @@ import type { AuditAppend } from '../../ports/audit-sink.ts';
 import type { CommittedIssue, CredentialRepository, IssueOutcome, IssueWrite } from '../../ports/mandates.ts';
 import type { Database } from '../schema.ts';
 import { appendInTransaction } from './audit-sink.ts';
+import { turnBatcher } from '../turn-batcher.ts';
 import { retried } from './retry.ts';
 
 interface Pending {
@@ -36,37 +37,21 @@ const MAX_BATCH = 128;
  * batch fails and nothing is stored. A deadlock or serialization failure runs the batch again.
  */
 export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHashing): NonNullable<CredentialRepository['commitIssue']> {
-  let queue: Pending[] = [];
-  let scheduled = false;
-
-  const flush = async () => {
-    scheduled = false;
-    const batch = queue.splice(0, MAX_BATCH);
-    if (queue.length > 0) schedule();
-    // One audit log per process: every mint of the batch names the same chain. Others wait for the next batch.
-    const chain = batch[0]!.audit.chain;
-    const now = batch.filter((p) => p.audit.chain === chain);
-    for (const later of batch.filter((p) => p.audit.chain !== chain)) queue.push(later);
-    if (now.length < batch.length) schedule();
-    let committed: CommittedIssue[];
-    try {
-      committed = await retried(() => db.transaction().execute((trx) => commitBatch(trx, hashing, now)));
-    } catch (error) {
-      for (const pending of now) pending.reject(error);
-      return;
+  const enqueue = turnBatcher<Pending>(MAX_BATCH, async (batch) => {
+    // One audit log per process, so one chain in practice; each chain's mints commit apart.
+    for (const chain of new Set(batch.map((p) => p.audit.chain))) {
+      const mints = batch.filter((p) => p.audit.chain === chain);
+      let committed: CommittedIssue[];
+      try {
+        committed = await retried(() => db.transaction().execute((trx) => commitBatch(trx, hashing, mints)));
+      } catch (error) {
+        for (const pending of mints) pending.reject(error);
+        continue;
+      }
+      mints.forEach((pending, i) => pending.resolve(committed[i]!));
     }
-    now.forEach((pending, i) => pending.resolve(committed[i]!));
-  };
-  const schedule = () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(() => void flush());
-  };
-  return (write, audit, events) =>
-    new Promise<CommittedIssue>((resolve, reject) => {
-      queue.push({ write, audit, events, resolve, reject });
-      schedule();
-    });
+  });
+  return (write, audit, events) => new Promise<CommittedIssue>((resolve, reject) => enqueue({ write, audit, events, resolve, reject }));
 }
 
 async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: readonly Pending[]): Promise<CommittedIssue[]> {

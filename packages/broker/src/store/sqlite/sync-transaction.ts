@@ -1,5 +1,6 @@
 import type Sqlite from 'better-sqlite3';
 import type { Compilable, CompiledQuery } from 'kysely';
+import { turnBatcher } from '../turn-batcher.ts';
 import { prepareCached, type SqliteHandle } from './open.ts';
 
 /** A Kysely query, or one compiled already (store/prepared.ts). */
@@ -65,13 +66,7 @@ export function transactImmediate<T>(handle: SqliteHandle, work: (q: SyncQueries
 function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
   const finishers = new Map<string, () => void>();
   const queries = syncQueries(handle.raw, finishers);
-  let queue: Pending[] = [];
-  let scheduled = false;
-
-  const flush = async () => {
-    scheduled = false;
-    const batch = queue.splice(0, MAX_BATCH);
-    if (queue.length > 0) schedule();
+  return turnBatcher<Pending>(MAX_BATCH, async (batch) => {
     let outcomes: Outcome[];
     try {
       outcomes = await handle.db.connection().execute(async () => handle.raw.transaction(() => {
@@ -85,16 +80,7 @@ function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
       return;
     }
     for (const { pending, ok, value } of outcomes) (ok ? pending.resolve : pending.reject)(value);
-  };
-  const schedule = () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(() => void flush());
-  };
-  return (pending) => {
-    queue.push(pending);
-    schedule();
-  };
+  });
 }
 
 /**
