@@ -23,6 +23,8 @@ export interface MintCpuCase extends HttpCaseResult {
   idleCpuPerSecond: number;
   /** Processes counted at the end of the last run (brokers + postgres). */
   processes: number;
+  /** Where the CPU went over warm-up and runs together, by process tree (replica A, replica B, postgres): shares summing to 1. */
+  cpuShares?: Record<string, number>;
   replay: Awaited<ReturnType<typeof checkReplayRefused>>;
 }
 
@@ -67,6 +69,8 @@ export async function replicaPairMint(plan: Plan, pair: ReplicaPair, postmasterP
   const roots = [pair.a.child.pid!, pair.b.child.pid!, postmasterPid];
   const idle = await idleCpu(roots, Math.min(plan.runMs, 5_000));
   let n = 0;
+  const parts = { replicaA: [pair.a.child.pid!], replicaB: [pair.b.child.pid!], postgres: [postmasterPid] };
+  const partsBefore = Object.fromEntries(Object.entries(parts).map(([name, pids]) => [name, treeCpu(pids).cpuSeconds]));
   const result = await closedLoopHttp({
     name: `attested mint, 2 replicas on PostgreSQL (${CONCURRENCY} in flight, alternating)`, unit: 'mints/s', plan, pid: pair.a.child.pid!,
     cpuSeconds: () => treeCpu(roots).cpuSeconds,
@@ -76,5 +80,8 @@ export async function replicaPairMint(plan: Plan, pair: ReplicaPair, postmasterP
   // The proof replay goes to the other replica: single-use `jti` holds across replicas (shared replay store).
   let k = 0;
   const replay = await checkReplayRefused((reuse) => toReplica(exchangeRequest(pair.issuer, agent, reuse), k++ === 0 ? pair.a : pair.b));
-  return withCpuPerMint(result, idle, treeCpu(roots).processes, replay);
+  const spent = Object.fromEntries(Object.entries(parts).map(([name, pids]) => [name, treeCpu(pids).cpuSeconds - partsBefore[name]!]));
+  const total = Object.values(spent).reduce((sum, x) => sum + x, 0);
+  const cpuShares = Object.fromEntries(Object.entries(spent).map(([name, x]) => [name, total > 0 ? x / total : 0]));
+  return { ...withCpuPerMint(result, idle, treeCpu(roots).processes, replay), cpuShares };
 }

@@ -16,6 +16,9 @@ export function replicasTable(ratios: Record<string, number>, f: { P8_status_lis
     mode(`status list (ttl ${f.P8_status_list.ttlSeconds} s)`, f.P8_status_list), mode('push (SSF)', f.P8_push), '',
     '| P9 case (all server processes on CPU 0) | Median mints/s | Non-2xx | Server CPU-s per run | Server CPU-ms per mint, per run | Median CPU-ms per mint | Idle CPU-s/s | Processes |', '|---|---|---|---|---|---|---|---|',
     mint('1 replica, SQLite', f.P9_sqlite_one_replica), mint('2 replicas + PostgreSQL', f.P9_postgres_two_replicas), '',
+    ...(f.P9_postgres_two_replicas.cpuShares
+      ? [`Where the PostgreSQL case's CPU went (warm-up and runs): ${Object.entries(f.P9_postgres_two_replicas.cpuShares).map(([part, share]) => `${part} ${(share * 100).toFixed(0)} %`).join(', ')}.`, '']
+      : []),
     '| Ratio | Value | Target |', '|---|---|---|',
     ...Object.entries(ratios).map(([k, v]) => `| ${k} | ${s3(v)} | ${TARGETS[k] ?? '—'} |`),
     `| P9 net of idle CPU (reported) | ${s3(f.P9_net_of_idle.value)} | — |`, '',
