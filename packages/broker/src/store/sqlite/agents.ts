@@ -13,9 +13,16 @@ type LinkFilter = (eb: ExpressionBuilder<Database, 'agent_humans'>) => Expressio
 export function createSqliteAgents(handle: SqliteHandle): AgentRepository {
   const { db } = handle;
   const agents = () => db.selectFrom('agents').selectAll().orderBy('created_at').orderBy('id');
-  /** On every client authentication: compiled once (store/prepared.ts). */
-  const byId = prepared<{ id: string }, AgentRow>((p) => db.selectFrom('agents').selectAll().where('id', '=', p('id')));
-  const linksOf = prepared<{ id: string }, LinkRow>((p) => db.selectFrom('agent_humans').selectAll().where('agent_id', '=', p('id')).orderBy('position'));
+  /** On every client authentication: the agent and its links in one query, compiled once (store/prepared.ts). */
+  const byId = prepared<{ id: string }, AgentRow & { human_id: string | null; role: LinkRow['role'] | null; position: number | null }>((p) =>
+    db
+      .selectFrom('agents')
+      .leftJoin('agent_humans', 'agent_humans.agent_id', 'agents.id')
+      .selectAll('agents')
+      .select(['agent_humans.human_id', 'agent_humans.role', 'agent_humans.position'])
+      .where('agents.id', '=', p('id'))
+      .orderBy('agent_humans.position'),
+  );
   return {
     insert: (agent) => transactImmediate(handle, (q) => {
       q.run(db.insertInto('agents').values(toRow(agent)));
@@ -23,8 +30,10 @@ export function createSqliteAgents(handle: SqliteHandle): AgentRepository {
       if (links.length > 0) q.run(db.insertInto('agent_humans').values(links));
     }),
     async get(id) {
-      const row = (await db.executeQuery(byId({ id }))).rows[0];
-      return row ? fromRow(row, (await db.executeQuery(linksOf({ id }))).rows) : null;
+      const rows = (await db.executeQuery(byId({ id }))).rows;
+      if (rows.length === 0) return null;
+      const links = rows.flatMap(({ human_id, role, position }) => (human_id !== null && role !== null && position !== null ? [{ agent_id: id, human_id, role, position }] : []));
+      return fromRow(rows[0]!, links);
     },
     getByName: async (name) => one(db, await agents().where('name', '=', name).executeTakeFirst()),
     list: async () => withHumans(db, await agents().execute()),
