@@ -7,7 +7,7 @@ import { appendLocked } from './audit-sink.ts';
 import { claimStatement } from './status-lists.ts';
 import type { CredentialsTable } from '../schema.ts';
 import type { SqliteHandle } from './open.ts';
-import { transactImmediate, type SyncQueries } from './sync-transaction.ts';
+import { transactImmediate } from './sync-transaction.ts';
 
 /**
  * With `hashing` (the store's own adapter, not PostgreSQL's reuse of the reads): `commitIssue`, the
@@ -22,12 +22,6 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
     jkt: p('jkt'), issued_at: p('issued_at'), expires_at: p('expires_at'), revoked_at: p('revoked_at'),
   }));
   const claim = claimStatement(db);
-  const liveCheck = (credential: Credential) => ({
-    agent: agentStatus({ id: credential.agentId }),
-    mandate: credential.mandateId === null ? null : mandateStatus({ id: credential.mandateId }),
-  });
-  const isLive = (q: SyncQueries, check: ReturnType<typeof liveCheck>, live: readonly MandateStatus[]) =>
-    q.first(check.agent)?.status === 'active' && (check.mandate === null || live.includes((q.first(check.mandate)?.status ?? '') as MandateStatus));
   /** Each revocation is one conditional statement: the first `revokedAt` stays, and a row is counted once. */
   const revokeWhere = async (column: 'jti' | 'mandate_id' | 'agent_id', value: string, at: number) => {
     const result = await db
@@ -45,16 +39,19 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
     },
     /**
      * The mint: one work of the group commit, under the write lock. Checks, then writes: a refusal
-     * has written nothing, so its savepoint releases empty. The
-     * audit append comes last, as in every other write path (the chain head is the last lock).
+     * has written nothing, so its savepoint releases empty. The audit append comes last, as in every
+     * other write path (the chain head is the last lock).
      */
     ...(hashing ? {
       async commitIssue(write, audit, events): Promise<CommittedIssue> {
-        const check = liveCheck(write.credential);
+        const { credential } = write;
+        const agent = agentStatus({ id: credential.agentId });
+        const mandate = credential.mandateId === null ? null : mandateStatus({ id: credential.mandateId });
         const claimSlot = claim(write);
-        const insert = insertRow(toRow(write.credential));
+        const insert = insertRow(toRow(credential));
         return transactImmediate(handle, (q): CommittedIssue => {
-          if (!isLive(q, check, write.live)) return { outcome: 'not_live', records: [] };
+          const live = q.first(agent)?.status === 'active' && (mandate === null || write.live.includes((q.first(mandate)?.status ?? '') as MandateStatus));
+          if (!live) return { outcome: 'not_live', records: [] };
           if (q.run(claimSlot) !== 1) return { outcome: 'slot_taken', records: [] };
           q.run(insert);
           return { outcome: 'issued', records: events.length > 0 ? appendLocked(handle, q, { ...audit, hashing }, events) : [] };
