@@ -13,5 +13,5 @@ export function kyselyOnlyHandle(db: Kysely<Database>): SqliteHandle {
   const refuse = (_: object, property: string | symbol): never => {
     throw new Error(`a SQLite-only path (raw.${String(property)}) was reached from the PostgreSQL store`);
   };
-  return { db, raw: new Proxy({}, { get: refuse }) as SqliteHandle['raw'] };
+  return { db, raw: new Proxy({}, { get: refuse }) as SqliteHandle['raw'], syncWal: null };
 }

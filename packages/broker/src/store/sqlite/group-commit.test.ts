@@ -141,3 +141,79 @@ describe('group commit (transactImmediate)', () => {
     assert.deepEqual(await storedIds(), []);
   });
 });
+
+/** Replaces the store's WAL flush by one the test releases (or fails) by hand; counts the calls. */
+function heldFlush() {
+  const calls: Array<{ release: () => void; fail: (error: Error) => void }> = [];
+  store.raw.syncWal = () => new Promise<void>((release, fail) => calls.push({ release, fail }));
+  return calls;
+}
+/** Lets the event loop run until `done` holds (bounded). */
+const until = async (done: () => boolean) => {
+  for (let turn = 0; turn < 200 && !done(); turn++) await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(done(), 'condition not reached within 200 turns');
+};
+const settledYet = async (promise: Promise<unknown>) => {
+  let settled = false;
+  void promise.then(() => (settled = true), () => (settled = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  return settled;
+};
+
+describe('group commit: the WAL flush off the event loop', () => {
+  test('a store on a file with synchronous FULL flushes its WAL; NORMAL and in-memory stores have nothing to flush', async () => {
+    assert.equal(typeof store.raw.syncWal, 'function');
+    const normal = await createSqliteStore({ path: join(dir, 'normal.db'), synchronous: 'NORMAL' });
+    const memory = await createSqliteStore({ path: ':memory:' });
+    try {
+      assert.equal(normal.raw.syncWal, null);
+      assert.equal(memory.raw.syncWal, null);
+    } finally {
+      await normal.close();
+      await memory.close();
+    }
+    await store.raw.syncWal!();
+  });
+
+  test('callers learn their results only after the flush; works arriving meanwhile share the next commit', async () => {
+    const flushes = heldFlush();
+    const first = transactImmediate(store.raw, (q) => q.run(insertReplay('a')));
+    await until(() => flushes.length === 1);
+    const later = ['b', 'c', 'd'].map((id) => transactImmediate(store.raw, (q) => q.run(insertReplay(id))));
+    assert.equal(await settledYet(first), false, 'committed but not flushed: the caller does not know yet');
+    assert.equal(transactions, 1, 'no second commit while the first flush runs');
+    flushes[0]!.release();
+    assert.equal(await first, 1);
+    await until(() => flushes.length === 2);
+    assert.equal(transactions, 2, 'the three works that waited share one commit');
+    assert.equal(await settledYet(Promise.all(later)), false);
+    flushes[1]!.release();
+    assert.deepEqual(await Promise.all(later), [1, 1, 1]);
+    assert.deepEqual(await storedIds(), ['a', 'b', 'c', 'd']);
+  });
+
+  test('the connection commits its batches with synchronous NORMAL and is back at FULL for every other write', async () => {
+    const seen: number[] = [];
+    await transactImmediate(store.raw, (q) => {
+      seen.push(store.raw.raw.pragma('synchronous', { simple: true }) as number);
+      return q.run(insertReplay('a'));
+    });
+    assert.deepEqual(seen, [1], 'NORMAL inside the batch');
+    assert.equal(store.raw.raw.pragma('synchronous', { simple: true }), 2, 'FULL outside it');
+  });
+
+  test('a failed flush fails every caller of its batch and every later one, without running their works', async () => {
+    const flushes = heldFlush();
+    const batch = ['a', 'b'].map((id) => transactImmediate(store.raw, (q) => q.run(insertReplay(id))));
+    await until(() => flushes.length === 1);
+    flushes[0]!.fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    const outcomes = await Promise.allSettled(batch);
+    assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected']);
+    assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /could not make a commit durable.*EIO/);
+    let ran = false;
+    await assert.rejects(transactImmediate(store.raw, (q) => { ran = true; return q.run(insertReplay('c')); }), /could not make a commit durable/);
+    assert.equal(ran, false, 'the store refuses writes through the group commit until restart');
+    assert.equal(flushes.length, 1);
+  });
+});

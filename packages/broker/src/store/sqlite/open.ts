@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { migrationProvider } from '../migrations/index.ts';
@@ -16,6 +17,12 @@ export interface SqliteOptions {
 export interface SqliteHandle {
   db: Kysely<Database>;
   raw: Sqlite.Database;
+  /**
+   * With `synchronous = FULL` on a file: makes the WAL durable (`fdatasync`) off the event loop.
+   * The group commit commits with `synchronous = NORMAL` and calls this before any caller of the
+   * batch learns its result (sync-transaction.ts). Null when there is nothing to wait for.
+   */
+  syncWal: (() => Promise<void>) | null;
 }
 
 export function openSqliteConnection(options: SqliteOptions): Sqlite.Database {
@@ -52,7 +59,21 @@ export async function openSqlite(options: SqliteOptions): Promise<SqliteHandle> 
   // runs the same few statements). Safe because no query of the broker is streamed (iterate).
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { close: () => raw.close(), prepare: (sql: string) => prepareCached(raw, sql) } }) });
   if (!options.readonly) await migrateToLatest(db);
-  return { db, raw };
+  const durable = !options.readonly && !raw.memory && (options.synchronous ?? 'FULL') === 'FULL';
+  return { db, raw, syncWal: durable ? () => syncFile(`${raw.name}-wal`) : null };
+}
+
+/**
+ * `fdatasync` on the libuv thread pool: the event loop keeps serving while the disk flushes. On
+ * Linux it flushes every write made to the file before the call, through whichever descriptor.
+ */
+async function syncFile(path: string): Promise<void> {
+  const file = await open(path, 'r');
+  try {
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
 }
 
 const statementCaches = new WeakMap<Sqlite.Database, Map<string, Sqlite.Statement>>();

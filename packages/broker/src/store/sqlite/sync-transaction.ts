@@ -39,20 +39,33 @@ const MAX_BATCH = 256;
 const batchers = new WeakMap<SqliteHandle, (pending: Pending) => void>();
 
 /**
- * Runs `work` atomically and resolves only once its effects are committed (group commit).
+ * Runs `work` atomically and resolves only once its effects are committed and durable (group
+ * commit).
  *
  * Works arriving in the same event-loop turn share one `BEGIN IMMEDIATE` transaction, and so one
- * durable commit (one fsync with `synchronous = FULL`). Each work runs in its own savepoint: if it
- * throws, only its own writes are rolled back and only its caller sees the error. If the commit
- * itself fails, every caller of the batch sees that failure and nothing of the batch is stored.
- * No caller learns its result before the commit: a token can never leave before its audit row.
+ * durable commit. Each work runs in its own savepoint: if it throws, only its own writes are rolled
+ * back and only its caller sees the error. If the commit itself fails, every caller of the batch
+ * sees that failure and nothing of the batch is stored. No caller learns its result before the
+ * commit is durable: a token can never leave before its audit row.
+ *
+ * Durability without blocking the event loop (store opened with `synchronous = FULL` on a file):
+ * the batch commits with `synchronous = NORMAL` (SQLite writes the WAL frames but does not flush
+ * them), then `handle.syncWal` flushes the WAL on the thread pool, and only then do the callers
+ * learn their results. That is what FULL does at each commit, minus the wait on the event loop.
+ * While the flush runs, the next works queue and then share the next commit (one batch at a time).
+ * Reads in the meantime may see rows whose flush is still running; nothing that depends on them
+ * being durable is answered before it is, and a later commit is durable only after them (the WAL
+ * is replayed in order). A failed flush leaves it unknown what the disk holds, so the store stops
+ * accepting writes through the group commit: every caller of that batch and of every later one
+ * gets the error (fail closed, as PostgreSQL does on a failed fsync) until the process restarts.
  *
  * Why synchronous and not an async Kysely transaction: better-sqlite3 waits out `busy_timeout`
  * synchronously. If connection A held the write lock across an `await`, connection B of the same
  * process would block the whole event loop waiting for it, A could never commit, and B would fail
  * with SQLITE_BUSY. A batch goes from BEGIN to COMMIT within one turn; other processes still queue
  * on the lock through `busy_timeout`. The Kysely connection is held meanwhile so no Kysely
- * transaction of this connection can be open around it.
+ * transaction of this connection, and no Kysely write (which commits with the connection's own
+ * `synchronous = FULL`), can run while the setting is NORMAL.
  */
 export function transactImmediate<T>(handle: SqliteHandle, work: (q: SyncQueries) => T): Promise<T> {
   let enqueue = batchers.get(handle);
@@ -66,21 +79,36 @@ export function transactImmediate<T>(handle: SqliteHandle, work: (q: SyncQueries
 function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
   const finishers = new Map<string, () => void>();
   const queries = syncQueries(handle.raw, finishers);
+  let flushFailure: Error | null = null;
   return turnBatcher<Pending>(MAX_BATCH, async (batch) => {
     let outcomes: Outcome[];
     try {
-      outcomes = await handle.db.connection().execute(async () => handle.raw.transaction(() => {
-        finishers.clear();
-        const done = batch.map((p) => runOne(handle.raw, queries, finishers, p));
-        for (const finish of finishers.values()) finish();
-        return done;
-      }).immediate());
+      if (flushFailure) throw flushFailure;
+      const { syncWal } = handle;
+      outcomes = await handle.db.connection().execute(async () => {
+        // A pragma takes effect when prepared, so it is executed anew each time, never cached.
+        if (syncWal) handle.raw.exec('PRAGMA synchronous = NORMAL');
+        try {
+          return handle.raw.transaction(() => {
+            finishers.clear();
+            const done = batch.map((p) => runOne(handle.raw, queries, finishers, p));
+            for (const finish of finishers.values()) finish();
+            return done;
+          }).immediate();
+        } finally {
+          if (syncWal) handle.raw.exec('PRAGMA synchronous = FULL');
+        }
+      });
+      if (syncWal) await syncWal().catch((error: unknown) => {
+        flushFailure = new Error(`the store could not make a commit durable; writes are refused until restart: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        throw flushFailure;
+      });
     } catch (error) {
       for (const pending of batch) pending.reject(error);
       return;
     }
     for (const { pending, ok, value } of outcomes) (ok ? pending.resolve : pending.reject)(value);
-  });
+  }, true);
 }
 
 /**
