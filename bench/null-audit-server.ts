@@ -49,8 +49,8 @@ function withNullAudit(store: Store): Store {
     store.credentials = {
       ...store.credentials,
       async commitIssue(write, audit, events) {
-        const { outcome } = await commitIssue(write, audit, []);
-        return { outcome, records: outcome === 'issued' ? appendInMemory(audit.chain, events, audit.time, audit.seal) : [] };
+        const committed = await commitIssue(write, audit, []);
+        return { ...committed, records: committed.outcome === 'issued' ? appendInMemory(audit.chain, events, audit.time, audit.seal) : [] };
       },
     };
   }

@@ -235,6 +235,15 @@ describe('single-use values presented concurrently (replay races)', () => {
     assert.equal(responses.filter((r) => r.status === 200).length, 1, statuses(responses));
     for (const r of responses.filter((x) => x.status !== 200)) assertOAuthError(r, 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
   });
+  test('a refused exchange spends its ids all the same: mended and sent again with them, it is ERR_CLIENT_ASSERTION_REPLAY and mints nothing', async () => {
+    const parts = await exchangeParts(fx, a, active.grant);
+    assertOAuthError(await postParts(fx, { ...parts, form: { ...parts.form, resource: OTHER_API } }), 'ERR_MINT_TARGET', 'resource is not the audience of this mandate');
+    const before = (await fx.app.store.credentials.listByMandate(active.mandateId)).length;
+    assertOAuthError(await postParts(fx, parts), 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
+    const proofOnly = await exchangeParts(fx, a, active.grant);
+    assertOAuthError(await postParts(fx, { ...proofOnly, headers: parts.headers }), 'ERR_DPOP_REPLAY', 'jti was already used');
+    assert.equal((await fx.app.store.credentials.listByMandate(active.mandateId)).length, before, 'no credential stored');
+  });
   test(`one proof in ${N} concurrent calls to a resource server → exactly one 200, ${N - 1} ERR_DPOP_REPLAY`, async () => {
     const proof = await fx.proof(a.key, `${rs.url}/items`, { ath: sha256(active.token) }, 'GET');
     const results = await Promise.all(Array.from({ length: N }, () => callWith(active.token, proof)));

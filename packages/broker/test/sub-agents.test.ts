@@ -124,6 +124,19 @@ describe('accepted: equal or narrower in every dimension', () => {
     assert.deepEqual(await call.json(), { agent: child.id, subject: fx.alice.id, autonomous: false });
   });
 
+  test('a sub-grant request sent twice (same client assertion and proof) is refused before any effect: one child mandate', async () => {
+    const { parent, mandateId, token } = await approvedParent(['read']);
+    const child = await newActor();
+    const form = {
+      ...(await clientAuth(parent.agent)), grant_type: GRANT_TYPE.tokenExchange, subject_token: token, subject_token_type: TOKEN_TYPE.accessToken,
+      requested_token_type: SUB_GRANT_TOKEN_TYPE, [MAY_ACT_SUB_PARAMETER]: child.id,
+    };
+    const headers = { dpop: await fx.proof(parent.key, '/token') };
+    assert.equal((await fx.post('/token', form, headers)).status, 200);
+    assertOAuthError(await fx.post('/token', form, headers), 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
+    assert.equal((await fx.app.store.mandates.listChildren(mandateId)).length, 1);
+  });
+
   test('narrowed actions are accepted', async () => {
     const { parent } = await approvedParent(['read', 'write']);
     const child = await newActor();

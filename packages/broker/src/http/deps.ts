@@ -3,6 +3,7 @@ import type { ConsoleServices } from '../console/services.ts';
 import type { KeyService } from '../keys/key-service.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { HeldIds } from '../proof/single-use.ts';
 import type { Random } from '../ports/random.ts';
 import type { Store } from '../ports/store.ts';
 import type { MetricsExposition } from '../ports/metrics.ts';
@@ -31,7 +32,7 @@ import type { ReviewService } from '../services/reviews.ts';
 
 /** The core loop as the OAuth endpoints use it. */
 export interface LoopServices {
-  authenticateClient(params: ClientAuthParams): Promise<Agent>;
+  authenticateClient(params: ClientAuthParams, held?: HeldIds): Promise<Agent>;
   verifyDpop(request: DpopRequest): Promise<VerifiedDpop>;
   nonces: DpopNonces;
   challenges: ChallengeService;

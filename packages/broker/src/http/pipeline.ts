@@ -7,6 +7,7 @@ import { FORM, JSON_TYPE } from './middleware/body-parsers.ts';
 import { parseUrlEncoded } from './middleware/form-urlencoded.ts';
 import { parseMediaType } from './middleware/media-type.ts';
 import { validateInput } from './middleware/validate-input.ts';
+import { createHeldIds } from '../proof/single-use.ts';
 import type { RouteContext, RouteSpec, Step } from './route-spec.ts';
 
 /** Steps run in `onRequest`, before the body is read: an unauthenticated caller's body is never parsed. */
@@ -42,14 +43,21 @@ export function registerRoute(app: FastifyInstance, spec: RouteSpec, deps: HttpD
     },
     handler: async (request, reply) => {
       const ctx = contexts.get(request) ?? createContext(deps, spec, request);
-      await runSteps(handler, ctx);
+      try {
+        await runSteps(handler, ctx);
+      } catch (error) {
+        // A refused request's ids are spent all the same; a replayed one among them is the answer.
+        throw (await ctx.held?.recordRefused(deps.clock.now())) ?? error;
+      }
+      await ctx.held?.recordNow(deps.clock.now());
       return send(reply, ctx);
     },
   });
 }
 
 function createContext(deps: HttpDeps, spec: RouteSpec, request: FastifyRequest): RouteContext {
-  return { deps, spec, request, requestId: request.id, caller: null, agent: null, dpop: null, params: {}, query: {}, body: {}, outcome: null };
+  const held = spec.holdSingleUseIds ? createHeldIds(deps.store.replay) : null;
+  return { deps, spec, request, requestId: request.id, caller: null, agent: null, dpop: null, held, params: {}, query: {}, body: {}, outcome: null };
 }
 
 async function runSteps(steps: readonly Step[], ctx: RouteContext): Promise<void> {

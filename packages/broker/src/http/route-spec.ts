@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Agent, AdminRight } from '../core/model.ts';
 import type { VerifiedDpop } from '../proof/dpop.ts';
+import type { HeldIds } from '../proof/single-use.ts';
 import type { AdminCaller } from '../services/admin-tokens.ts';
 import type { HttpDeps } from './deps.ts';
 import type { Family } from './errors.ts';
@@ -40,6 +41,8 @@ export interface RouteContext<S extends RouteSchemas = RouteSchemas> {
   agent: Agent | null;
   /** Set by `checkDpop`. */
   dpop: VerifiedDpop | null;
+  /** On routes with `holdSingleUseIds`: the ids the request presented, left for its commit. */
+  held: HeldIds | null;
   params: Parsed<S['params']>;
   query: Parsed<S['query']>;
   body: Parsed<S['body']>;
@@ -61,6 +64,12 @@ export interface RouteSpec<S extends RouteSchemas = RouteSchemas> {
   right?: AdminRight;
   /** PROTOCOL §6: every response carries a fresh `DPoP-Nonce`. */
   dpopNonce?: boolean;
+  /**
+   * The single-use ids the request presents (client assertion, DPoP proof) are held back for the
+   * commit of the token they authorise (proof/single-use.ts); the pipeline records what is left,
+   * before answering.
+   */
+  holdSingleUseIds?: boolean;
   summary: string;
   schema: S;
   /** The endpoint's own steps, after the shared ones (see `stepsOf`). */

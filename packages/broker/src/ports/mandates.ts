@@ -1,6 +1,7 @@
 import type { Mandate, MandateStatus } from '../core/mandate.ts';
 import type { AuditEventInput, AuditRecord } from '../core/audit-chain.ts';
 import type { AuditAppend } from './audit-sink.ts';
+import type { ReplayClaim } from './replay-cache.ts';
 import type { StatusListSlot } from './status-lists.ts';
 
 /** `dpopJkt` and the attestation change only when a child agent redeems its sub-grant (PROTOCOL §10). */
@@ -87,15 +88,22 @@ export interface IssueWrite {
   live: readonly MandateStatus[];
   /** The token's Token Status List index, claimed as `StatusListRepository.claim` does. */
   slot: StatusListSlot;
+  /**
+   * The request's single-use ids, recorded first, as `ReplayCache.checkAndInsert` does: one seen
+   * before makes the outcome `replayed`; otherwise they stay recorded whatever the outcome.
+   */
+  singleUse: readonly ReplayClaim[];
   now: number;
 }
 
-/** `issued`: everything is stored; otherwise nothing is. */
-export type IssueOutcome = 'issued' | 'not_live' | 'slot_taken';
+/** `issued`: everything is stored; otherwise nothing is but the single-use ids (see `IssueWrite`). */
+export type IssueOutcome = 'issued' | 'not_live' | 'slot_taken' | 'replayed';
 
 export interface CommittedIssue {
   outcome: IssueOutcome;
   records: AuditRecord[];
+  /** With `replayed`: the first id that was seen before. */
+  replayed?: ReplayClaim;
 }
 
 export interface CredentialRepository {
@@ -106,7 +114,8 @@ export interface CredentialRepository {
    * agent is active and the mandate (when it has one) in one of `live`, the token's status-list
    * slot, the credential and the audit `events` on the log's chain commit together or not at all,
    * so a concurrent revocation or suspension either sees the credential or makes this `not_live`.
-   * `not_live` and `slot_taken` store nothing; a failed commit throws and stores nothing. Absent
+   * `not_live` and `slot_taken` store only the single-use ids, `replayed` only those recorded before
+   * the replayed one; a failed commit throws and stores nothing. Absent
    * only on adapters that share another engine's reads (PostgreSQL's use of the SQLite ones).
    */
   commitIssue?(write: IssueWrite, audit: AuditAppend, events: readonly AuditEventInput[]): Promise<CommittedIssue>;

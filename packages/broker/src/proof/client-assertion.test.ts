@@ -9,6 +9,7 @@ import type { Agent } from '../core/model.ts';
 import { thumbprint } from './jwk-thumbprint.ts';
 import { createSqliteStore, type SqliteStore } from '../store/sqlite/index.ts';
 import { createClientAuthenticator } from './client-assertion.ts';
+import { createHeldIds } from './single-use.ts';
 
 const ISSUER = 'http://localhost:7420';
 const AGENT_ID = 'agt_AAAAAAAAAAAAAAAAAAAAAA';
@@ -88,6 +89,16 @@ describe('private_key_jwt', () => {
     const a = await assertion();
     await authenticate(params(a));
     await rejects(authenticate(params(a)), 'ERR_CLIENT_ASSERTION_REPLAY');
+  });
+  test('with the request holding its ids back: the jti is handed over, and recordNow refuses a replay with its error', async () => {
+    const a = await assertion();
+    const first = createHeldIds(store.replay);
+    await authenticator()(params(a), first);
+    assert.deepEqual(first.pending().map((c) => [c.namespace, c.code]), [['client-assertion', 'ERR_CLIENT_ASSERTION_REPLAY']]);
+    await first.recordNow(now);
+    const second = createHeldIds(store.replay);
+    await authenticator()(params(a), second);
+    await rejects(second.recordNow(now), 'ERR_CLIENT_ASSERTION_REPLAY');
   });
   test('suspended agent', async () => {
     await store.agents.setStatus(AGENT_ID, 'suspended', ['active']);

@@ -7,6 +7,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { AgentRepository } from '../ports/directory.ts';
 import type { ReplayCache } from '../ports/replay-cache.ts';
 import { importPublicJwk, JwsError, parseJws, verifyJwsSignature, type ParsedJws } from './jws.ts';
+import { useOnce, type HeldIds } from './single-use.ts';
 
 export interface ClientAuthOptions {
   agents: Pick<AgentRepository, 'get' | 'touch'>;
@@ -41,7 +42,8 @@ export function createClientAuthenticator(options: ClientAuthOptions) {
   };
 
   // `cacheSize` feeds the mandate_cache_entries gauge (docs/operations.md).
-  return Object.assign(async function authenticateClient(params: ClientAuthParams): Promise<Agent> {
+  /** `held`: the request holds its single-use ids back for the token's commit (proof/single-use.ts). */
+  return Object.assign(async function authenticateClient(params: ClientAuthParams, held?: HeldIds): Promise<Agent> {
     if (params.client_assertion === undefined && params.client_assertion_type === undefined)
       fail('ERR_CLIENT_AUTH_MISSING', 'private_key_jwt client authentication is required');
     if (params.client_assertion_type !== CLIENT_ASSERTION_TYPE) fail('ERR_CLIENT_ASSERTION_TYPE', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
@@ -61,8 +63,8 @@ export function createClientAuthenticator(options: ClientAuthOptions) {
       fail('ERR_CLIENT_ASSERTION_LIFETIME', `exp and iat are required and exp - iat must be at most ${MAX_LIFETIME_SECONDS} s`);
     if (exp <= now - options.skewSeconds) fail('ERR_CLIENT_ASSERTION_EXPIRED', 'the client assertion has expired');
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) fail('ERR_CLIENT_ASSERTION_JTI', 'jti is required');
-    const fresh = await options.replay.checkAndInsert('client-assertion', `${iss}:${jti}`, (exp + options.skewSeconds) * 1000, options.clock.now());
-    if (!fresh) fail('ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
+    const claim = { namespace: 'client-assertion', id: `${iss}:${jti}`, expiresAt: (exp + options.skewSeconds) * 1000, code: 'ERR_CLIENT_ASSERTION_REPLAY', message: 'the client assertion was already used' } as const;
+    await useOnce(options.replay, claim, options.clock.now(), held);
     if (agent.status !== 'active') fail('ERR_CLIENT_INACTIVE', `the agent is ${agent.status}`);
     // Last seen (for lifecycle reviews), written at most once a minute per agent to spare the hot path.
     const nowMs = options.clock.now();

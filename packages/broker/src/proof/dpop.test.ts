@@ -8,6 +8,7 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { createSqliteStore, type SqliteStore } from '../store/sqlite/index.ts';
 import { createDpopVerifier } from './dpop.ts';
 import { createDpopNonces } from './nonce.ts';
+import { createHeldIds } from './single-use.ts';
 
 const URL_TOKEN = 'http://localhost:7420/token';
 const dir = mkdtempSync(join(tmpdir(), 'mandate-dpop-'));
@@ -119,6 +120,16 @@ describe('one rejection per check', () => {
   test('replayed jti', async () => {
     const p = await proof();
     await check(p);
+    await rejects(check(p), 'ERR_DPOP_REPLAY');
+  });
+  test('with the request holding its ids back: the jti is handed over, not recorded; recording it later makes the proof a replay', async () => {
+    const p = await proof();
+    const held = createHeldIds(store.replay);
+    const verified = await verifier()({ headerValues: [p], method: 'POST', url: URL_TOKEN, held });
+    const expiresAt = (verified.iat + 60 + 1) * 1000;
+    assert.deepEqual(held.pending(), [{ namespace: 'dpop', id: `${verified.jkt}:${verified.jti}`, expiresAt, code: 'ERR_DPOP_REPLAY', message: 'jti was already used' }]);
+    await held.recordNow(now);
+    assert.deepEqual(held.pending(), []);
     await rejects(check(p), 'ERR_DPOP_REPLAY');
   });
   test('missing ath when an access token is presented', async () => rejects(check(await proof(), { accessToken: 'tok' }), 'ERR_DPOP_ATH'));

@@ -8,6 +8,7 @@ import { thumbprint } from './jwk-thumbprint.ts';
 import { normalizeHtu } from '@mandate/sdk';
 import { importPublicJwk, JwsError, keyFitsAlg, parseJws, verifyJwsSignature, type ParsedJws } from './jws.ts';
 import type { DpopNonces } from './nonce.ts';
+import { useOnce, type HeldIds } from './single-use.ts';
 
 export interface DpopVerifierOptions {
   replay: ReplayCache;
@@ -26,6 +27,8 @@ export interface DpopRequest {
   url: string;
   /** The access token presented with the proof (resource servers check `ath`). */
   accessToken?: string;
+  /** When the request holds its single-use ids back for the token's commit (proof/single-use.ts). */
+  held?: HeldIds;
 }
 
 export interface VerifiedDpop {
@@ -71,8 +74,8 @@ export function createDpopVerifier(options: DpopVerifierOptions) {
       fail('ERR_DPOP_IAT', 'iat is missing or outside the accepted window');
     checkAth(ath, request.accessToken);
     checkNonce(nonce, options);
-    const fresh = await options.replay.checkAndInsert('dpop', `${jkt}:${jti}`, (iat + options.iatWindowSeconds + 1) * 1000, options.clock.now());
-    if (!fresh) fail('ERR_DPOP_REPLAY', 'jti was already used');
+    const claim = { namespace: 'dpop', id: `${jkt}:${jti}`, expiresAt: (iat + options.iatWindowSeconds + 1) * 1000, code: 'ERR_DPOP_REPLAY', message: 'jti was already used' } as const;
+    await useOnce(options.replay, claim, options.clock.now(), request.held);
     return { jkt, jwk, jti, iat };
   }, { cacheSize: () => keyCache.size });
 }

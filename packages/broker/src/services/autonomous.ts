@@ -3,6 +3,7 @@ import type { Agent, PublicJwk } from '../core/model.ts';
 import { verifyClientAttestation, type ClientAttestationHeaders } from './actor-attestation.ts';
 import { createTokenIssuer, type IssuedToken } from './issue-token.ts';
 import type { LoopDeps } from './loop-deps.ts';
+import type { HeldIds } from '../proof/single-use.ts';
 
 export interface AutonomousInput {
   agent: Agent;
@@ -13,6 +14,8 @@ export interface AutonomousInput {
   jkt: string;
   jwk: PublicJwk;
   requestId: string;
+  /** The request's single-use ids, recorded by the token's commit (proof/single-use.ts). */
+  held?: HeldIds;
 }
 
 /**
@@ -34,6 +37,6 @@ export function createAutonomousService(deps: LoopDeps) {
   return async function mintAutonomous(input: AutonomousInput): Promise<IssuedToken> {
     const actions = allowedActions(input);
     const attestation = await verifyClientAttestation(deps, input.clientAttestation, { agentId: input.agent.id, jkt: input.jkt, jwk: input.jwk });
-    return issue({ mandate: null, agentId: input.agent.id, subject: input.agent.id, audience: input.resources[0]!, jkt: input.jkt, attestation, autonomousActions: actions, requestId: input.requestId });
+    return issue({ mandate: null, agentId: input.agent.id, subject: input.agent.id, audience: input.resources[0]!, jkt: input.jkt, attestation, autonomousActions: actions, requestId: input.requestId, ...(input.held ? { held: input.held } : {}) });
   };
 }

@@ -6,6 +6,7 @@ import type { Mandate, MandateStatus } from '../core/mandate.ts';
 import type { Credential } from '../ports/mandates.ts';
 import type { LoopDeps, AttestationSummary } from './loop-deps.ts';
 import { createStatusListService, type StatusReference } from './status-list.ts';
+import type { HeldIds } from '../proof/single-use.ts';
 
 /** A mandate may still yield a token in these states (`exhausted`: the use just taken was the last). */
 const LIVE: MandateStatus[] = ['active', 'exhausted'];
@@ -23,6 +24,8 @@ export interface IssueInput {
   precedingEvents?: AuditEventInput[];
   /** A narrower task than the mandate's, when the agent asked for one. */
   task?: Mandate['task'];
+  /** The request's single-use ids: recorded by the token's commit, a replay found there refused. */
+  held?: HeldIds;
 }
 
 export interface IssuedToken {
@@ -64,13 +67,15 @@ export function createTokenIssuer(deps: LoopDeps) {
    * the credential and the audit events commit together. A taken slot (a random index collided)
    * stores nothing and the next candidate is tried.
    */
-  const commit = async (credential: Credential, exp: number, events: AuditEventInput[]): Promise<StatusReference> => {
+  const commit = async (credential: Credential, exp: number, events: AuditEventInput[], held: HeldIds | undefined): Promise<StatusReference> => {
     const { commitIssue } = store.credentials;
     const { within } = deps.audit;
     if (!commitIssue || !within) throw new Error('minting needs a store and an audit log that commit a token in one transaction');
     for await (const slot of statusLists.candidates(credential.jti, exp)) {
-      const write = { credential, live: LIVE, slot, now: clock.now() };
-      const { outcome } = await within((append) => commitIssue(write, append, events));
+      const write = { credential, live: LIVE, slot, singleUse: held?.pending() ?? [], now: clock.now() };
+      const { outcome, replayed } = await within((append) => commitIssue(write, append, events));
+      held?.recorded();
+      if (replayed) throw new MandateError(replayed.code, replayed.message);
       if (outcome === 'issued') return statusLists.reference(slot);
       if (outcome === 'not_live') notLive(credential);
     }
@@ -84,6 +89,8 @@ export function createTokenIssuer(deps: LoopDeps) {
   };
 
   return async function issueAccessToken(input: IssueInput): Promise<IssuedToken> {
+    // A use is taken before the commit: the ids go first, so a replay cannot spend a use.
+    if (input.mandate?.task.constraints.maxUses !== undefined) await input.held?.recordNow(clock.now());
     const usesLeft = input.mandate ? await takeUse(input.mandate, input.requestId) : null;
     const nowSeconds = Math.floor(clock.now() / 1000);
     const exp = lifetime(input, nowSeconds);
@@ -113,7 +120,7 @@ export function createTokenIssuer(deps: LoopDeps) {
     };
     let status: StatusReference;
     try {
-      status = await commit(credential, exp, events);
+      status = await commit(credential, exp, events, input.held);
     } catch (error) {
       if (usesLeft !== null && error instanceof MandateError && error.code === 'ERR_AUDIT_UNAVAILABLE') await store.counters.release(input.mandate!.id);
       throw error;

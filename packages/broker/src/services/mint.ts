@@ -8,6 +8,7 @@ import { brokenAncestor } from './delegation-tree.ts';
 import { createTokenIssuer, type IssuedToken } from './issue-token.ts';
 import { approverIsActive, sha256b64url, type LoopDeps } from './loop-deps.ts';
 import { createSubGrantRedeemer } from './sub-grant-redeem.ts';
+import type { HeldIds } from '../proof/single-use.ts';
 import { createSubGrantIssuer, type IssuedSubGrant } from './sub-grant.ts';
 
 export interface MintInput {
@@ -25,6 +26,8 @@ export interface MintInput {
   /** Thumbprint of the verified DPoP proof: the new token is bound to it. */
   jkt: string;
   requestId: string;
+  /** The request's single-use ids, recorded by the token's commit (proof/single-use.ts). */
+  held?: HeldIds;
 }
 
 export interface Minted {
@@ -95,7 +98,7 @@ export function createMintService(deps: LoopDeps) {
     const attestation = await verifyPresentedAttestation(deps, input.actorToken, { agentId: input.agent.id, jkt: input.jkt });
     await checkActive(mandate);
     const task = narrowedTask(input, mandate);
-    const token = await issue({ mandate, task, agentId: input.agent.id, subject: mandate.approverId, audience: mandate.task.locations[0], jkt: input.jkt, attestation, requestId: input.requestId });
+    const token = await issue({ mandate, task, agentId: input.agent.id, subject: mandate.approverId, audience: mandate.task.locations[0], jkt: input.jkt, attestation, requestId: input.requestId, ...(input.held ? { held: input.held } : {}) });
     return { token, task };
   };
 

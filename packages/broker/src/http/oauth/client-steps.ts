@@ -20,7 +20,7 @@ export async function authenticateClient(ctx: RouteContext): Promise<void> {
   const body = ctx.body as ClientAuthBody;
   ctx.agent = await ctx.deps.loop.authenticateClient({
     client_id: body.client_id, client_assertion_type: body.client_assertion_type, client_assertion: body.client_assertion,
-  });
+  }, ctx.held ?? undefined);
 }
 
 /** RFC 9449 §4.3 against the URL the issuer names for this route (never `Host`). */
@@ -29,6 +29,7 @@ export async function checkDpop(ctx: RouteContext): Promise<void> {
     headerValues: headerValues(ctx.request, 'dpop'),
     method: ctx.spec.method,
     url: ctx.deps.config.issuer + ctx.spec.path,
+    ...(ctx.held ? { held: ctx.held } : {}),
   });
 }
 

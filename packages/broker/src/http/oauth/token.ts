@@ -60,7 +60,7 @@ async function exchange(ctx: Token): Promise<void> {
   const exchanged = await ctx.deps.loop.mint({
     agent: ctx.agent!, subjectToken: body.subject_token, subjectTokenType: body.subject_token_type, actorToken: body.actor_token,
     actorTokenType: body.actor_token_type, resources: resources(body.resource), authorizationDetails: body.authorization_details, jkt: ctx.dpop!.jkt, requestId: ctx.requestId,
-    requestedTokenType: body.requested_token_type, mayActSub: body.may_act_sub,
+    requestedTokenType: body.requested_token_type, mayActSub: body.may_act_sub, held: ctx.held!,
   });
   if (exchanged.kind === 'sub_grant') {
     const { subGrant, expiresIn, task, mandate } = exchanged.subGrant;
@@ -78,7 +78,7 @@ async function exchange(ctx: Token): Promise<void> {
 
 async function clientCredentials(ctx: Token): Promise<void> {
   const token = await ctx.deps.loop.mintAutonomous({
-    agent: ctx.agent!, resources: resources(ctx.body.resource), clientAttestation: attestationHeaders(ctx), jkt: ctx.dpop!.jkt, jwk: ctx.dpop!.jwk, requestId: ctx.requestId,
+    agent: ctx.agent!, resources: resources(ctx.body.resource), clientAttestation: attestationHeaders(ctx), jkt: ctx.dpop!.jkt, jwk: ctx.dpop!.jwk, requestId: ctx.requestId, held: ctx.held!,
   });
   respond(ctx, 200, { access_token: token.accessToken, token_type: 'DPoP', expires_in: token.expiresIn, authorization_details: token.claims.authorization_details }, NO_STORE);
 }
@@ -88,7 +88,18 @@ function resources(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
+/**
+ * A mandate grant's exchange and `client_credentials` hand the request's single-use ids to the
+ * token's commit (proof/single-use.ts); the other grants (CIBA redemption, sub-grants) record them
+ * first, before any of their effects.
+ */
+function mintsInOneCommit({ grant_type, requested_token_type, subject_token_type }: Token['body']): boolean {
+  if (grant_type === GRANT_TYPE.clientCredentials) return true;
+  return grant_type === GRANT_TYPE.tokenExchange && requested_token_type !== SUB_GRANT_TOKEN_TYPE && subject_token_type !== SUB_GRANT_TOKEN_TYPE;
+}
+
 async function issueByGrant(ctx: Token): Promise<void> {
+  if (!mintsInOneCommit(ctx.body)) await ctx.held!.recordNow(ctx.deps.clock.now());
   if (ctx.body.grant_type === GRANT_TYPE.ciba) return collectCiba(ctx);
   if (ctx.body.grant_type === GRANT_TYPE.tokenExchange) return exchange(ctx);
   return clientCredentials(ctx);
@@ -96,7 +107,7 @@ async function issueByGrant(ctx: Token): Promise<void> {
 
 export const tokenEndpointRoutes = [
   defineRoute({
-    method: 'POST', path: BROKER_PATH.token, family: 'oauth', body: 'form', dpopNonce: true,
+    method: 'POST', path: BROKER_PATH.token, family: 'oauth', body: 'form', dpopNonce: true, holdSingleUseIds: true,
     summary: 'Token endpoint: CIBA, token exchange, client_credentials (DPoP-bound)', schema: { body: tokenBody },
     steps: [checkGrantType, authenticateClient, limitClient, checkDpop, issueByGrant],
   }),

@@ -4,6 +4,7 @@ import type { AuditEventInput } from '../../core/audit-chain.ts';
 import { checkChain } from '../../core/audit-chain.ts';
 import type { AuditAppend } from '../../ports/audit-sink.ts';
 import type { IssueWrite } from '../../ports/mandates.ts';
+import type { ReplayClaim } from '../../ports/replay-cache.ts';
 import type { Store } from '../../ports/store.ts';
 import { nodeChainHashing } from '../chain-hashing.ts';
 import { onBoth, useFixture, type MakeFixture, type StoreFixture } from './fixture.ts';
@@ -12,11 +13,16 @@ import { aCredential, aHuman, aMandate, anAgent } from './records.ts';
 const AT = 1_700_000_900_000;
 const seals: string[] = [];
 const append: AuditAppend = { chain: 'main', time: AT, seal: (head) => (seals.push(`sealed:${head.seq}`), `sealed:${head.seq}`) };
+/** A single-use id as the DPoP verifier hands it to the commit. */
+const id = (value: string, expiresAt = AT + 60_000): ReplayClaim => ({ namespace: 'dpop', id: value, expiresAt, code: 'ERR_DPOP_REPLAY', message: 'jti was already used' });
+/** True when the id was still free (and records it now). */
+const stillFree = (store: Store, value: string) => store.replay.checkAndInsert('dpop', value, AT + 60_000, AT);
 const issued = (jti: string): AuditEventInput[] => [{ type: 'token.issued', actor: 'agt_1', approver: 'usr_1', mandateId: 'mdt_1', jti }];
 const write = (jti: string, idx: number, overrides: Partial<IssueWrite> = {}): IssueWrite => ({
   credential: aCredential(jti, 'agt_1', 'mdt_1', { issuedAt: AT, expiresAt: AT + 60_000 }),
   live: ['active', 'exhausted'],
   slot: { listId: '1', idx, jti, reusableAt: AT + 120_000 },
+  singleUse: [],
   now: AT,
   ...overrides,
 });
@@ -119,6 +125,41 @@ export function issueCommitSuite(makeFixture: MakeFixture): void {
       assert.deepEqual(await seen(f, 'jti-1'), { credential: false, slot: false, events: 0 });
       assert.equal(await f.b.audit.head('main'), null);
       assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1'))).outcome, 'issued', 'a retry then commits');
+    });
+
+    test('single-use ids are recorded with the token; a mint presenting one again is replayed and stores nothing else', async () => {
+      const f = fixture();
+      await seed(f.a);
+      assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7, { singleUse: [id('assertion-1'), id('proof-1')] }), append, issued('jti-1'))).outcome, 'issued');
+      assert.equal(await stillFree(f.b, 'proof-1'), false, 'recorded with the token');
+      const again = await f.a.credentials.commitIssue!(write('jti-2', 8, { singleUse: [id('assertion-2'), id('proof-1')] }), append, issued('jti-2'));
+      assert.deepEqual(again, { outcome: 'replayed', records: [], replayed: id('proof-1') });
+      assert.deepEqual(await seen(f, 'jti-2'), { credential: false, slot: false, events: 0 });
+      assert.equal(await stillFree(f.b, 'assertion-2'), false, 'the ids before the replayed one stay recorded');
+    });
+
+    test('a refused mint (not_live) still records its single-use ids', async () => {
+      const f = fixture();
+      await seed(f.a);
+      assert.equal(await f.b.agents.setStatus('agt_1', 'suspended', ['active']), true);
+      assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7, { singleUse: [id('proof-1')] }), append, issued('jti-1'))).outcome, 'not_live');
+      assert.equal(await stillFree(f.b, 'proof-1'), false);
+    });
+
+    test('an id whose entry has expired counts as unseen', async () => {
+      const f = fixture();
+      await seed(f.a);
+      assert.equal(await f.b.replay.checkAndInsert('dpop', 'old', AT - 1, AT - 60_000), true);
+      assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7, { singleUse: [id('old')] }), append, issued('jti-1'))).outcome, 'issued');
+    });
+
+    test('12 concurrent mints presenting one id, from two connections: exactly one is issued', async () => {
+      const f = fixture();
+      await seed(f.a);
+      const results = await onBoth(f, 12, (store, i) => store.credentials.commitIssue!(write(`jti-${i}`, 200 + i, { singleUse: [id(`own-${i}`), id('shared')] }), append, issued(`jti-${i}`)));
+      assert.equal(results.filter((r) => r.outcome === 'issued').length, 1);
+      assert.ok(results.every((r) => r.outcome === 'issued' || r.replayed?.id === 'shared'));
+      assert.equal((await f.b.audit.read('main', 1, 100)).length, 1, 'one token.issued event');
     });
 
     test('40 concurrent mints from two connections: all stored, the chain gap-free, the head sealed once per commit, not per mint', async () => {

@@ -3,6 +3,7 @@ import type { AuditEventInput, ChainHashing } from '../../core/audit-chain.ts';
 import type { MandateStatus } from '../../core/mandate.ts';
 import type { AuditAppend } from '../../ports/audit-sink.ts';
 import type { CommittedIssue, CredentialRepository, IssueOutcome, IssueWrite } from '../../ports/mandates.ts';
+import type { ReplayClaim } from '../../ports/replay-cache.ts';
 import type { Database } from '../schema.ts';
 import { appendInTransaction } from './audit-sink.ts';
 import { turnBatcher } from '../turn-batcher.ts';
@@ -24,6 +25,10 @@ const MAX_BATCH = 128;
  * mints requested in one event-loop turn share one transaction, with a fixed number of statements
  * whatever their count:
  *
+ * 0. the single-use ids of every mint, in one `INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`
+ *    in key order (the replay cache's own statement, as one): a mint whose id was seen before, or
+ *    was presented by an earlier mint of the batch, is `replayed`; the others' ids stay recorded
+ *    whatever follows;
  * 1. the agents' and the mandates' rows, locked `FOR SHARE` in id order (a revocation or a
  *    suspension, an UPDATE of those rows, waits for this commit and then sees the new credentials;
  *    or this waits for it and sees the new status);
@@ -33,7 +38,7 @@ const MAX_BATCH = 128;
  * 4. every audit event of the batch, appended to this replica's chain with one sealed head (the head
  *    row lock comes last, as in every other write path).
  *
- * A mint refused at 1 or 2 stores nothing of its own; if the transaction fails, every mint of the
+ * A mint refused at 0, 1 or 2 stores nothing of its own but its ids; if the transaction fails, every mint of the
  * batch fails and nothing is stored. A deadlock or serialization failure runs the batch again.
  */
 export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHashing): NonNullable<CredentialRepository['commitIssue']> {
@@ -56,9 +61,46 @@ export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHa
 
 async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: readonly Pending[]): Promise<CommittedIssue[]> {
   const outcomes: IssueOutcome[] = batch.map(() => 'issued');
-  const refuse = (i: number, outcome: IssueOutcome) => {
-    if (outcomes[i] === 'issued') outcomes[i] = outcome;
+  const replays: Array<ReplayClaim | undefined> = [];
+  const refuse = (i: number, outcome: IssueOutcome, replayed?: ReplayClaim) => {
+    if (outcomes[i] !== 'issued') return;
+    outcomes[i] = outcome;
+    replays[i] = replayed;
   };
+
+  // 0. Single-use ids: each once per batch, then the check-and-insert of them all.
+  const presented = new Set<string>();
+  const fresh: Array<{ namespace: string; id: string; expires_at: number }> = [];
+  batch.forEach(({ write: { singleUse } }, i) => {
+    for (const claim of singleUse) {
+      const key = `${claim.namespace}\u0000${claim.id}`;
+      if (presented.has(key)) {
+        refuse(i, 'replayed', claim);
+        break;
+      }
+      presented.add(key);
+      fresh.push({ namespace: claim.namespace, id: claim.id, expires_at: claim.expiresAt });
+    }
+  });
+  if (fresh.length > 0) {
+    const now = Math.min(...batch.map((p) => p.write.now));
+    fresh.sort((a, b) => (a.namespace === b.namespace ? (a.id < b.id ? -1 : 1) : a.namespace < b.namespace ? -1 : 1));
+    const inserted = new Set((await trx
+      .insertInto('replay_cache')
+      .values(fresh)
+      .onConflict((oc) =>
+        oc
+          .columns(['namespace', 'id'])
+          .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
+          .where('replay_cache.expires_at', '<=', now),
+      )
+      .returning(['namespace', 'id'])
+      .execute()).map((r) => `${r.namespace}\u0000${r.id}`));
+    batch.forEach(({ write: { singleUse } }, i) => {
+      const seen = singleUse.find((c) => !inserted.has(`${c.namespace}\u0000${c.id}`));
+      if (seen) refuse(i, 'replayed', seen);
+    });
+  }
 
   // 1. Live: the agent active, the mandate (if any) in one of the write's live states.
   const agentIds = [...new Set(batch.map((p) => p.write.credential.agentId))].sort();
@@ -98,7 +140,8 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
 
   // 3. Credentials of the mints still issued.
   const issued = batch.filter((_, i) => outcomes[i] === 'issued');
-  if (issued.length === 0) return outcomes.map((outcome) => ({ outcome, records: [] }));
+  const refused = (i: number): CommittedIssue => ({ outcome: outcomes[i]!, records: [], ...(replays[i] ? { replayed: replays[i] } : {}) });
+  if (issued.length === 0) return batch.map((_, i) => refused(i));
   await trx.insertInto('credentials').values(issued.map(({ write: { credential: c } }) => ({
     jti: c.jti, mandate_id: c.mandateId, agent_id: c.agentId, subject: c.subject, audience: c.audience,
     jkt: c.jkt, issued_at: c.issuedAt, expires_at: c.expiresAt, revoked_at: c.revokedAt,
@@ -110,7 +153,7 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
   const records = inputs.length > 0 ? await appendInTransaction(trx, { chain: last.chain, time: last.time, seal: last.seal, hashing }, inputs) : [];
   let offset = 0;
   return batch.map((p, i) => {
-    if (outcomes[i] !== 'issued') return { outcome: outcomes[i]!, records: [] };
+    if (outcomes[i] !== 'issued') return refused(i);
     const own = records.slice(offset, offset + p.events.length);
     offset += p.events.length;
     return { outcome: 'issued', records: own };

@@ -4,6 +4,7 @@ import type { ChainHashing } from '../../core/audit-chain.ts';
 import type { CommittedIssue, Credential, CredentialRepository } from '../../ports/mandates.ts';
 import { prepared } from '../prepared.ts';
 import { appendLocked } from './audit-sink.ts';
+import { replayInsertStatement } from './replay-cache.ts';
 import { claimStatement } from './status-lists.ts';
 import type { CredentialsTable } from '../schema.ts';
 import type { SqliteHandle } from './open.ts';
@@ -22,6 +23,7 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
     jkt: p('jkt'), issued_at: p('issued_at'), expires_at: p('expires_at'), revoked_at: p('revoked_at'),
   }));
   const claim = claimStatement(db);
+  const useOnce = replayInsertStatement(db);
   /** Each revocation is one conditional statement: the first `revokedAt` stays, and a row is counted once. */
   const revokeWhere = async (column: 'jti' | 'mandate_id' | 'agent_id', value: string, at: number) => {
     const result = await db
@@ -38,9 +40,9 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
       await transactImmediate(handle, (q) => q.run(query));
     },
     /**
-     * The mint: one work of the group commit, under the write lock. Checks, then writes: a refusal
-     * has written nothing, so its savepoint releases empty. The audit append comes last, as in every
-     * other write path (the chain head is the last lock).
+     * The mint: one work of the group commit, under the write lock. The single-use ids first (they
+     * stay recorded whatever follows), then checks, then writes: any other refusal adds nothing. The
+     * audit append comes last, as in every other write path (the chain head is the last lock).
      */
     ...(hashing ? {
       async commitIssue(write, audit, events): Promise<CommittedIssue> {
@@ -49,7 +51,10 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
         const mandate = credential.mandateId === null ? null : mandateStatus({ id: credential.mandateId });
         const claimSlot = claim(write);
         const insert = insertRow(toRow(credential));
+        const ids = write.singleUse.map((c) => ({ claim: c, query: useOnce({ namespace: c.namespace, id: c.id, expiresAt: c.expiresAt, now: write.now }) }));
         return transactImmediate(handle, (q): CommittedIssue => {
+          const replayed = ids.find(({ query }) => q.run(query) !== 1)?.claim;
+          if (replayed) return { outcome: 'replayed', records: [], replayed };
           const live = q.first(agent)?.status === 'active' && (mandate === null || write.live.includes((q.first(mandate)?.status ?? '') as MandateStatus));
           if (!live) return { outcome: 'not_live', records: [] };
           if (q.run(claimSlot) !== 1) return { outcome: 'slot_taken', records: [] };

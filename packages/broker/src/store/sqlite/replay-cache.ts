@@ -3,10 +3,13 @@ import { prepared } from '../prepared.ts';
 import type { SqliteHandle } from './open.ts';
 import { transactImmediate } from './sync-transaction.ts';
 
-/** Inserts go through the group commit: the proofs of concurrent requests share one durable commit. */
-export function createSqliteReplayCache(handle: SqliteHandle): ReplayCache {
-  const { db } = handle;
-  const insert = prepared<{ namespace: string; id: string; expiresAt: number; now: number }>((p) =>
+/**
+ * The check-and-insert of one id, compiled once. One statement, so two writers can never both see
+ * an id as new: the insert wins, or the conflicting row is refreshed only if it had expired, or
+ * nothing changes (a replay). One row changed means a new id. Also run inside the mint's commit.
+ */
+export function replayInsertStatement(db: SqliteHandle['db']) {
+  return prepared<{ namespace: string; id: string; expiresAt: number; now: number }>((p) =>
     db
       .insertInto('replay_cache')
       .values({ namespace: p('namespace'), id: p('id'), expires_at: p('expiresAt') })
@@ -16,11 +19,13 @@ export function createSqliteReplayCache(handle: SqliteHandle): ReplayCache {
           .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
           .where('replay_cache.expires_at', '<=', p('now')),
       ));
+}
+
+/** Inserts go through the group commit: the proofs of concurrent requests share one durable commit. */
+export function createSqliteReplayCache(handle: SqliteHandle): ReplayCache {
+  const { db } = handle;
+  const insert = replayInsertStatement(db);
   return {
-    /**
-     * One statement, so two replicas can never both see an id as new: the insert wins, or the
-     * conflicting row is refreshed only if it had expired, or nothing changes (a replay).
-     */
     async checkAndInsert(namespace, id, expiresAt, now) {
       const query = insert({ namespace, id, expiresAt, now });
       return (await transactImmediate(handle, (q) => q.run(query))) === 1;

@@ -1,0 +1,60 @@
+import { MandateError } from '../core/errors.ts';
+import type { ReplayCache, ReplayClaim } from '../ports/replay-cache.ts';
+
+/**
+ * The single-use ids (client-assertion and DPoP `jti`s) one request presented, held back so that
+ * the commit of the token they authorise records them (docs/audit.md "One commit per token"): one
+ * transaction instead of one per id. A replay is then found at that commit, which stores nothing
+ * else and refuses with the id's own error. Whatever the request does not hand to such a commit is
+ * recorded by `recordNow`, before any other effect (the token endpoint's other grants) or before a
+ * refusal is answered (docs/architecture.md "Requests").
+ *
+ * @example
+ * const held = createHeldIds(store.replay);
+ * await verifyDpop({ ...request, held });            // checks the proof; its jti waits in `held`
+ * await commitIssue({ ...write, singleUse: held.pending() }, append, events); held.recorded();
+ * await held.recordNow();                             // nothing left: a no-op
+ */
+export interface HeldIds {
+  add(claim: ReplayClaim): void;
+  /** The ids not recorded yet. */
+  pending(): readonly ReplayClaim[];
+  /** A commit recorded `pending()` (whatever its outcome besides a throw). */
+  recorded(): void;
+  /** Records the pending ids, one check-and-insert each; the first replay throws its error. */
+  recordNow(now: number): Promise<void>;
+  /**
+   * For a refused request: records the pending ids, and returns the error of the first one seen
+   * before, which is then the answer (as it was when each id was recorded as it was checked, before
+   * any later check). A failure to record leaves the refusal as it was.
+   */
+  recordRefused(now: number): Promise<MandateError | null>;
+}
+
+export function createHeldIds(replay: ReplayCache): HeldIds {
+  let held: ReplayClaim[] = [];
+  return {
+    add: (claim) => void held.push(claim),
+    pending: () => held,
+    recorded: () => void (held = []),
+    async recordNow(now) {
+      const replayed = await record(now);
+      if (replayed) throw replayed;
+    },
+    recordRefused: (now) => record(now).catch(() => null),
+  };
+
+  async function record(now: number): Promise<MandateError | null> {
+    const claims = held;
+    held = [];
+    const fresh = await Promise.all(claims.map((c) => replay.checkAndInsert(c.namespace, c.id, c.expiresAt, now)));
+    const replayed = claims.find((_, i) => !fresh[i]);
+    return replayed ? new MandateError(replayed.code, replayed.message) : null;
+  }
+}
+
+/** Records `claim` at once, or leaves it to `held` when the request holds its ids back. */
+export async function useOnce(replay: ReplayCache, claim: ReplayClaim, now: number, held: HeldIds | undefined): Promise<void> {
+  if (held) return held.add(claim);
+  if (!(await replay.checkAndInsert(claim.namespace, claim.id, claim.expiresAt, now))) throw new MandateError(claim.code, claim.message);
+}
