@@ -27,6 +27,8 @@ export interface AttestedMintOptions {
   onServer?: (child: ChildProcess) => void;
   /** `null-audit` serves through the benchmark's own composition root (P5). */
   entry?: ServerEntry;
+  /** `store.*` settings for the server (bench/scale.ts: `mmapSizeMb`). */
+  store?: Record<string, unknown>;
 }
 
 /**
@@ -41,7 +43,8 @@ export async function attestedMint(plan: Plan, port: number, options: AttestedMi
   const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-http-'));
   const dataDir = options.dataDir ?? join(dir, 'data');
   const entry = options.entry ?? 'serve';
-  const { child, base } = await startMandate(dir, port, dataDir, benchConfig(), entry);
+  const config = benchConfig();
+  const { child, base } = await startMandate(dir, port, dataDir, options.store ? { ...config, store: { ...(config.store as object | undefined), ...options.store } } : config, entry);
   options.onServer?.(child);
   try {
     // docs/limits.md: the server runs with the default rate limits; the load is spread over a pool.

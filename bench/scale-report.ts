@@ -79,6 +79,8 @@ export interface ScaleResultInput {
   plans: Record<string, QueryPlan[]>;
   /** os.loadavg() when the run started: others' load on a shared machine shows in every p99. */
   loadAtStart: number[];
+  /** `store.mmapSizeMb` of the lookups and of both mint servers (0: off). */
+  mmapSizeMb: number;
 }
 
 /** Writes the JSON and returns its path and the result. */
@@ -87,7 +89,7 @@ export function writeScaleResult(input: ScaleResultInput) {
   const env = scaleEnvironment(input.mintPlan);
   const ratios = scaleRatios(input.figures);
   const result = {
-    at, quick: input.quick, ...env, loadAverage: { start: input.loadAtStart, end: loadavg() }, versions: { ...env.versions, sqlite: input.sqliteVersion },
+    at, quick: input.quick, ...env, settings: { storeMmapSizeMb: input.mmapSizeMb }, loadAverage: { start: input.loadAtStart, end: loadavg() }, versions: { ...env.versions, sqlite: input.sqliteVersion },
     ratios, units: { P7a: 'ms', P7b: 'ms', P7c: 'ms', P7c_window: 'ms', P7d: 'ratio', P7d_per_cpu: 'ratio' }, targets: TARGETS,
     figures: input.figures, queryPlans: input.plans,
   };

@@ -34,7 +34,7 @@ const TINY_PLAN: Plan = { warmupMs: 300, runMs: 1_000, runs: 1 };
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, agents: { type: 'string' }, events: { type: 'string' }, lookups: { type: 'string' },
-    'mint-plan': { type: 'string' }, 'mint-pairs': { type: 'string' }, dir: { type: 'string' }, out: { type: 'string' },
+    'mint-plan': { type: 'string' }, 'mint-pairs': { type: 'string' }, dir: { type: 'string' }, out: { type: 'string' }, mmap: { type: 'string' },
   },
 });
 
@@ -57,6 +57,8 @@ const lookupPlan: LookupPlan = { warmup: Math.ceil(lookups / 5), lookups, rounds
 const mintPlans: Record<string, Plan> = { full: FULL_PLAN, quick: QUICK_PLAN, tiny: TINY_PLAN };
 const mintPlan = mintPlans[flags['mint-plan'] ?? (quick ? 'quick' : 'full')] ?? fail(`--mint-plan must be full, quick or tiny, got ${flags['mint-plan']}`);
 const mintPairs = count('mint-pairs', quick ? 1 : 2);
+// `store.mmapSizeMb` for the lookups and both mint servers (docs/deployment.md "Large stores"); --mmap 0 measures without.
+const mmapSizeMb = flags.mmap === '0' ? 0 : count('mmap', 2048);
 // Bounds the event load: 10M events take minutes; an hour means something is wrong.
 const buildDeadline = performance.now() + (quick ? 120_000 : 3_600_000);
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -93,7 +95,7 @@ const pickFrom = <T>(values: readonly T[]): T => values[Math.floor(Math.random()
 async function measureLookups(built: BuiltStore, signal: AbortSignal) {
   const { plan, samples } = built;
   if (samples.mandateIds.length === 0 || samples.jtis.length === 0) throw new Error('too few events for a complete mandate history: raise --events');
-  const store = await createSqliteStore({ path: built.dbPath });
+  const store = await createSqliteStore({ path: built.dbPath, mmapSizeMb });
   // A window of at least an hour and ~200 expected rows, so `limit 100` always has a full page.
   const windowMs = Math.max(HOUR_MS, Math.ceil((200 * (plan.spanEnd - plan.spanStart)) / plan.events));
   const windowFrom = () => plan.spanStart + Math.floor(Math.random() * (plan.spanEnd - plan.spanStart - windowMs));
@@ -127,7 +129,7 @@ async function measureMints(dataDir: string, port: number, onServer: (child: Chi
   const order = Array.from({ length: mintPairs }, (_, i) => (i % 2 === 0 ? ['big', 'empty'] as const : ['empty', 'big'] as const)).flat();
   for (const kind of order) {
     log(`attested HTTP mint on the ${kind} store`);
-    runs[kind].push(await attestedMint(mintPlan, port, { ...(kind === 'big' ? { dataDir } : {}), onServer }));
+    runs[kind].push(await attestedMint(mintPlan, port, { ...(kind === 'big' ? { dataDir } : {}), onServer, store: { mmapSizeMb } }));
     signal.throwIfAborted();
   }
   return { big: poolMints(runs.big), empty: poolMints(runs.empty) };
@@ -149,7 +151,7 @@ async function runScale(work: string, signal: AbortSignal, servers: { current?: 
   };
   const { big, empty } = await measureMints(dataDir, port, onServer, signal);
   const figures: ScaleFigures = { build, ...lookupsDone.figures, attested_http_mint_big_store: big, attested_http_mint_empty_store: empty };
-  const { file } = writeScaleResult({ quick, ...(flags.out ? { outDir: flags.out } : {}), mintPlan, sqliteVersion: lookupsDone.sqliteVersion, figures, plans: lookupsDone.plans, loadAtStart });
+  const { file } = writeScaleResult({ quick, ...(flags.out ? { outDir: flags.out } : {}), mintPlan, sqliteVersion: lookupsDone.sqliteVersion, figures, plans: lookupsDone.plans, loadAtStart, mmapSizeMb });
   process.stdout.write(scaleTable(figures, file));
   for (const c of [big, empty]) {
     if (c.nonOk > 0 || c.firstFailure) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -174,6 +174,24 @@ describe('group commit: the WAL flush off the event loop', () => {
       await memory.close();
     }
     await store.raw.syncWal!();
+  });
+
+  test('the flush keeps one descriptor of the WAL, and the store closes it', async () => {
+    const walDescriptors = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === join(dir, 'm.db-wal');
+      } catch {
+        return false;
+      }
+    }).length;
+    const before = walDescriptors();
+    for (let i = 0; i < 20; i++) await transactImmediate(store.raw, (q) => q.run(insertReplay(`f${i}`)));
+    assert.equal(walDescriptors(), before + 1, 'SQLite\'s own descriptors, and one for the flush');
+    await store.close();
+    await other.close();
+    assert.equal(walDescriptors(), 0);
+    store = await createSqliteStore({ path: join(dir, 'm.db') });
+    other = await createSqliteStore({ path: join(dir, 'm.db') });
   });
 
   test('callers learn their results only after the flush; works arriving meanwhile share the next commit', async () => {

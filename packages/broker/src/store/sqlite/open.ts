@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { migrationProvider } from '../migrations/index.ts';
@@ -12,6 +12,8 @@ export interface SqliteOptions {
   /** Open without migrating and refuse writes (offline `audit verify`). */
   readonly?: boolean;
   busyTimeoutMs?: number;
+  /** Memory-map up to this many MiB of the file (`PRAGMA mmap_size`); 0 or absent: off. */
+  mmapSizeMb?: number;
 }
 
 export interface SqliteHandle {
@@ -28,6 +30,7 @@ export interface SqliteHandle {
 export function openSqliteConnection(options: SqliteOptions): Sqlite.Database {
   const raw = new Sqlite(options.path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  if (options.mmapSizeMb) raw.pragma(`mmap_size = ${Math.floor(options.mmapSizeMb) * 1024 * 1024}`);
   if (!options.readonly) {
     raw.pragma('journal_mode = WAL');
     raw.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
@@ -55,25 +58,53 @@ export function scrubRewrittenPages(raw: Sqlite.Database): boolean {
 /** Opens (and unless read-only, migrates) a SQLite database. */
 export async function openSqlite(options: SqliteOptions): Promise<SqliteHandle> {
   const raw = openSqliteConnection(options);
+  const durable = !options.readonly && !raw.memory && (options.synchronous ?? 'FULL') === 'FULL';
+  const wal = durable ? walFlusher(`${raw.name}-wal`) : null;
   // Kysely prepares every query anew; statements are cached by SQL text instead (the hot path
   // runs the same few statements). Safe because no query of the broker is streamed (iterate).
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { close: () => raw.close(), prepare: (sql: string) => prepareCached(raw, sql) } }) });
+  const close = () => {
+    raw.close();
+    wal?.close();
+  };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { close, prepare: (sql: string) => prepareCached(raw, sql) } }) });
   if (!options.readonly) await migrateToLatest(db);
-  const durable = !options.readonly && !raw.memory && (options.synchronous ?? 'FULL') === 'FULL';
-  return { db, raw, syncWal: durable ? () => syncFile(`${raw.name}-wal`) : null };
+  return { db, raw, syncWal: wal?.flush ?? null };
 }
 
 /**
- * `fdatasync` on the libuv thread pool: the event loop keeps serving while the disk flushes. On
- * Linux it flushes every write made to the file before the call, through whichever descriptor.
+ * `fdatasync` of the WAL on the libuv thread pool: the event loop keeps serving while the disk
+ * flushes. On Linux it flushes every write made to the file before the call, through whichever
+ * descriptor. The descriptor is opened at the first flush (after a commit, so the WAL exists) and
+ * kept: SQLite keeps the file while a connection is open, and truncates rather than replaces it.
  */
-async function syncFile(path: string): Promise<void> {
-  const file = await open(path, 'r');
-  try {
-    await file.datasync();
-  } finally {
-    await file.close();
-  }
+function walFlusher(path: string) {
+  let fd: number | null = null;
+  let inFlight = 0;
+  let closing = false;
+  // Never close under a flush: the number could be reused by another file before it runs.
+  const release = () => {
+    if (closing && inFlight === 0 && fd !== null) {
+      closeSync(fd);
+      fd = null;
+    }
+  };
+  return {
+    flush: () => new Promise<void>((resolve, reject) => {
+      if (closing) return reject(new Error('the store is closed'));
+      fd ??= openSync(path, 'r');
+      inFlight++;
+      fdatasync(fd, (error) => {
+        inFlight--;
+        release();
+        if (error) reject(error);
+        else resolve();
+      });
+    }),
+    close: () => {
+      closing = true;
+      release();
+    },
+  };
 }
 
 const statementCaches = new WeakMap<Sqlite.Database, Map<string, Sqlite.Statement>>();
