@@ -57,8 +57,8 @@ const lookupPlan: LookupPlan = { warmup: Math.ceil(lookups / 5), lookups, rounds
 const mintPlans: Record<string, Plan> = { full: FULL_PLAN, quick: QUICK_PLAN, tiny: TINY_PLAN };
 const mintPlan = mintPlans[flags['mint-plan'] ?? (quick ? 'quick' : 'full')] ?? fail(`--mint-plan must be full, quick or tiny, got ${flags['mint-plan']}`);
 const mintPairs = count('mint-pairs', quick ? 1 : 2);
-// `store.mmapSizeMb` for the lookups and both mint servers (docs/deployment.md "Large stores"); --mmap 0 measures without.
-const mmapSizeMb = flags.mmap === '0' ? 0 : count('mmap', 2048);
+// `store.mmapSizeMb` for the lookups and both mint servers (docs/deployment.md "Large stores"); --mmap 0 measures without; 2047 MiB is the most the bundled SQLite maps.
+const mmapSizeMb = flags.mmap === '0' ? 0 : count('mmap', 2047);
 // Bounds the event load: 10M events take minutes; an hour means something is wrong.
 const buildDeadline = performance.now() + (quick ? 120_000 : 3_600_000);
 const log = (line: string) => process.stderr.write(`${line}\n`);

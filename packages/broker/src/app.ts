@@ -79,6 +79,7 @@ export { STORE_FILE } from './store/open-store.ts';
 const CHALLENGE_TTL_MS = 120_000;
 const CLIENT_ASSERTION_SKEW_SECONDS = 30;
 const REPLAY_PURGE_INTERVAL_MS = 60_000;
+const REPLAY_PURGE_GRACE_MS = 60_000;
 const SUSPENSION_SWEEP_INTERVAL_MS = 10 * 60_000;
 
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
@@ -131,7 +132,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   // GET /console/events: the signed-in human's live notifications (server-sent events).
   registerEventsRoute(http, notifications, async (request) => (await loadSession(consoleServices, request))?.human ?? null);
   // Single-use ids are only needed until they expire: purge them so the table stays small.
-  const purge = setInterval(() => void store.replay.purgeExpired(clock.now()).catch(() => undefined), REPLAY_PURGE_INTERVAL_MS);
+  // Entries stay a grace period past their expiry: an id held for a commit that runs late is still
+  // found there (proof/single-use.ts), never purged under it.
+  const purge = setInterval(() => void store.replay.purgeExpired(clock.now() - REPLAY_PURGE_GRACE_MS).catch(() => undefined), REPLAY_PURGE_INTERVAL_MS);
   purge.unref();
   // PROTOCOL §8: mandates left suspended past `mandates.suspendedRevokeAfter` are revoked (audited).
   const resumeSweep = setInterval(() => void consoleServices.resume.sweep('req_suspension_sweep').catch(() => undefined), SUSPENSION_SWEEP_INTERVAL_MS);

@@ -244,6 +244,14 @@ describe('single-use values presented concurrently (replay races)', () => {
     assertOAuthError(await postParts(fx, { ...proofOnly, headers: parts.headers }), 'ERR_DPOP_REPLAY', 'jti was already used');
     assert.equal((await fx.app.store.credentials.listByMandate(active.mandateId)).length, before, 'no credential stored');
   });
+  test('a replayed DPoP proof on a maxUses mandate spends no use: the agent\'s own next request gets it', async () => {
+    const limited = await activeMandate(fx, a, { maxUses: 3 });
+    const first = await exchangeParts(fx, a, limited.grant);
+    assert.equal((await postParts(fx, first)).status, 200, 'use 2 of 3 (collecting took the first)');
+    const replay = await exchangeParts(fx, a, limited.grant);
+    assertOAuthError(await postParts(fx, { ...replay, headers: first.headers }), 'ERR_DPOP_REPLAY', 'jti was already used');
+    assert.equal((await postParts(fx, await exchangeParts(fx, a, limited.grant))).status, 200, 'use 3 of 3 is still there');
+  });
   test(`one proof in ${N} concurrent calls to a resource server → exactly one 200, ${N - 1} ERR_DPOP_REPLAY`, async () => {
     const proof = await fx.proof(a.key, `${rs.url}/items`, { ath: sha256(active.token) }, 'GET');
     const results = await Promise.all(Array.from({ length: N }, () => callWith(active.token, proof)));

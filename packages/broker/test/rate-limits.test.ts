@@ -111,6 +111,19 @@ describe('per client: every request of an authenticated client', () => {
     assertLimited(attestAgain, 'client');
   });
 
+  test('a used client assertion replayed spends none of its client\'s budget (refused before the limit counts it)', async () => {
+    const victim = await newActor();
+    const ip = newAddress();
+    const form = { ...(await clientAuth(victim.agent)), grant_type: GRANT_TYPE.ciba, auth_req_id: 'no-such-request' };
+    assertOAuthError(await fx.post('/token', form, from(ip, { dpop: await fx.proof(victim.key, '/token') })), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/);
+    for (let i = 0; i < 5; i++) {
+      const replayed = await fx.post('/token', form, from(newAddress(), { dpop: await fx.proof(victim.key, '/token') }));
+      assertOAuthError(replayed, 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
+    }
+    for (let i = 0; i < 2; i++) assertOAuthError(await poll(victim, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/);
+    assertLimited(await poll(victim, ip), 'client');
+  });
+
   test('requests naming a client without its key spend none of its budget', async () => {
     const victim = await newActor();
     // Ten forged requests for the victim's client_id, each from a fresh address (so no address limit applies).

@@ -18,6 +18,7 @@ export function createMemoryReplayCache(): ReplayCache {
       entries.set(key, expiresAt);
       return true;
     },
+    seen: async (namespace, id, now) => (entries.get(`${namespace}\0${id}`) ?? -Infinity) > now,
     async purgeExpired(now) {
       let purged = 0;
       for (const [key, expiresAt] of entries) if (expiresAt <= now && entries.delete(key)) purged += 1;

@@ -5,7 +5,7 @@ import { ATTESTOR_IDS, attestorsConfigSchema, createAttestors } from './registry
 
 const here = new URL('.', import.meta.url);
 const folders = readdirSync(here, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-const deps = { replay: { checkAndInsert: async () => true, purgeExpired: async () => 0 }, clock: { now: () => 0 } };
+const deps = { replay: { checkAndInsert: async () => true, seen: async () => false, purgeExpired: async () => 0 }, clock: { now: () => 0 } };
 
 test('the registry lists every attestor folder, each under its folder name (id = folder = config key)', () => {
   assert.deepEqual([...ATTESTOR_IDS].sort(), [...folders].sort());

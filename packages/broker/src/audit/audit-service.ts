@@ -41,7 +41,8 @@ export interface AuditHeadClaims {
  * Group commit: the events of every `record` call made in one event-loop turn are appended
  * together (one chain lock, one sealed head, one checkpoint line, one durable commit). Each caller
  * gets back its own records and resolves only after that commit; if it fails, every caller of the
- * batch fails with `ERR_AUDIT_UNAVAILABLE` and nothing of the batch is stored.
+ * batch fails with `ERR_AUDIT_UNAVAILABLE` and nothing of the batch is stored (on SQLite, a batch
+ * whose WAL flush failed may be stored; the store then closes, store/sqlite/sync-transaction.ts).
  *
  * @example
  * const audit = createAuditLog({ sink: store.audit, keys, clock, chain: 'main', issuer, checkpointFile });

@@ -62,8 +62,8 @@ const store = z
   .strictObject({
     synchronous: z.enum(['FULL', 'NORMAL']).default('FULL').describe('SQLite durability: FULL makes every commit durable (required for the audit guarantee).'),
     mmapSizeMb: z
-      .number().int().min(0).max(65_536).default(0)
-      .describe('SQLite only: read up to this many MiB of the database file through a memory map instead of a system call per page (docs/deployment.md "Large stores"). Faster lookups in a store much larger than SQLite\'s page cache; an I/O error while reading the file then stops the process (SIGBUS) instead of failing one request. 0: off.'),
+      .number().int().min(0).max(2047).default(0)
+      .describe('SQLite only: read up to this many MiB of the database file through a memory map instead of a system call per page (docs/deployment.md "Large stores"). Faster lookups in a store much larger than SQLite\'s page cache (at most 2047: the bundled SQLite maps at most 0x7fff0000 bytes); an I/O error while reading the file then stops the process (SIGBUS) instead of failing one request. 0: off.'),
     url: z
       .url({ protocol: /^postgres(ql)?$/, hostname: /./, error: 'expected a postgres:// URL (postgres://user:password@host:5432/database)' })
       .optional()

@@ -90,7 +90,8 @@ export interface IssueWrite {
   slot: StatusListSlot;
   /**
    * The request's single-use ids, recorded first, as `ReplayCache.checkAndInsert` does: one seen
-   * before makes the outcome `replayed`; otherwise they stay recorded whatever the outcome.
+   * before, or expired at `now` (`isSpent`), makes the outcome `replayed`; every id not seen
+   * before stays recorded whatever the outcome.
    */
   singleUse: readonly ReplayClaim[];
   now: number;
@@ -114,8 +115,8 @@ export interface CredentialRepository {
    * agent is active and the mandate (when it has one) in one of `live`, the token's status-list
    * slot, the credential and the audit `events` on the log's chain commit together or not at all,
    * so a concurrent revocation or suspension either sees the credential or makes this `not_live`.
-   * `not_live` and `slot_taken` store only the single-use ids, `replayed` only those recorded before
-   * the replayed one; a failed commit throws and stores nothing. Absent
+   * `not_live`, `slot_taken` and `replayed` store only the single-use ids not seen before; a failed
+   * commit throws and stores nothing. Absent
    * only on adapters that share another engine's reads (PostgreSQL's use of the SQLite ones).
    */
   commitIssue?(write: IssueWrite, audit: AuditAppend, events: readonly AuditEventInput[]): Promise<CommittedIssue>;

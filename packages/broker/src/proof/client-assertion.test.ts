@@ -90,15 +90,20 @@ describe('private_key_jwt', () => {
     await authenticate(params(a));
     await rejects(authenticate(params(a)), 'ERR_CLIENT_ASSERTION_REPLAY');
   });
-  test('with the request holding its ids back: the jti is handed over, and recordNow refuses a replay with its error', async () => {
+  test('with the request holding its ids back: the jti is handed over, not recorded, and recordNow refuses a replay with its error', async () => {
     const a = await assertion();
     const first = createHeldIds(store.replay);
+    const second = createHeldIds(store.replay);
     await authenticator()(params(a), first);
+    await authenticator()(params(a), second);
     assert.deepEqual(first.pending().map((c) => [c.namespace, c.code]), [['client-assertion', 'ERR_CLIENT_ASSERTION_REPLAY']]);
     await first.recordNow(now);
-    const second = createHeldIds(store.replay);
-    await authenticator()(params(a), second);
     await rejects(second.recordNow(now), 'ERR_CLIENT_ASSERTION_REPLAY');
+  });
+  test('with the request holding its ids back, an assertion already recorded is refused at once (before any rate limit counts it)', async () => {
+    const a = await assertion();
+    await authenticate(params(a));
+    await rejects(authenticator()(params(a), createHeldIds(store.replay)), 'ERR_CLIENT_ASSERTION_REPLAY');
   });
   test('suspended agent', async () => {
     await store.agents.setStatus(AGENT_ID, 'suspended', ['active']);

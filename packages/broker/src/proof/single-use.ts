@@ -1,5 +1,5 @@
 import { MandateError } from '../core/errors.ts';
-import type { ReplayCache, ReplayClaim } from '../ports/replay-cache.ts';
+import { isSpent, type ReplayCache, type ReplayClaim } from '../ports/replay-cache.ts';
 
 /**
  * The single-use ids (client-assertion and DPoP `jti`s) one request presented, held back so that
@@ -47,7 +47,7 @@ export function createHeldIds(replay: ReplayCache): HeldIds {
   async function record(now: number): Promise<MandateError | null> {
     const claims = held;
     held = [];
-    const fresh = await Promise.all(claims.map((c) => replay.checkAndInsert(c.namespace, c.id, c.expiresAt, now)));
+    const fresh = await Promise.all(claims.map(async (c) => !isSpent(c, now) && (await replay.checkAndInsert(c.namespace, c.id, c.expiresAt, now))));
     const replayed = claims.find((_, i) => !fresh[i]);
     return replayed ? new MandateError(replayed.code, replayed.message) : null;
   }

@@ -14,7 +14,7 @@ function memoryReplay(): ReplayCache {
       seen.set(key, expiresAt);
       return true;
     },
-    purgeExpired: async () => 0,
+    seen: async () => false, purgeExpired: async () => 0,
   };
 }
 

@@ -33,7 +33,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 // No transparency or CT log offline (the mock CA issues no SCT): the tests set both thresholds to 0.
 function attestor(config: Record<string, unknown> = {}) {
   const parsed = configSchema.parse({ trustedRootFile, identities: [{ san: WORKFLOW, issuer: GITHUB_ISSUER }], tlogThreshold: 0, ctlogThreshold: 0, ...config });
-  return create(parsed, { replay: { checkAndInsert: async () => true, purgeExpired: async () => 0 }, clock: { now: Date.now } });
+  return create(parsed, { replay: { checkAndInsert: async () => true, seen: async () => false, purgeExpired: async () => 0 }, clock: { now: Date.now } });
 }
 
 const binding: EvidenceBinding = { nonce: 'n', jkt: 'k', agentId: 'agt_AAAAAAAAAAAAAAAAAAAAAA', now: Date.now(), expectedAudience: 'mandate:x' };

@@ -39,7 +39,7 @@ test('obtainTpmQuote returns evidence the broker verifies, with the IMA log read
   const jkt = randomBytes(32).toString('base64url');
   const evidence = await obtainTpmQuote({ tcti: tpm.tcti, akContext: ak.context, nonce, jkt, eventLog, flushTransient: true });
   assert.deepEqual(Object.keys(evidence.pcrs.sha256), ['10']);
-  const attestor = create(configSchema.parse({ codeEventName: '/usr/bin/agent', allowedDigests: [fileDigest] }), { replay: { checkAndInsert: async () => true, purgeExpired: async () => 0 }, clock, attestationKeys: { get: repository.listForAgent } });
+  const attestor = create(configSchema.parse({ codeEventName: '/usr/bin/agent', allowedDigests: [fileDigest] }), { replay: { checkAndInsert: async () => true, seen: async () => false, purgeExpired: async () => 0 }, clock, attestationKeys: { get: repository.listForAgent } });
   const result = await attestor.verify(evidence, { nonce, jkt, agentId: 'agt_sdk', now: Date.now(), expectedAudience: await evidenceAudience(nonce, jkt) });
   assert.equal(result.status, 'affirming');
   assert.equal(result.claims.digest, fileDigest);

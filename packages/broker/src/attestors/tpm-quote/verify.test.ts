@@ -40,7 +40,7 @@ async function measure(name: string, contents: string): Promise<ImaEvent> {
 
 const sha256Digest = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 const clock = { now: () => Date.now() };
-const replay = { checkAndInsert: async () => true, purgeExpired: async () => 0 };
+const replay = { checkAndInsert: async () => true, seen: async () => false, purgeExpired: async () => 0 };
 const attestor = (config: Record<string, unknown> = {}) =>
   create(configSchema.parse(config), { replay, clock, attestationKeys: { get: async (agentId) => keys.get(agentId) ?? [] } });
 

@@ -132,10 +132,19 @@ export function issueCommitSuite(makeFixture: MakeFixture): void {
       await seed(f.a);
       assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7, { singleUse: [id('assertion-1'), id('proof-1')] }), append, issued('jti-1'))).outcome, 'issued');
       assert.equal(await stillFree(f.b, 'proof-1'), false, 'recorded with the token');
-      const again = await f.a.credentials.commitIssue!(write('jti-2', 8, { singleUse: [id('assertion-2'), id('proof-1')] }), append, issued('jti-2'));
+      const again = await f.a.credentials.commitIssue!(write('jti-2', 8, { singleUse: [id('assertion-2'), id('proof-1'), id('extra-2')] }), append, issued('jti-2'));
       assert.deepEqual(again, { outcome: 'replayed', records: [], replayed: id('proof-1') });
       assert.deepEqual(await seen(f, 'jti-2'), { credential: false, slot: false, events: 0 });
-      assert.equal(await stillFree(f.b, 'assertion-2'), false, 'the ids before the replayed one stay recorded');
+      assert.equal(await stillFree(f.b, 'assertion-2'), false, 'the ids not seen before stay recorded');
+      assert.equal(await stillFree(f.b, 'extra-2'), false, 'after the replayed one too');
+    });
+
+    test('an id whose expiry has come by the commit is refused as a replay (its first use may have been purged)', async () => {
+      const f = fixture();
+      await seed(f.a);
+      const late = await f.a.credentials.commitIssue!(write('jti-1', 7, { singleUse: [id('proof-late', AT)] }), append, issued('jti-1'));
+      assert.deepEqual(late, { outcome: 'replayed', records: [], replayed: id('proof-late', AT) });
+      assert.deepEqual(await seen(f, 'jti-1'), { credential: false, slot: false, events: 0 });
     });
 
     test('a refused mint (not_live) still records its single-use ids', async () => {

@@ -15,6 +15,15 @@ export function replayCacheSuite(makeFixture: MakeFixture): void {
       assert.equal(await b.replay.checkAndInsert('dpop', 'jti-1', NOW + 90_000, NOW + 1), false);
     });
 
+    test('seen: an id is seen on either connection once recorded, until its expiry; namespaces apart', async () => {
+      const { a, b } = fixture();
+      assert.equal(await b.replay.seen('client-assertion', 'jti-s', NOW), false);
+      assert.equal(await a.replay.checkAndInsert('client-assertion', 'jti-s', NOW + 60_000, NOW), true);
+      assert.equal(await b.replay.seen('client-assertion', 'jti-s', NOW + 59_999), true);
+      assert.equal(await b.replay.seen('client-assertion', 'jti-s', NOW + 60_000), false, 'expired at its expiry');
+      assert.equal(await b.replay.seen('dpop', 'jti-s', NOW), false);
+    });
+
     test('200 concurrent checks of one id across two connections: exactly one wins', async () => {
       const results = await onBoth(fixture(), 200, (store) => store.replay.checkAndInsert('dpop', 'raced', NOW + 60_000, NOW));
       assert.equal(results.filter(Boolean).length, 1);

@@ -3,7 +3,7 @@ import type { AuditEventInput, ChainHashing } from '../../core/audit-chain.ts';
 import type { MandateStatus } from '../../core/mandate.ts';
 import type { AuditAppend } from '../../ports/audit-sink.ts';
 import type { CommittedIssue, CredentialRepository, IssueOutcome, IssueWrite } from '../../ports/mandates.ts';
-import type { ReplayClaim } from '../../ports/replay-cache.ts';
+import { isSpent, type ReplayClaim } from '../../ports/replay-cache.ts';
 import type { Database } from '../schema.ts';
 import { appendInTransaction } from './audit-sink.ts';
 import { turnBatcher } from '../turn-batcher.ts';
@@ -26,9 +26,9 @@ const MAX_BATCH = 128;
  * whatever their count:
  *
  * 0. the single-use ids of every mint, in one `INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`
- *    in key order (the replay cache's own statement, as one): a mint whose id was seen before, or
- *    was presented by an earlier mint of the batch, is `replayed`; the others' ids stay recorded
- *    whatever follows;
+ *    in key order (the replay cache's own statement, as one): a mint whose id was seen before, was
+ *    presented by an earlier mint of the batch or has expired (`isSpent`) is `replayed`; every id
+ *    not seen before stays recorded whatever follows;
  * 1. the agents' and the mandates' rows, locked `FOR SHARE` in id order (a revocation or a
  *    suspension, an UPDATE of those rows, waits for this commit and then sees the new credentials;
  *    or this waits for it and sees the new status);
@@ -71,12 +71,12 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
   // 0. Single-use ids: each once per batch, then the check-and-insert of them all.
   const presented = new Set<string>();
   const fresh: Array<{ namespace: string; id: string; expires_at: number }> = [];
-  batch.forEach(({ write: { singleUse } }, i) => {
+  batch.forEach(({ write: { singleUse, now } }, i) => {
     for (const claim of singleUse) {
       const key = `${claim.namespace}\u0000${claim.id}`;
-      if (presented.has(key)) {
+      if (presented.has(key) || isSpent(claim, now)) {
         refuse(i, 'replayed', claim);
-        break;
+        continue;
       }
       presented.add(key);
       fresh.push({ namespace: claim.namespace, id: claim.id, expires_at: claim.expiresAt });

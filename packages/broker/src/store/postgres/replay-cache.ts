@@ -24,6 +24,10 @@ export function createPostgresReplayCache(db: Kysely<Database>, batch: <T>(state
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
     } }),
+    async seen(namespace, id, now) {
+      const row = await db.selectFrom('replay_cache').select('id').where('namespace', '=', namespace).where('id', '=', id).where('expires_at', '>', now).executeTakeFirst();
+      return row !== undefined;
+    },
     async purgeExpired(now) {
       const result = await db.deleteFrom('replay_cache').where('expires_at', '<=', now).executeTakeFirst();
       return Number(result.numDeletedRows);

@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import type { MandateStatus } from '../../core/mandate.ts';
 import type { ChainHashing } from '../../core/audit-chain.ts';
 import type { CommittedIssue, Credential, CredentialRepository } from '../../ports/mandates.ts';
+import { isSpent, type ReplayClaim } from '../../ports/replay-cache.ts';
 import { prepared } from '../prepared.ts';
 import { appendLocked } from './audit-sink.ts';
 import { replayInsertStatement } from './replay-cache.ts';
@@ -40,8 +41,8 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
       await transactImmediate(handle, (q) => q.run(query));
     },
     /**
-     * The mint: one work of the group commit, under the write lock. The single-use ids first (they
-     * stay recorded whatever follows), then checks, then writes: any other refusal adds nothing. The
+     * The mint: one work of the group commit, under the write lock. The single-use ids first (each
+     * not seen before stays recorded whatever follows), then checks, then writes: any other refusal adds nothing. The
      * audit append comes last, as in every other write path (the chain head is the last lock).
      */
     ...(hashing ? {
@@ -53,7 +54,8 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
         const insert = insertRow(toRow(credential));
         const ids = write.singleUse.map((c) => ({ claim: c, query: useOnce({ namespace: c.namespace, id: c.id, expiresAt: c.expiresAt, now: write.now }) }));
         return transactImmediate(handle, (q): CommittedIssue => {
-          const replayed = ids.find(({ query }) => q.run(query) !== 1)?.claim;
+          let replayed: ReplayClaim | undefined;
+          for (const { claim: c, query } of ids) if ((isSpent(c, write.now) || q.run(query) !== 1) && !replayed) replayed = c;
           if (replayed) return { outcome: 'replayed', records: [], replayed };
           const live = q.first(agent)?.status === 'active' && (mandate === null || write.live.includes((q.first(mandate)?.status ?? '') as MandateStatus));
           if (!live) return { outcome: 'not_live', records: [] };

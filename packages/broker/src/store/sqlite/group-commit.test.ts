@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -176,7 +176,7 @@ describe('group commit: the WAL flush off the event loop', () => {
     await store.raw.syncWal!();
   });
 
-  test('the flush keeps one descriptor of the WAL, and the store closes it', async () => {
+  test('the flush keeps the one descriptor of the WAL it opened at start, and the store closes it', async () => {
     const walDescriptors = () => readdirSync('/proc/self/fd').filter((fd) => {
       try {
         return readlinkSync(`/proc/self/fd/${fd}`) === join(dir, 'm.db-wal');
@@ -186,7 +186,7 @@ describe('group commit: the WAL flush off the event loop', () => {
     }).length;
     const before = walDescriptors();
     for (let i = 0; i < 20; i++) await transactImmediate(store.raw, (q) => q.run(insertReplay(`f${i}`)));
-    assert.equal(walDescriptors(), before + 1, 'SQLite\'s own descriptors, and one for the flush');
+    assert.equal(walDescriptors(), before, 'the flush uses the descriptor opened at start, never one per flush');
     await store.close();
     await other.close();
     assert.equal(walDescriptors(), 0);
@@ -221,7 +221,7 @@ describe('group commit: the WAL flush off the event loop', () => {
     assert.equal(store.raw.raw.pragma('synchronous', { simple: true }), 2, 'FULL outside it');
   });
 
-  test('a failed flush fails every caller of its batch and every later one, without running their works', async () => {
+  test('a failed flush fails every caller of its batch and every later one, without running their works, and closes the store', async () => {
     const flushes = heldFlush();
     const batch = ['a', 'b'].map((id) => transactImmediate(store.raw, (q) => q.run(insertReplay(id))));
     await until(() => flushes.length === 1);
@@ -233,5 +233,31 @@ describe('group commit: the WAL flush off the event loop', () => {
     await assert.rejects(transactImmediate(store.raw, (q) => { ran = true; return q.run(insertReplay('c')); }), /could not make a commit durable/);
     assert.equal(ran, false, 'the store refuses writes through the group commit until restart');
     assert.equal(flushes.length, 1);
+    assert.equal(store.raw.raw.open, false, 'the connection is closed: no read or write sees what the disk may not hold');
+    await assert.rejects(store.raw.db.selectFrom('replay_cache').select('id').execute(), /not open/);
+    await assert.rejects(store.agents.setStatus('agt_x', 'suspended', ['active']), /not open/);
+  });
+
+  test('a database reached through a symbolic link flushes the WAL SQLite writes (next to the file linked to)', async () => {
+    const linked = join(dir, 'linked.db');
+    symlinkSync(join(dir, 'm.db'), linked);
+    const viaLink = await createSqliteStore({ path: linked });
+    try {
+      const wal = join(dir, 'm.db-wal');
+      const flushed = () => readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === wal;
+        } catch {
+          return false;
+        }
+      }).length;
+      const before = flushed();
+      assert.equal(await transactImmediate(viaLink.raw, (q) => q.run(viaLink.raw.db.insertInto('replay_cache').values({ namespace: 'gc', id: 'via-link', expires_at: 10 }))), 1);
+      assert.ok(before >= 1, 'the flush descriptor names the real WAL');
+      assert.equal(flushed(), before);
+      assert.deepEqual(await storedIds(), ['via-link']);
+    } finally {
+      await viaLink.close();
+    }
   });
 });

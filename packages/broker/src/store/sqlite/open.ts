@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, realpathSync } from 'node:fs';
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { migrationProvider } from '../migrations/index.ts';
@@ -59,7 +59,7 @@ export function scrubRewrittenPages(raw: Sqlite.Database): boolean {
 export async function openSqlite(options: SqliteOptions): Promise<SqliteHandle> {
   const raw = openSqliteConnection(options);
   const durable = !options.readonly && !raw.memory && (options.synchronous ?? 'FULL') === 'FULL';
-  const wal = durable ? walFlusher(`${raw.name}-wal`) : null;
+  let wal: ReturnType<typeof walFlusher> | null = null;
   // Kysely prepares every query anew; statements are cached by SQL text instead (the hot path
   // runs the same few statements). Safe because no query of the broker is streamed (iterate).
   const close = () => {
@@ -68,17 +68,21 @@ export async function openSqlite(options: SqliteOptions): Promise<SqliteHandle> 
   };
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { close, prepare: (sql: string) => prepareCached(raw, sql) } }) });
   if (!options.readonly) await migrateToLatest(db);
+  // SQLite names the WAL after the database's resolved path (a symbolic link followed); it exists
+  // once the migrations have read the database.
+  if (durable) wal = walFlusher(`${realpathSync(raw.name)}-wal`);
   return { db, raw, syncWal: wal?.flush ?? null };
 }
 
 /**
  * `fdatasync` of the WAL on the libuv thread pool: the event loop keeps serving while the disk
  * flushes. On Linux it flushes every write made to the file before the call, through whichever
- * descriptor. The descriptor is opened at the first flush (after a commit, so the WAL exists) and
- * kept: SQLite keeps the file while a connection is open, and truncates rather than replaces it.
+ * descriptor. The descriptor is opened here, at start (a missing WAL fails the start, not a later
+ * commit), and kept: SQLite keeps the file while a connection is open, and truncates rather than
+ * replaces it.
  */
 function walFlusher(path: string) {
-  let fd: number | null = null;
+  let fd: number | null = openSync(path, 'r');
   let inFlight = 0;
   let closing = false;
   // Never close under a flush: the number could be reused by another file before it runs.
@@ -90,8 +94,7 @@ function walFlusher(path: string) {
   };
   return {
     flush: () => new Promise<void>((resolve, reject) => {
-      if (closing) return reject(new Error('the store is closed'));
-      fd ??= openSync(path, 'r');
+      if (closing || fd === null) return reject(new Error('the store is closed'));
       inFlight++;
       fdatasync(fd, (error) => {
         inFlight--;

@@ -25,7 +25,10 @@ export function replayInsertStatement(db: SqliteHandle['db']) {
 export function createSqliteReplayCache(handle: SqliteHandle): ReplayCache {
   const { db } = handle;
   const insert = replayInsertStatement(db);
+  const live = prepared<{ namespace: string; id: string; now: number }, { one: number }>((p) =>
+    db.selectFrom('replay_cache').select((eb) => eb.lit(1).as('one')).where('namespace', '=', p('namespace')).where('id', '=', p('id')).where('expires_at', '>', p('now')));
   return {
+    seen: async (namespace, id, now) => (await db.executeQuery(live({ namespace, id, now }))).rows.length > 0,
     async checkAndInsert(namespace, id, expiresAt, now) {
       const query = insert({ namespace, id, expiresAt, now });
       return (await transactImmediate(handle, (q) => q.run(query))) === 1;

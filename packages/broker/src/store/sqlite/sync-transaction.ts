@@ -45,8 +45,9 @@ const batchers = new WeakMap<SqliteHandle, (pending: Pending) => void>();
  * Works arriving in the same event-loop turn share one `BEGIN IMMEDIATE` transaction, and so one
  * durable commit. Each work runs in its own savepoint: if it throws, only its own writes are rolled
  * back and only its caller sees the error. If the commit itself fails, every caller of the batch
- * sees that failure and nothing of the batch is stored. No caller learns its result before the
- * commit is durable: a token can never leave before its audit row.
+ * sees that failure and nothing of the batch is stored (if its flush fails, it may be; see below).
+ * No caller learns its result before the commit is durable: a token can never leave before its
+ * audit row.
  *
  * Durability without blocking the event loop (store opened with `synchronous = FULL` on a file):
  * the batch commits with `synchronous = NORMAL` (SQLite writes the WAL frames but does not flush
@@ -55,9 +56,11 @@ const batchers = new WeakMap<SqliteHandle, (pending: Pending) => void>();
  * While the flush runs, the next works queue and then share the next commit (one batch at a time).
  * Reads in the meantime may see rows whose flush is still running; nothing that depends on them
  * being durable is answered before it is, and a later commit is durable only after them (the WAL
- * is replayed in order). A failed flush leaves it unknown what the disk holds, so the store stops
- * accepting writes through the group commit: every caller of that batch and of every later one
- * gets the error (fail closed, as PostgreSQL does on a failed fsync) until the process restarts.
+ * is replayed in order). A failed flush leaves it unknown what the disk holds (the kernel may have
+ * dropped the pages, and a later flush could still succeed), so the connection is closed: every
+ * caller of that batch and of every later one gets the error, every other read and write of the
+ * store fails, and `/readyz` reports the store unreachable, until the process restarts and SQLite
+ * recovers from what the disk holds (fail-stop, as PostgreSQL stops on a failed fsync).
  *
  * Why synchronous and not an async Kysely transaction: better-sqlite3 waits out `busy_timeout`
  * synchronously. If connection A held the write lock across an `await`, connection B of the same
@@ -100,7 +103,10 @@ function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
         }
       });
       if (syncWal) await syncWal().catch((error: unknown) => {
-        flushFailure = new Error(`the store could not make a commit durable; writes are refused until restart: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        flushFailure = new Error(`the store could not make a commit durable and has closed; restart the broker: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        // After a failed flush the kernel may have dropped the pages, and a later flush can still
+        // succeed: nothing the connection holds can be trusted. Closed, it serves no read or write.
+        handle.raw.close();
         throw flushFailure;
       });
     } catch (error) {
