@@ -31,8 +31,14 @@ export function createPostgresAuditSink(db: Kysely<Database>, hashing: ChainHash
 /** The append, on an open transaction (also a revocation's, with its writes: change-feed.ts). */
 export async function appendInTransaction(trx: Kysely<Database>, ctx: AppendContext, inputs: readonly AuditEventInput[]): Promise<AuditRecord[]> {
   const { chain, time, seal, hashing } = ctx;
-  await trx.insertInto('audit_heads').values({ chain, seq: 0, hash: GENESIS_HASH, jws: '' }).onConflict((oc) => oc.column('chain').doNothing()).execute();
-  const locked = await trx.selectFrom('audit_heads').select(['chain', 'seq', 'hash']).where('chain', '=', chain).forUpdate().executeTakeFirstOrThrow();
+  const lockHead = () => trx.selectFrom('audit_heads').select(['chain', 'seq', 'hash']).where('chain', '=', chain).forUpdate().executeTakeFirst();
+  // The chain's first append creates its head row; every later one only locks it (one round trip).
+  let locked = await lockHead();
+  if (!locked) {
+    await trx.insertInto('audit_heads').values({ chain, seq: 0, hash: GENESIS_HASH, jws: '' }).onConflict((oc) => oc.column('chain').doNothing()).execute();
+    locked = await lockHead();
+    if (!locked) throw new Error(`audit head of chain ${chain} could not be created`);
+  }
   const records = linkEvents(chain, locked.seq === 0 ? null : locked, inputs, time, hashing);
   for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
     await trx.insertInto('audit_events').values(records.slice(i, i + ROWS_PER_INSERT).map(toRow)).execute();
