@@ -13,7 +13,7 @@ import { isSpent, type ReplayCache, type ReplayClaim } from '../ports/replay-cac
  * const held = createHeldIds(store.replay);
  * await verifyDpop({ ...request, held });            // checks the proof; its jti waits in `held`
  * await commitIssue({ ...write, singleUse: held.pending() }, append, events); held.recorded();
- * await held.recordNow();                             // nothing left: a no-op
+ * await held.recordNow(clock.now());                  // nothing left: a no-op
  */
 export interface HeldIds {
   add(claim: ReplayClaim): void;
@@ -49,12 +49,15 @@ export function createHeldIds(replay: ReplayCache): HeldIds {
     held = [];
     const fresh = await Promise.all(claims.map(async (c) => !isSpent(c, now) && (await replay.checkAndInsert(c.namespace, c.id, c.expiresAt, now))));
     const replayed = claims.find((_, i) => !fresh[i]);
-    return replayed ? new MandateError(replayed.code, replayed.message) : null;
+    return replayed ? replayError(replayed) : null;
   }
 }
 
 /** Records `claim` at once, or leaves it to `held` when the request holds its ids back. */
 export async function useOnce(replay: ReplayCache, claim: ReplayClaim, now: number, held: HeldIds | undefined): Promise<void> {
   if (held) return held.add(claim);
-  if (!(await replay.checkAndInsert(claim.namespace, claim.id, claim.expiresAt, now))) throw new MandateError(claim.code, claim.message);
+  if (!(await replay.checkAndInsert(claim.namespace, claim.id, claim.expiresAt, now))) throw replayError(claim);
 }
+
+/** The refusal of a replayed id: its own code and message. */
+export const replayError = (claim: ReplayClaim): MandateError => new MandateError(claim.code, claim.message);

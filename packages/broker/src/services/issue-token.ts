@@ -6,7 +6,7 @@ import type { Mandate, MandateStatus } from '../core/mandate.ts';
 import type { Credential } from '../ports/mandates.ts';
 import type { LoopDeps, AttestationSummary } from './loop-deps.ts';
 import { createStatusListService, type StatusReference } from './status-list.ts';
-import type { HeldIds } from '../proof/single-use.ts';
+import { replayError, type HeldIds } from '../proof/single-use.ts';
 
 /** A mandate may still yield a token in these states (`exhausted`: the use just taken was the last). */
 const LIVE: MandateStatus[] = ['active', 'exhausted'];
@@ -75,7 +75,7 @@ export function createTokenIssuer(deps: LoopDeps) {
       const write = { credential, live: LIVE, slot, singleUse: held?.pending() ?? [], now: clock.now() };
       const { outcome, replayed } = await within((append) => commitIssue(write, append, events));
       held?.recorded();
-      if (replayed) throw new MandateError(replayed.code, replayed.message);
+      if (replayed) throw replayError(replayed);
       if (outcome === 'issued') return statusLists.reference(slot);
       if (outcome === 'not_live') notLive(credential);
     }

@@ -24,7 +24,7 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
     jkt: p('jkt'), issued_at: p('issued_at'), expires_at: p('expires_at'), revoked_at: p('revoked_at'),
   }));
   const claim = claimStatement(db);
-  const useOnce = replayInsertStatement(db);
+  const recordId = replayInsertStatement(db);
   /** Each revocation is one conditional statement: the first `revokedAt` stays, and a row is counted once. */
   const revokeWhere = async (column: 'jti' | 'mandate_id' | 'agent_id', value: string, at: number) => {
     const result = await db
@@ -52,7 +52,7 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
         const mandate = credential.mandateId === null ? null : mandateStatus({ id: credential.mandateId });
         const claimSlot = claim(write);
         const insert = insertRow(toRow(credential));
-        const ids = write.singleUse.map((c) => ({ claim: c, query: useOnce({ namespace: c.namespace, id: c.id, expiresAt: c.expiresAt, now: write.now }) }));
+        const ids = write.singleUse.map((c) => ({ claim: c, query: recordId({ namespace: c.namespace, id: c.id, expiresAt: c.expiresAt, now: write.now }) }));
         return transactImmediate(handle, (q): CommittedIssue => {
           let replayed: ReplayClaim | undefined;
           for (const { claim: c, query } of ids) if ((isSpent(c, write.now) || q.run(query) !== 1) && !replayed) replayed = c;
