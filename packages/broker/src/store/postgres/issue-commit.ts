@@ -6,6 +6,7 @@ import type { CommittedIssue, CredentialRepository, IssueOutcome, IssueWrite } f
 import { isSpent, type ReplayClaim } from '../../ports/replay-cache.ts';
 import type { Database } from '../schema.ts';
 import { appendInTransaction } from './audit-sink.ts';
+import { recordIds } from './replay-cache.ts';
 import { turnBatcher } from '../turn-batcher.ts';
 import { retried } from './retry.ts';
 
@@ -101,17 +102,7 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
   if (fresh.length > 0) {
     const now = Math.min(...batch.map((p) => p.write.now));
     fresh.sort((a, b) => (a.namespace === b.namespace ? (a.id < b.id ? -1 : 1) : a.namespace < b.namespace ? -1 : 1));
-    const inserted = new Set((await trx
-      .insertInto('replay_cache')
-      .values(fresh)
-      .onConflict((oc) =>
-        oc
-          .columns(['namespace', 'id'])
-          .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
-          .where('replay_cache.expires_at', '<=', now),
-      )
-      .returning(['namespace', 'id'])
-      .execute()).map((r) => `${r.namespace}\u0000${r.id}`));
+    const inserted = new Set((await recordIds(trx, fresh, now)).map((r) => `${r.namespace}\u0000${r.id}`));
     batch.forEach(({ write: { singleUse } }, i) => {
       const seen = singleUse.find((c) => !inserted.has(`${c.namespace}\u0000${c.id}`));
       if (seen) refuse(i, 'replayed', seen);
