@@ -137,6 +137,19 @@ describe('accepted: equal or narrower in every dimension', () => {
     assert.equal((await fx.app.store.mandates.listChildren(mandateId)).length, 1);
   });
 
+  test('a sub-grant request whose DPoP proof is replayed under a fresh client assertion is refused before any effect: one child mandate', async () => {
+    const { parent, mandateId, token } = await approvedParent(['read']);
+    const child = await newActor();
+    const form = async () => ({
+      ...(await clientAuth(parent.agent)), grant_type: GRANT_TYPE.tokenExchange, subject_token: token, subject_token_type: TOKEN_TYPE.accessToken,
+      requested_token_type: SUB_GRANT_TOKEN_TYPE, [MAY_ACT_SUB_PARAMETER]: child.id,
+    });
+    const headers = { dpop: await fx.proof(parent.key, '/token') };
+    assert.equal((await fx.post('/token', await form(), headers)).status, 200);
+    assertOAuthError(await fx.post('/token', await form(), headers), 'ERR_DPOP_REPLAY', 'jti was already used');
+    assert.equal((await fx.app.store.mandates.listChildren(mandateId)).length, 1);
+  });
+
   test('narrowed actions are accepted', async () => {
     const { parent } = await approvedParent(['read', 'write']);
     const child = await newActor();

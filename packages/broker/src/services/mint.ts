@@ -110,6 +110,9 @@ export function createMintService(deps: LoopDeps) {
    * §5), a parent's access token for a sub-grant, or a sub-grant for the child's first token (§10).
    */
   return async function exchange(input: MintInput): Promise<Exchanged> {
+    // Only the grant's own mint hands the request's ids to its token's commit; a sub-grant's
+    // issuance or redemption has effects of its own first, so the ids are recorded before them.
+    if (input.requestedTokenType === SUB_GRANT_TOKEN_TYPE || input.subjectTokenType === SUB_GRANT_TOKEN_TYPE) await input.held?.recordNow(clock.now());
     if (input.requestedTokenType === SUB_GRANT_TOKEN_TYPE) return { kind: 'sub_grant', subGrant: await issueSubGrant(input) };
     if (input.subjectTokenType === SUB_GRANT_TOKEN_TYPE) return { kind: 'access_token', ...(await redeemSubGrant(input)) };
     if (input.requestedTokenType !== undefined && input.requestedTokenType !== TOKEN_TYPE.accessToken)

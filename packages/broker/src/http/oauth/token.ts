@@ -44,6 +44,8 @@ function attestationHeaders(ctx: Token): ClientAttestationHeaders {
 }
 
 async function collectCiba(ctx: Token): Promise<void> {
+  // A redemption has effects before its token (activation, poll accounting): the ids go first.
+  await ctx.held!.recordNow(ctx.deps.clock.now());
   const headers = attestationHeaders(ctx);
   const clientAttestation = headers.attestation === undefined && headers.pop === undefined ? undefined : headers;
   const { token, grant } = await ctx.deps.loop.collect({ agent: ctx.agent!, authReqId: ctx.body.auth_req_id, jkt: ctx.dpop!.jkt, jwk: ctx.dpop!.jwk, clientAttestation, requestId: ctx.requestId });
@@ -88,18 +90,7 @@ function resources(value: string | string[] | undefined): string[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
-/**
- * A mandate grant's exchange and `client_credentials` hand the request's single-use ids to the
- * token's commit (proof/single-use.ts); the other grants (CIBA redemption, sub-grants) record them
- * first, before any of their effects.
- */
-function mintsInOneCommit({ grant_type, requested_token_type, subject_token_type }: Token['body']): boolean {
-  if (grant_type === GRANT_TYPE.clientCredentials) return true;
-  return grant_type === GRANT_TYPE.tokenExchange && requested_token_type !== SUB_GRANT_TOKEN_TYPE && subject_token_type !== SUB_GRANT_TOKEN_TYPE;
-}
-
 async function issueByGrant(ctx: Token): Promise<void> {
-  if (!mintsInOneCommit(ctx.body)) await ctx.held!.recordNow(ctx.deps.clock.now());
   if (ctx.body.grant_type === GRANT_TYPE.ciba) return collectCiba(ctx);
   if (ctx.body.grant_type === GRANT_TYPE.tokenExchange) return exchange(ctx);
   return clientCredentials(ctx);
