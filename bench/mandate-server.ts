@@ -45,8 +45,9 @@ export function benchConfig(autonomousAgents: string[] = []): Record<string, unk
 export async function startMandate(dir: string, port: number, dataDir: string, config: Record<string, unknown>, entry: ServerEntry = 'serve') {
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const args = ['--config', join(dir, 'config.json'), '--data', dataDir, '--port', String(port), '--log-level', 'error'];
-  // BENCH_PROFILE=<dir> writes a V8 CPU profile of the server (see bench/README.md).
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  // BENCH_PROFILE=<dir> writes a V8 CPU profile of the server; BENCH_SERVER_FLAGS adds Node/V8 flags
+  // to it, such as those NODE_OPTIONS refuses (see bench/README.md).
+  const profile = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [])];
   const script =
     entry === 'serve'
       ? [new URL('../packages/broker/bin/mandate.js', import.meta.url).pathname, 'serve']

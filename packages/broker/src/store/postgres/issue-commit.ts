@@ -22,9 +22,11 @@ interface Pending {
 const MAX_BATCH = 128;
 
 /**
- * `CredentialRepository.commitIssue` on PostgreSQL (docs/audit.md "One commit per token"): the
- * mints requested in one event-loop turn share one transaction, with a fixed number of statements
- * whatever their count:
+ * `CredentialRepository.commitIssue` on PostgreSQL (docs/audit.md "One commit per token"): one
+ * batch at a time per process; the mints requested while a batch commits wait and share the next
+ * transaction (every batch of a chain takes that chain's head row lock, so two of them at once
+ * would only queue on it, each paying its own round trips and commit). A batch has a fixed number
+ * of statements whatever its count:
  *
  * 0. the single-use ids of every mint, in one `INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`
  *    in key order (the replay cache's own statement, as one): a mint whose id was seen before, was
@@ -56,7 +58,7 @@ export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHa
       }
       mints.forEach((pending, i) => pending.resolve(committed[i]!));
     }
-  });
+  }, true);
   return (write, audit, events) => new Promise<CommittedIssue>((resolve, reject) => enqueue({ write, audit, events, resolve, reject }));
 }
 

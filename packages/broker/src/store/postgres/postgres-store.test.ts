@@ -198,6 +198,50 @@ describe('PostgreSQL specifics', () => {
     });
   });
 
+  test('issue commit: one batch at a time; the mints that arrive while one commits share the next transaction', async () => {
+    await withStore(async (store) => {
+      const at = 1_700_000_900_000;
+      await store.humans.insert(aHuman(1));
+      await store.agents.insert(anAgent(1, ['usr_1']));
+      await store.statusLists.ensureList('1', 1024, at);
+      await store.mandates.insert(aMandate(1, 'agt_1', 'usr_1', { status: 'active' }));
+      const append = { chain: 'main', time: at, seal: () => 'sealed' };
+      const mint = (jti: string, idx: number) =>
+        store.credentials.commitIssue!(
+          { credential: aCredential(jti, 'agt_1', 'mdt_1', { issuedAt: at, expiresAt: at + 60_000 }), live: ['active'], slot: { listId: '1', idx, jti, reusableAt: at + 120_000 }, singleUse: [], now: at },
+          append,
+          [{ type: 'token.issued', actor: 'agt_1', jti }],
+        );
+      await mint('first', 0); // the chain's head row exists from here on
+      // Another transaction holds the head: the next batch waits on it, and the mints that arrive
+      // meanwhile, each in a turn of its own, queue behind that batch rather than start their own.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+      const holder = store.raw.db.transaction().execute(async (trx) => {
+        await sql`select seq from audit_heads where chain = 'main' for update`.execute(trx);
+        locked();
+        await held;
+      });
+      await lockTaken;
+      const turn = () => new Promise((resolve) => setImmediate(resolve));
+      const waiting = [mint('a', 1)];
+      for (const [i, jti] of ['b', 'c', 'd'].entries()) {
+        await turn();
+        await turn();
+        waiting.push(mint(jti, i + 2));
+      }
+      release();
+      await holder;
+      assert.deepEqual((await Promise.all(waiting)).map((c) => c.outcome), ['issued', 'issued', 'issued', 'issued']);
+      const { rows } = await sql<{ jti: string; x: string }>`select jti, xmin::text as x from credentials where jti in ('a', 'b', 'c', 'd') order by jti`.execute(store.raw.db);
+      const xact = Object.fromEntries(rows.map((r) => [r.jti, r.x]));
+      assert.notEqual(xact.a, xact.b, 'the first batch committed alone');
+      assert.deepEqual([xact.c, xact.d], [xact.b, xact.b], 'b, c and d: one transaction');
+    });
+  });
+
   test('group commit: a failing statement fails every caller of its batch, and none of the batch is stored', async () => {
     await withStore(async (store) => {
       const batch = createGroupCommit(store.raw.db);
