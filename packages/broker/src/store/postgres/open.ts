@@ -2,6 +2,7 @@ import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProviderFor } from '../migrations/index.ts';
 import type { Database } from '../schema.ts';
+import { prepareStatements } from './prepared.ts';
 
 export interface PostgresOptions {
   /** `postgres://user[:password]@host[:port]/database[?sslmode=…]` (libpq URL syntax). */
@@ -50,6 +51,7 @@ export async function openPostgres(options: PostgresOptions): Promise<PostgresHa
   const pool = new pg.Pool({ ...clientConfig(options), max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
   // An idle client's error (server restart) would otherwise be an uncaught 'error' event.
   pool.on('error', () => undefined);
+  prepareStatements(pool);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await db.connection().execute(async (c) => c.selectNoFrom((eb) => eb.val(1).as('ok')).execute());

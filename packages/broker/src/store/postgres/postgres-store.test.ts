@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { databaseFactory, emptyDatabase, startPostgres } from '../../../test/support/postgres.ts';
 import type { Change } from '../../ports/change-feed.ts';
 import type { MakeFixture, StoreFixture } from '../conformance/fixture.ts';
@@ -9,6 +10,9 @@ import { aCredential, aHuman, aMandate, anAgent } from '../conformance/records.t
 import { ensureAuditPartitions, partitionFor } from './audit-partitions.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { createPostgresStore, type PostgresStore } from './index.ts';
+import { isStalePlan, MAX_NAMED_PARAMETERS, prepareStatements } from './prepared.ts';
+import { retried } from './retry.ts';
+import type { Database } from '../schema.ts';
 
 // One throwaway cluster for the file; if it cannot start, this throws and the file FAILS (no skip).
 const cluster = await startPostgres();
@@ -239,6 +243,68 @@ describe('PostgreSQL specifics', () => {
       const xact = Object.fromEntries(rows.map((r) => [r.jti, r.x]));
       assert.notEqual(xact.a, xact.b, 'the first batch committed alone');
       assert.deepEqual([xact.c, xact.d], [xact.b, xact.b], 'b, c and d: one transaction');
+    });
+  });
+
+  /** A one-connection Kysely on `url` with `prepareStatements`, as open.ts wires it, so every statement meets the same connection's prepared ones. */
+  const oneConnection = (url: string, max?: number) => {
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    prepareStatements(pool, max);
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  };
+  const preparedOn = async (db: Kysely<Database>) =>
+    (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements order by name`.execute(db)).rows;
+
+  test('prepared statements: a parameterised statement is parsed once per connection and named after its text; statements without parameters stay unnamed', async () => {
+    await withStore(async (store, url) => {
+      await store.humans.insert(aHuman(1));
+      const db = oneConnection(url);
+      try {
+        for (let i = 0; i < 3; i++) assert.equal((await db.selectFrom('humans').selectAll().where('id', '=', 'usr_1').execute()).length, 1);
+        await db.transaction().execute((trx) => trx.selectFrom('humans').select('id').where('id', '=', 'usr_1').execute());
+        const prepared = await preparedOn(db);
+        assert.deepEqual(prepared.map((p) => p.statement), ['select * from "humans" where "id" = $1', 'select "id" from "humans" where "id" = $1']);
+        assert.deepEqual(prepared.map((p) => p.name), ['mandate_0', 'mandate_1']);
+      } finally {
+        await db.destroy();
+      }
+    });
+  });
+
+  test('prepared statements: beyond the bound, new texts run unnamed, and so do statements with many parameters', async () => {
+    await withStore(async (_store, url) => {
+      const db = oneConnection(url, 2);
+      try {
+        const many = Array.from({ length: MAX_NAMED_PARAMETERS + 1 }, (_, i) => i);
+        await sql`select ${sql.join(many.map((n) => sql`${n}::int`), sql` + `)} as many`.execute(db);
+        for (const n of [1, 2, 3, 1]) await sql`select ${n}::int + ${n}::int as x${sql.raw(String(n))}`.execute(db);
+        assert.deepEqual((await preparedOn(db)).map((p) => p.statement), ['select $1::int + $2::int as x1', 'select $1::int + $2::int as x2']);
+      } finally {
+        await db.destroy();
+      }
+    });
+  });
+
+  test('prepared statements: after a migration changes a table\'s columns, a named select * of it runs again unnamed, alone or in a retried transaction', async () => {
+    await withStore(async (store, url) => {
+      await store.humans.insert(aHuman(1));
+      const db = oneConnection(url);
+      // Three texts, each named on the connection before the column is added.
+      const alone = (on: Kysely<Database>) => on.selectFrom('humans').selectAll().where('id', '=', 'usr_1').executeTakeFirstOrThrow();
+      const unretried = (on: Kysely<Database>) => on.selectFrom('humans').selectAll().where('id', '=', 'usr_1').limit(1).executeTakeFirstOrThrow();
+      const inRetried = (on: Kysely<Database>) => on.selectFrom('humans').selectAll().where('id', '=', 'usr_1').orderBy('id').executeTakeFirstOrThrow();
+      const extra = (row: object) => (row as Record<string, unknown>).extra;
+      try {
+        for (const read of [alone, unretried, inRetried]) await read(db);
+        assert.equal((await preparedOn(db)).length, 3);
+        await sql`alter table humans add column extra text default 'added'`.execute(store.raw.db);
+        assert.equal(extra(await alone(db)), 'added', 'outside a transaction: run again at once, unnamed');
+        await assert.rejects(db.transaction().execute(unretried), (error) => isStalePlan(error), 'inside one: the transaction fails');
+        assert.equal(extra(await retried(() => db.transaction().execute(inRetried))), 'added', 'retried runs it again, unnamed');
+        assert.equal(extra(await db.transaction().execute(unretried)), 'added', 'from then on unnamed');
+      } finally {
+        await db.destroy();
+      }
     });
   });
 

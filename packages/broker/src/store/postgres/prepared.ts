@@ -1,0 +1,71 @@
+import type pg from 'pg';
+
+/** SQLSTATE feature_not_supported, as PostgreSQL reports a prepared statement whose result columns changed under it (a migration). */
+const STALE_PLAN_CODE = '0A000';
+const STALE_PLAN_MESSAGE = 'cached plan must not change result type';
+
+/** True for the error a named statement gets once its table's columns changed: run the statement (or its transaction) again and it goes unnamed. */
+export function isStalePlan(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === STALE_PLAN_CODE && typeof message === 'string' && message.includes(STALE_PLAN_MESSAGE);
+}
+
+/** Statement texts given a name at most, per process: beyond it, new texts run unnamed (each connection holds every named statement it ran). */
+export const MAX_NAMED_STATEMENTS = 256;
+/**
+ * Statements with more parameters run unnamed: a batch's multi-row inserts, whose text changes with
+ * the row count, would otherwise fill the bound with large plans, and they are already shared by
+ * the batch's mints.
+ */
+export const MAX_NAMED_PARAMETERS = 32;
+
+type Query = (text: unknown, values?: unknown, callback?: unknown) => unknown;
+
+/**
+ * Every parameterised statement the pool's clients run (all of Kysely's) becomes a named prepared
+ * statement: PostgreSQL parses and plans it once per connection instead of on every execution
+ * (about a third of its CPU per mint; bench/README.md). One name per distinct text, for at most
+ * `max` texts per process; beyond that, and for statements without parameters (`begin`, `commit`)
+ * or with more than `MAX_NAMED_PARAMETERS`, the unnamed statement as before.
+ *
+ * A migration that changes a table's columns makes each older replica's named `select *` of it fail
+ * once with "cached plan must not change result type": that text runs unnamed from then on. Outside
+ * a transaction the statement runs again at once, unnamed; inside one the transaction has failed,
+ * and `retried` (retry.ts) runs it again where the caller uses it.
+ */
+export function prepareStatements(pool: pg.Pool, max = MAX_NAMED_STATEMENTS): void {
+  // text → name, or null: runs unnamed (its plan went stale once).
+  const names = new Map<string, string | null>();
+  const nameOf = (text: string): string | null => {
+    const known = names.get(text);
+    if (known !== undefined) return known;
+    if (names.size >= max) return null;
+    const name = `mandate_${names.size}`;
+    names.set(text, name);
+    return name;
+  };
+  pool.on('connect', (client: pg.PoolClient) => {
+    const query = client.query.bind(client) as Query;
+    let inTransaction = false;
+    const track = (text: string) => {
+      if (/^\s*(begin|start\s+transaction)\b/i.test(text)) inTransaction = true;
+      else if (/^\s*(commit|end|rollback)\b(?!\s+to\b)/i.test(text)) inTransaction = false;
+    };
+    const named = async (text: string, values: unknown[], name: string): Promise<unknown> => {
+      try {
+        return await query({ name, text, values });
+      } catch (error) {
+        if (!isStalePlan(error)) throw error;
+        names.set(text, null);
+        if (inTransaction) throw error;
+        return query(text, values);
+      }
+    };
+    (client as { query: Query }).query = (text, values, callback) => {
+      if (typeof text !== 'string' || callback !== undefined) return query(text, values, callback);
+      track(text);
+      const name = Array.isArray(values) && values.length > 0 && values.length <= MAX_NAMED_PARAMETERS ? nameOf(text) : null;
+      return name === null ? query(text, values) : named(text, values as unknown[], name);
+    };
+  });
+}
