@@ -69,6 +69,7 @@ const store = z
       .optional()
       .describe('PostgreSQL instead of the embedded SQLite: a postgres:// URL (docs/deployment.md). Replicas share it. Contains a password: prefer env MANDATE_STORE_URL.'),
     poolSize: z.number().int().min(1).max(200).default(10).describe('PostgreSQL only: most connections this replica opens (plus one for LISTEN and one holding its audit chain\'s lock).'),
+    preparedStatements: z.boolean().default(true).describe('PostgreSQL only: run each parameterised statement as a named prepared statement, parsed and planned once per connection (docs/deployment.md). Turn off behind a pooler that may hand one server connection to different clients between transactions (PgBouncer in transaction mode without max_prepared_statements).'),
     pollInterval: duration('5s', 'How often a replica polls the change feed for revocations and key rotations besides LISTEN/NOTIFY: the bound on how late one arrives when notifications are lost. Keep it below keys.activationDelay.'),
   })
   .prefault({})

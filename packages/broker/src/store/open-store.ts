@@ -20,7 +20,7 @@ export interface OpenStoreOptions {
  * const store = await createStore(loadConfig({ env: process.env }));
  */
 export async function createStore(config: Config, options: OpenStoreOptions = {}): Promise<Store> {
-  const { url, poolSize, synchronous, mmapSizeMb } = config.store;
-  if (url !== undefined) return createPostgresStore({ url, poolSize, readonly: options.readonly ?? false });
+  const { url, poolSize, preparedStatements, synchronous, mmapSizeMb } = config.store;
+  if (url !== undefined) return createPostgresStore({ url, poolSize, preparedStatements, readonly: options.readonly ?? false });
   return createSqliteStore({ path: join(config.dataDir, STORE_FILE), synchronous, mmapSizeMb, readonly: options.readonly ?? false });
 }

@@ -9,6 +9,8 @@ export interface PostgresOptions {
   url: string;
   /** Most connections this store opens (the pool's bound); the change feed's listener adds one. */
   poolSize?: number;
+  /** Parameterised statements as named prepared statements (prepared.ts); default true. */
+  preparedStatements?: boolean;
   /** Open without migrating, every transaction read-only (offline `audit verify`). */
   readonly?: boolean;
   /** Per-statement limit, so a stuck lock fails a request instead of hanging it. */
@@ -51,7 +53,7 @@ export async function openPostgres(options: PostgresOptions): Promise<PostgresHa
   const pool = new pg.Pool({ ...clientConfig(options), max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
   // An idle client's error (server restart) would otherwise be an uncaught 'error' event.
   pool.on('error', () => undefined);
-  prepareStatements(pool);
+  if (options.preparedStatements ?? true) prepareStatements(pool);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await db.connection().execute(async (c) => c.selectNoFrom((eb) => eb.val(1).as('ok')).execute());

@@ -271,6 +271,22 @@ describe('PostgreSQL specifics', () => {
     });
   });
 
+  test('prepared statements: on by default, off with store.preparedStatements false', async () => {
+    await withStore(async (_store, url) => {
+      for (const preparedStatements of [undefined, false]) {
+        const store = await createPostgresStore({ url, poolSize: 1, ...(preparedStatements === undefined ? {} : { preparedStatements }) });
+        try {
+          assert.equal(await store.humans.get('usr_1'), null);
+          const prepared = await preparedOn(store.raw.db);
+          assert.equal(prepared.some((p) => p.statement.startsWith('select * from "humans"')), preparedStatements === undefined, `preparedStatements: ${preparedStatements}`);
+          if (preparedStatements === false) assert.deepEqual(prepared, []);
+        } finally {
+          await store.close();
+        }
+      }
+    });
+  });
+
   test('prepared statements: beyond the bound, new texts run unnamed, and so do statements with many parameters', async () => {
     await withStore(async (_store, url) => {
       const db = oneConnection(url, 2);
