@@ -14,14 +14,6 @@ export function revocationStatements(db: Kysely<Database>, write: RevocationWrit
     mandate: mandate && mandate.from.length > 0
       ? transitionStatement(db, mandate.id, mandate.from, mandate.patch)
       : null,
-    /**
-     * PostgreSQL only (SQLite has one writer): the credentials' row locks in one fixed order (jti)
-     * before the update, whose own scan order depends on the plan (by mandate, by agent). So a
-     * mandate's and an agent's revocation over shared tokens cannot lock them crosswise (40P01).
-     */
-    lockCredentials: credentials
-      ? db.selectFrom('credentials').select('jti').where(...credentialFilter(credentials)).where('revoked_at', 'is', null).orderBy('jti').forUpdate()
-      : null,
     credentials: credentials
       ? db.updateTable('credentials').set({ revoked_at: change.at }).where(...credentialFilter(credentials)).where('revoked_at', 'is', null)
       : null,
@@ -29,7 +21,7 @@ export function revocationStatements(db: Kysely<Database>, write: RevocationWrit
   };
 }
 
-function credentialFilter(which: NonNullable<RevocationWrite['credentials']>): ['jti' | 'mandate_id' | 'agent_id', '=', string] {
+export function credentialFilter(which: NonNullable<RevocationWrite['credentials']>): ['jti' | 'mandate_id' | 'agent_id', '=', string] {
   if ('jti' in which) return ['jti', '=', which.jti];
   if ('mandateId' in which) return ['mandate_id', '=', which.mandateId];
   return ['agent_id', '=', which.agentId];

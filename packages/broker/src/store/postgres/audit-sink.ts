@@ -40,14 +40,19 @@ export async function appendInTransaction(trx: Kysely<Database>, ctx: AppendCont
     if (!locked) throw new Error(`audit head of chain ${chain} could not be created`);
   }
   const records = linkEvents(chain, locked.seq === 0 ? null : locked, inputs, time, hashing);
-  for (let i = 0; i < records.length; i += ROWS_PER_INSERT) {
+  const lastChunk = Math.floor((records.length - 1) / ROWS_PER_INSERT) * ROWS_PER_INSERT;
+  for (let i = 0; i < lastChunk; i += ROWS_PER_INSERT) {
     await trx.insertInto('audit_events').values(records.slice(i, i + ROWS_PER_INSERT).map(toRow)).execute();
   }
   const last = records[records.length - 1]!;
   const next: ChainHead = { chain, seq: last.seq, hash: last.hash };
   // Sealing inside the transaction: if the signer fails, nothing of the append is stored.
   const jws = seal(next, time);
-  await trx.updateTable('audit_heads').set({ seq: next.seq, hash: next.hash, jws }).where('chain', '=', chain).execute();
+  // The last rows and the new head in one statement (a data-modifying CTE): one round trip fewer.
+  await trx
+    .with('appended', (db) => db.insertInto('audit_events').values(records.slice(lastChunk).map(toRow)))
+    .updateTable('audit_heads').set({ seq: next.seq, hash: next.hash, jws }).where('chain', '=', chain)
+    .execute();
   return records;
 }
 

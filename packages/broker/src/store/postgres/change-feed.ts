@@ -1,9 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { ChainHashing } from '../../core/audit-chain.ts';
-import type { ChangeFeed, CommittedRevocation, RevocationOutcome } from '../../ports/change-feed.ts';
+import type { ChangeFeed, CommittedRevocation, RevocationOutcome, RevocationWrite } from '../../ports/change-feed.ts';
 import { createChangeHub, type ChangeHub, type PushChannel } from '../change-hub.ts';
-import { revocationStatements } from '../revocation-writes.ts';
+import { credentialFilter, revocationStatements } from '../revocation-writes.ts';
 import type { Database } from '../schema.ts';
 import { createSqliteChangeFeed } from '../sqlite/change-feed.ts';
 import { appendInTransaction } from './audit-sink.ts';
@@ -17,12 +17,29 @@ const RECONNECT_MAX_MS = 30_000;
 
 const NOT_APPLIED: CommittedRevocation = { outcome: { applied: false, credentialsRevoked: 0, cursor: null }, records: [] };
 
-/** Draws the next cursor and NOTIFYs it, inside `trx` (see below for the lock). */
-async function insertChange(trx: Kysely<Database>, insert: ReturnType<typeof revocationStatements>['change']): Promise<number> {
-  await sql`select pg_advisory_xact_lock(hashtext(${CHANGES_CHANNEL}))`.execute(trx);
-  const cursor = Number((await insert.executeTakeFirstOrThrow()).cursor);
-  await sql`select pg_notify(${CHANGES_CHANNEL}, ${String(cursor)})`.execute(trx);
-  return cursor;
+/**
+ * Draws the next cursor and NOTIFYs it, inside `trx` (see below for the lock), in one statement:
+ * the insert selects from the lock's row, so the cursor is drawn only once the lock is held.
+ */
+async function insertChange(trx: Kysely<Database>, { topic, key, at }: RevocationWrite['change']): Promise<number> {
+  const { rows } = await sql<{ cursor: number | string }>`
+    with held as materialized (select pg_advisory_xact_lock(hashtext(${CHANGES_CHANNEL}))),
+         drawn as (insert into changes (topic, key, at) select ${topic}::text, ${key}::text, ${at}::bigint from held returning cursor)
+    select cursor, pg_notify(${CHANGES_CHANNEL}, cursor::text) from drawn`.execute(trx);
+  return Number(rows[0]!.cursor);
+}
+
+/**
+ * The credentials' update, their row locks taken first in one fixed order (jti) by the CTE: the
+ * update's own scan order depends on the plan (by mandate, by agent), so a mandate's and an
+ * agent's revocation over shared tokens could otherwise lock them crosswise (40P01).
+ */
+function revokeCredentialsInOrder(trx: Kysely<Database>, which: NonNullable<RevocationWrite['credentials']>, at: number) {
+  return trx
+    .with('locked', (db) => db.selectFrom('credentials').select('jti').where(...credentialFilter(which)).where('revoked_at', 'is', null).orderBy('jti').forUpdate())
+    .updateTable('credentials').set({ revoked_at: at })
+    .where('jti', 'in', (eb) => eb.selectFrom('locked').select('locked.jti'))
+    .where('revoked_at', 'is', null);
 }
 
 /**
@@ -41,7 +58,7 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
   return {
     ...shared,
     async publish(topic, key, at) {
-      const cursor = await db.transaction().execute((trx) => insertChange(trx, revocationStatements(trx, { change: { topic, key, at } }).change));
+      const cursor = await db.transaction().execute((trx) => insertChange(trx, { topic, key, at }));
       hub.wakeAll();
       return cursor;
     },
@@ -55,10 +72,9 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
       const committed = await retried(() => db.transaction().execute(async (trx): Promise<CommittedRevocation> => {
         const statements = revocationStatements(trx, write);
         if (write.mandate && (!statements.mandate || Number((await statements.mandate.executeTakeFirst()).numUpdatedRows) !== 1)) return NOT_APPLIED;
-        await statements.lockCredentials?.execute();
-        const credentialsRevoked = statements.credentials ? Number((await statements.credentials.executeTakeFirst()).numUpdatedRows) : 0;
+        const credentialsRevoked = write.credentials ? Number((await revokeCredentialsInOrder(trx, write.credentials, write.change.at).executeTakeFirst()).numUpdatedRows) : 0;
         if (!write.mandate && credentialsRevoked === 0) return NOT_APPLIED;
-        const outcome: RevocationOutcome = { applied: true, credentialsRevoked, cursor: await insertChange(trx, statements.change) };
+        const outcome: RevocationOutcome = { applied: true, credentialsRevoked, cursor: await insertChange(trx, write.change) };
         const inputs = events(outcome);
         return { outcome, records: inputs.length > 0 ? await appendInTransaction(trx, { ...audit, hashing }, inputs) : [] };
       }));
