@@ -18,3 +18,21 @@ test('the cache stays within maxEntries, sweeping expired entries first', () => 
   cache.checkAndInsert('d', 500, 62); // full of live entries: the oldest ('b') is evicted
   assert.equal(cache.checkAndInsert('c', 500, 63), false);
 });
+
+test('a key that expired and came back keeps its new entry: its old place in the order evicts nothing', () => {
+  const cache = createMemoryReplayCache({ maxEntries: 3 });
+  cache.checkAndInsert('x', 500, 0); // the oldest live entry: sweeps stop at it while there is room
+  cache.checkAndInsert('a', 50, 0);
+  assert.equal(cache.checkAndInsert('a', 500, 60), true, 'expired: accepted again');
+  cache.checkAndInsert('b', 500, 61);
+  cache.checkAndInsert('c', 500, 62); // full: evicts 'x', then passes 'a''s first place
+  assert.equal(cache.checkAndInsert('a', 500, 63), false, 'a is still recorded');
+  assert.equal(cache.checkAndInsert('x', 500, 63), true, 'x was the one evicted');
+});
+
+test('at capacity, each insert evicts the oldest live entry, over many times the capacity', () => {
+  const cache = createMemoryReplayCache({ maxEntries: 100 });
+  for (let i = 0; i < 5000; i++) assert.equal(cache.checkAndInsert(`k${i}`, 10_000, 1), true);
+  for (let i = 4900; i < 5000; i++) assert.equal(cache.checkAndInsert(`k${i}`, 10_000, 2), false, `k${i} is among the newest 100`);
+  assert.equal(cache.checkAndInsert('k4899', 10_000, 2), true, 'the 101st newest was evicted');
+});
