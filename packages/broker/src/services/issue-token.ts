@@ -2,6 +2,7 @@ import { JWT_TYP } from '@mandate/sdk/protocol';
 import type { AuditEventInput } from '../core/audit-chain.ts';
 import { accessTokenClaims, type AccessTokenInput } from '../core/access-token.ts';
 import { MandateError } from '../core/errors.ts';
+import { accessTokenJti } from '../core/ids.ts';
 import type { Mandate, MandateStatus } from '../core/mandate.ts';
 import type { Credential } from '../ports/mandates.ts';
 import type { LoopDeps, AttestationSummary } from './loop-deps.ts';
@@ -92,9 +93,10 @@ export function createTokenIssuer(deps: LoopDeps) {
     // A use is taken before the commit: the ids go first, so a replay cannot spend a use.
     if (input.mandate?.task.constraints.maxUses !== undefined) await input.held?.recordNow(clock.now());
     const usesLeft = input.mandate ? await takeUse(input.mandate, input.requestId) : null;
-    const nowSeconds = Math.floor(clock.now() / 1000);
+    const nowMs = clock.now();
+    const nowSeconds = Math.floor(nowMs / 1000);
     const exp = lifetime(input, nowSeconds);
-    const jti = deps.random.base64url(16);
+    const jti = accessTokenJti(nowMs, deps.random.base64url(12));
     const tokenInput: AccessTokenInput = {
       issuer: config.issuer, jti, subject: input.subject, agentId: input.agentId, audience: input.audience, jkt: input.jkt,
       iat: nowSeconds, exp, attestation: input.attestation,
