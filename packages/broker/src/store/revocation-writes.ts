@@ -4,9 +4,11 @@ import type { Database } from './schema.ts';
 import { transitionStatement } from './mandate-rows.ts';
 
 /**
- * The statements of one revocation (`ChangeFeed.commitRevocation`), built once for both engines:
- * SQLite runs them synchronously under its write lock, PostgreSQL in one transaction. Each update
- * is conditional, so of two concurrent revocations exactly one applies (and publishes, and audits).
+ * The statements of one revocation (`ChangeFeed.commitRevocation`): SQLite runs them synchronously
+ * under its write lock. PostgreSQL runs the mandate's transition from here and its own forms of the
+ * other two (postgres/change-feed.ts: the credentials locked in jti order first, the cursor drawn
+ * under its lock), both filtered by `credentialFilter`. Each update is conditional, so of two
+ * concurrent revocations exactly one applies (and publishes, and audits).
  */
 export function revocationStatements(db: Kysely<Database>, write: RevocationWrite) {
   const { mandate, credentials, change } = write;

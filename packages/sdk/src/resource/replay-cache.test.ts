@@ -36,3 +36,9 @@ test('at capacity, each insert evicts the oldest live entry, over many times the
   for (let i = 4900; i < 5000; i++) assert.equal(cache.checkAndInsert(`k${i}`, 10_000, 2), false, `k${i} is among the newest 100`);
   assert.equal(cache.checkAndInsert('k4899', 10_000, 2), true, 'the 101st newest was evicted');
 });
+
+test('an expiry that is not a finite number is refused, not recorded as already expired', () => {
+  const cache = createMemoryReplayCache();
+  for (const expiresAt of [Number.NaN, Number.POSITIVE_INFINITY]) assert.throws(() => cache.checkAndInsert('a', expiresAt, 0), TypeError);
+  assert.equal(cache.checkAndInsert('a', 100, 0), true, 'nothing was recorded');
+});

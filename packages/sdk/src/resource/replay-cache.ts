@@ -54,6 +54,7 @@ export function createMemoryReplayCache(options: { maxEntries?: number } = {}): 
   };
   return {
     checkAndInsert(key, expiresAt, nowSeconds) {
+      if (!Number.isFinite(expiresAt)) throw new TypeError('expiresAt must be a finite number of epoch seconds');
       const seen = entries.get(key);
       if (seen !== undefined && seen > nowSeconds) return false;
       entries.delete(key);

@@ -20,13 +20,19 @@ interface Pending {
 
 /** Enough to amortise one commit over a burst of mints, small enough to keep the row locks short. */
 const MAX_BATCH = 128;
+/**
+ * A batch normally commits in milliseconds; one still running after this long waits on a lock
+ * (an agent or mandate row a long transaction holds, another replica's uncommitted id or slot), and
+ * the next batch may start beside it rather than hold up every mint of the replica.
+ */
+const OVERLAP_AFTER_MS = 1000;
 
 /**
  * `CredentialRepository.commitIssue` on PostgreSQL (docs/audit.md "One commit per token"): one
  * batch at a time per process; the mints requested while a batch commits wait and share the next
- * transaction (every batch of a chain takes that chain's head row lock, so two of them at once
- * would only queue on it, each paying its own round trips and commit). A batch has a fixed number
- * of statements whatever its count:
+ * transaction (every batch of a chain ends on that chain's head row lock, so two at once mostly
+ * queue there, each paying its own round trips and commit), unless the running batch has taken
+ * longer than OVERLAP_AFTER_MS. A batch has a fixed number of statements whatever its count:
  *
  * 0. the single-use ids of every mint, in one `INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`
  *    in key order (the replay cache's own statement, as one): a mint whose id was seen before, was
@@ -42,7 +48,8 @@ const MAX_BATCH = 128;
  *    row lock comes last, as in every other write path).
  *
  * A mint refused at 0, 1 or 2 stores nothing of its own but its ids; if the transaction fails, every mint of the
- * batch fails and nothing is stored. A deadlock or serialization failure runs the batch again.
+ * batch fails and nothing is stored. A deadlock, a serialization failure or a stale prepared plan
+ * (prepared.ts) runs the batch again.
  */
 export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHashing): NonNullable<CredentialRepository['commitIssue']> {
   const enqueue = turnBatcher<Pending>(MAX_BATCH, async (batch) => {
@@ -58,7 +65,7 @@ export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHa
       }
       mints.forEach((pending, i) => pending.resolve(committed[i]!));
     }
-  }, true);
+  }, true, OVERLAP_AFTER_MS);
   return (write, audit, events) => new Promise<CommittedIssue>((resolve, reject) => enqueue({ write, audit, events, resolve, reject }));
 }
 

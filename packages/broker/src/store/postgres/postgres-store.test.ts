@@ -324,6 +324,22 @@ describe('PostgreSQL specifics', () => {
     });
   });
 
+  test('prepared statements: a parameter that cannot be serialized fails its query only; the text then runs unnamed', async () => {
+    await withStore(async (_store, url) => {
+      const db = oneConnection(url);
+      const echo = (value: unknown) => sql<{ x: string }>`select ${value}::text as x`.execute(db);
+      try {
+        assert.equal((await echo('one')).rows[0]!.x, 'one');
+        const circular: Record<string, unknown> = {};
+        circular.self = circular;
+        await assert.rejects(echo(circular), TypeError);
+        assert.equal((await echo('two')).rows[0]!.x, 'two', 'the connection and the statement text still work');
+      } finally {
+        await db.destroy();
+      }
+    });
+  });
+
   test('group commit: a failing statement fails every caller of its batch, and none of the batch is stored', async () => {
     await withStore(async (store) => {
       const batch = createGroupCommit(store.raw.db);

@@ -2,12 +2,14 @@ import type pg from 'pg';
 
 /** SQLSTATE feature_not_supported, as PostgreSQL reports a prepared statement whose result columns changed under it (a migration). */
 const STALE_PLAN_CODE = '0A000';
+/** Where PostgreSQL raises it: the routine name is never translated, unlike the message (`lc_messages`). */
+const STALE_PLAN_ROUTINE = 'RevalidateCachedQuery';
 const STALE_PLAN_MESSAGE = 'cached plan must not change result type';
 
 /** True for the error a named statement gets once its table's columns changed: run the statement (or its transaction) again and it goes unnamed. */
 export function isStalePlan(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return code === STALE_PLAN_CODE && typeof message === 'string' && message.includes(STALE_PLAN_MESSAGE);
+  const { code, routine, message } = (error ?? {}) as { code?: unknown; routine?: unknown; message?: unknown };
+  return code === STALE_PLAN_CODE && (routine === STALE_PLAN_ROUTINE || (typeof message === 'string' && message.includes(STALE_PLAN_MESSAGE)));
 }
 
 /** Statement texts given a name at most, per process: beyond it, new texts run unnamed (each connection holds every named statement it ran). */
@@ -31,7 +33,14 @@ type Query = (text: unknown, values?: unknown, callback?: unknown) => unknown;
  * A migration that changes a table's columns makes each older replica's named `select *` of it fail
  * once with "cached plan must not change result type": that text runs unnamed from then on. Outside
  * a transaction the statement runs again at once, unnamed; inside one the transaction has failed,
- * and `retried` (retry.ts) runs it again where the caller uses it.
+ * and `retried` (retry.ts) runs it again where the caller uses it (once per stale text it meets).
+ * Whether a statement is inside a transaction is read from the texts Kysely sends (`begin`,
+ * `start transaction …`, `commit`, `rollback`; `rollback to` a savepoint stays inside).
+ *
+ * PostgreSQL keeps each named statement, with its plan, on every pooled connection that ran it:
+ * up to `max` per connection. After five runs it may switch a statement to a generic plan; the
+ * broker's statements filter on keys and indexed columns, where that plan is the one it would
+ * choose for the values anyway.
  */
 export function prepareStatements(pool: pg.Pool, max = MAX_NAMED_STATEMENTS): void {
   // text → name, or null: runs unnamed (its plan went stale once).
@@ -55,6 +64,10 @@ export function prepareStatements(pool: pg.Pool, max = MAX_NAMED_STATEMENTS): vo
       try {
         return await query({ name, text, values });
       } catch (error) {
+        // A parameter pg cannot serialize (a TypeError, such as a circular object) may leave it
+        // believing the statement is still prepared on the connection: that text runs unnamed from
+        // then on. (Connection errors are not TypeErrors: they keep the name.)
+        if (error instanceof TypeError) names.set(text, null);
         if (!isStalePlan(error)) throw error;
         names.set(text, null);
         if (inTransaction) throw error;

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { turnBatcher } from './turn-batcher.ts';
+
+/** A batcher whose batches finish only when the test releases them; `batches` lists what each got. */
+function controlled(oneAtATime: boolean, overlapAfterMs?: number) {
+  const batches: number[][] = [];
+  const releases: Array<() => void> = [];
+  const enqueue = turnBatcher<number>(100, (batch) => {
+    batches.push(batch);
+    return new Promise<void>((resolve) => releases.push(resolve));
+  }, oneAtATime, overlapAfterMs);
+  return { batches, releases, enqueue };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+test('items of one turn form one batch; without oneAtATime, the next turn\'s start at once', async () => {
+  const { batches, enqueue } = controlled(false);
+  enqueue(1);
+  enqueue(2);
+  await turn();
+  enqueue(3);
+  await turn();
+  assert.deepEqual(batches, [[1, 2], [3]]);
+});
+
+test('one at a time: what arrives while a batch runs waits, then goes as one batch', async () => {
+  const { batches, releases, enqueue } = controlled(true);
+  enqueue(1);
+  await turn();
+  for (const item of [2, 3, 4]) {
+    enqueue(item);
+    await turn();
+  }
+  assert.deepEqual(batches, [[1]]);
+  releases[0]!();
+  await turn();
+  await turn();
+  assert.deepEqual(batches, [[1], [2, 3, 4]]);
+});
+
+test('one at a time with overlapAfterMs: a batch running that long no longer holds the next one back', async () => {
+  const { batches, releases, enqueue } = controlled(true, 200);
+  enqueue(1);
+  await turn();
+  enqueue(2);
+  await sleep(50);
+  assert.deepEqual(batches, [[1]], 'within the bound, the next batch waits');
+  for (let waited = 0; batches.length < 2 && waited < 5_000; waited += 20) await sleep(20);
+  assert.deepEqual(batches, [[1], [2]], 'past it, the next batch starts though the first still runs');
+  enqueue(3);
+  await sleep(50);
+  assert.equal(batches.length, 2, 'and the bound counts again from that start');
+  releases[1]!();
+  await turn();
+  await turn();
+  assert.deepEqual(batches, [[1], [2], [3]], 'one batch still running, but started long enough ago: the next goes');
+  for (const release of releases) release();
+});
