@@ -21,6 +21,7 @@ import type { JSONWebKeySet } from 'jose';
 import { completeJws, parseJwsHeader, signatureVerifies, type ParsedJws } from './jws/index.ts';
 import { JWT_TYP } from './protocol/index.ts';
 import { createKeySource, type KeySource } from './resource/keys.ts';
+import { ExpiringMap } from './util/expiring-map.ts';
 
 /** CAEP 1.0 §3.1 and SSF 1.0 §8.1.4.1 event types. */
 export const SSF_EVENT = {
@@ -88,9 +89,9 @@ export function createSsfReceiver(options: SsfReceiverOptions): SsfReceiver {
   const retainMs = (options.retainSeconds ?? 600) * 1000;
   const limit = options.maxEntries ?? 100_000;
   /** Revoked subject → until when it is remembered (ms) and the event time it covers (s; Infinity for a jti). */
-  const revoked = new Map<string, Revoked>();
+  const revoked = new ExpiringMap<Revoked>(limit);
   /** SET jti → until when it is remembered (ms): a replayed or retried SET is not applied twice. */
-  const seen = new Map<string, Revoked>();
+  const seen = new ExpiringMap<Revoked>(limit);
 
   const apply = (payload: Record<string, unknown>) => {
     const events = payload.events as Record<string, Record<string, unknown>>;
@@ -100,7 +101,7 @@ export function createSsfReceiver(options: SsfReceiverOptions): SsfReceiver {
         const key = subjectKey(payload.sub_id, options.issuer);
         // Per credential: that token is dead for good. Per mandate: tokens issued up to the event.
         const at = key.startsWith('jti:') ? Infinity : eventTime(events[type], payload.iat as number);
-        remember(revoked, key, { until: now() + retainMs, at: Math.max(at, revoked.get(key)?.at ?? -Infinity) }, limit, now());
+        revoked.set(key, { until: now() + retainMs, at: Math.max(at, revoked.get(key)?.at ?? -Infinity) }, now());
       }
     }
   };
@@ -111,9 +112,9 @@ export function createSsfReceiver(options: SsfReceiverOptions): SsfReceiver {
       const payload = await verifySet(body.trim(), keys, options);
       const iat = payload.iat as number;
       if (iat * 1000 < now() - retainMs || iat > now() / 1000 + MAX_SKEW_SECONDS) throw new PushError('invalid_request', 'the SET iat is outside the accepted window');
-      if (isLive(seen, String(payload.jti), now())) return { status: 202 }; // RFC 8935 §2.3: already accepted
+      if (seen.live(String(payload.jti), now())) return { status: 202 }; // RFC 8935 §2.3: already accepted
       apply(payload);
-      remember(seen, String(payload.jti), { until: iat * 1000 + retainMs, at: iat }, limit, now());
+      seen.set(String(payload.jti), { until: iat * 1000 + retainMs, at: iat }, now());
       return { status: 202 };
     } catch (error) {
       if (error instanceof PushError) return { status: 400, body: { err: error.err, description: error.message } };
@@ -130,9 +131,9 @@ export function createSsfReceiver(options: SsfReceiverOptions): SsfReceiver {
         .then((outcome) => send(response, outcome), () => send(response, { status: 400, body: { err: 'invalid_request', description: 'the SET could not be read' } }));
     },
     isRevoked(claims) {
-      if (isLive(revoked, `jti:${String(claims.jti)}`, now())) return true;
+      if (revoked.live(`jti:${String(claims.jti)}`, now())) return true;
       const mandateId = (claims.authorization_details as Array<{ delegation?: { id?: unknown } }> | undefined)?.[0]?.delegation?.id;
-      if (typeof mandateId !== 'string' || !isLive(revoked, `id:${mandateId}`, now())) return false;
+      if (typeof mandateId !== 'string' || !revoked.live(`id:${mandateId}`, now())) return false;
       return typeof claims.iat !== 'number' || claims.iat <= revoked.get(`id:${mandateId}`)!.at;
     },
     get size() {
@@ -144,21 +145,6 @@ export function createSsfReceiver(options: SsfReceiverOptions): SsfReceiver {
 interface Revoked {
   until: number;
   at: number;
-}
-
-function isLive(map: Map<string, Revoked>, key: string, nowMs: number): boolean {
-  const entry = map.get(key);
-  return entry !== undefined && entry.until > nowMs;
-}
-
-/** Adds or refreshes `key`; then forgets the oldest entries beyond `limit` and the expired ones. */
-function remember(map: Map<string, Revoked>, key: string, entry: Revoked, limit: number, nowMs: number): void {
-  map.delete(key);
-  map.set(key, entry);
-  for (const [oldest, { until }] of map) {
-    if (map.size <= limit && until > nowMs) break;
-    map.delete(oldest);
-  }
 }
 
 /** CAEP 1.0 §3.1: `event_timestamp` is when the session was revoked; the SET's `iat` if absent. */

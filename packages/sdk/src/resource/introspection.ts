@@ -1,5 +1,6 @@
 import { VerifierError } from './errors.ts';
 import type { IntrospectionOptions } from './options.ts';
+import { ExpiringMap } from '../util/expiring-map.ts';
 
 export interface IntrospectionCheck {
   /** Rejects with `ERR_TOKEN_REVOKED` when the broker says the token is no longer active. */
@@ -15,7 +16,7 @@ const CACHE_LIMIT = 10_000;
  */
 export function createIntrospection(options: IntrospectionOptions, fetchImpl: typeof fetch): IntrospectionCheck {
   const ttlMs = (options.cacheTtlSeconds ?? 30) * 1000;
-  const cache = new Map<string, { active: boolean; until: number }>();
+  const cache = new ExpiringMap<{ active: boolean; until: number }>(CACHE_LIMIT);
   // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
   const basic = `Basic ${btoa(`${formEncode(options.clientId)}:${formEncode(options.clientSecret)}`)}`;
 
@@ -37,19 +38,14 @@ export function createIntrospection(options: IntrospectionOptions, fetchImpl: ty
     return body.active;
   };
 
-  const remember = (jti: string, active: boolean, until: number, nowMs: number) => {
-    if (cache.size >= CACHE_LIMIT) for (const [key, entry] of cache) if (entry.until <= nowMs || cache.size >= CACHE_LIMIT) cache.delete(key);
-    cache.set(jti, { active, until });
-  };
-
   return {
     async check(token, claims, nowMs) {
-      const cached = cache.get(claims.jti);
+      const cached = cache.live(claims.jti, nowMs);
       let active: boolean;
-      if (cached && nowMs < cached.until) active = cached.active;
+      if (cached) active = cached.active;
       else {
         active = await ask(token);
-        remember(claims.jti, active, active ? Math.min(nowMs + ttlMs, claims.exp * 1000) : claims.exp * 1000, nowMs);
+        cache.set(claims.jti, { active, until: active ? Math.min(nowMs + ttlMs, claims.exp * 1000) : claims.exp * 1000 }, nowMs);
       }
       if (!active) throw new VerifierError('ERR_TOKEN_REVOKED', 'the access token is no longer active');
     },

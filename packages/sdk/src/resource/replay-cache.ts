@@ -1,3 +1,5 @@
+import { ExpiringMap } from '../util/expiring-map.ts';
+
 /**
  * Remembers DPoP proof `jti` values until they expire. Implement it over a shared store
  * (Redis `SET NX EX`, a SQL unique key) when several instances serve one audience.
@@ -30,37 +32,12 @@ export interface ReplayCache {
  * ```
  */
 export function createMemoryReplayCache(options: { maxEntries?: number } = {}): ReplayCache {
-  const maxEntries = options.maxEntries ?? 100_000;
-  const entries = new Map<string, number>();
-  // Insertion order, oldest first from `head`, kept apart from the Map: sweeping by iterating the
-  // Map from its start would walk over every entry deleted since its last rehash (V8 keeps them as
-  // holes), tens of microseconds per insert once the cache is full.
-  let order: { key: string; expiresAt: number }[] = [];
-  let head = 0;
-  const sweep = (nowSeconds: number) => {
-    while (head < order.length) {
-      const { key, expiresAt } = order[head]!;
-      // An entry replaced since (its key expired and came back) is only a stale place in the order.
-      if (entries.get(key) === expiresAt) {
-        if (expiresAt > nowSeconds && entries.size < maxEntries) break;
-        entries.delete(key);
-      }
-      head += 1;
-    }
-    if (head > 1024 && head * 2 > order.length) {
-      order = order.slice(head);
-      head = 0;
-    }
-  };
+  const entries = new ExpiringMap<{ until: number }>(options.maxEntries ?? 100_000);
   return {
     checkAndInsert(key, expiresAt, nowSeconds) {
       if (!Number.isFinite(expiresAt)) throw new TypeError('expiresAt must be a finite number of epoch seconds');
-      const seen = entries.get(key);
-      if (seen !== undefined && seen > nowSeconds) return false;
-      entries.delete(key);
-      sweep(nowSeconds);
-      entries.set(key, expiresAt);
-      order.push({ key, expiresAt });
+      if (entries.live(key, nowSeconds)) return false;
+      entries.set(key, { until: expiresAt }, nowSeconds);
       return true;
     },
   };
