@@ -246,6 +246,50 @@ describe('PostgreSQL specifics', () => {
     });
   });
 
+  test('issue commit: a batch stuck on a row lock another transaction holds lets the next batch start after a second', async () => {
+    await withStore(async (_store, url) => {
+      const store = await createPostgresStore({ url, poolSize: 4 });
+      try {
+        const at = 1_700_000_900_000;
+        await store.humans.insert(aHuman(1));
+        await store.statusLists.ensureList('1', 1024, at);
+        for (const n of [1, 2]) {
+          await store.agents.insert(anAgent(n, ['usr_1']));
+          await store.mandates.insert(aMandate(n, `agt_${n}`, 'usr_1', { status: 'active' }));
+        }
+        const append = { chain: 'main', time: at, seal: () => 'sealed' };
+        const mint = (n: number, jti: string, idx: number) =>
+          store.credentials.commitIssue!(
+            { credential: aCredential(jti, `agt_${n}`, `mdt_${n}`, { issuedAt: at, expiresAt: at + 60_000 }), live: ['active'], slot: { listId: '1', idx, jti, reusableAt: at + 120_000 }, singleUse: [], now: at },
+            append,
+            [{ type: 'token.issued', actor: `agt_${n}`, jti }],
+          );
+        // An administrator's open transaction holds agent 1's row: a batch with agent 1's mint waits on it.
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let locked!: () => void;
+        const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+        const holder = store.raw.db.transaction().execute(async (trx) => {
+          await sql`select id from agents where id = 'agt_1' for update`.execute(trx);
+          locked();
+          await held;
+        });
+        await lockTaken;
+        let stuckDone = false;
+        const stuck = mint(1, 'stuck', 1).finally(() => (stuckDone = true));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const next = await Promise.race([mint(2, 'next', 2), new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting'))]);
+        assert.equal((next as { outcome?: string }).outcome, 'issued', 'the next batch committed beside the stuck one');
+        assert.equal(stuckDone, false, 'the first batch still waits on the lock');
+        release();
+        await holder;
+        assert.equal((await stuck).outcome, 'issued');
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   /** A one-connection Kysely on `url` with `prepareStatements`, as open.ts wires it, so every statement meets the same connection's prepared ones. */
   const oneConnection = (url: string, max?: number) => {
     const pool = new pg.Pool({ connectionString: url, max: 1 });
