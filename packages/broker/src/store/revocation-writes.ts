@@ -7,7 +7,7 @@ import { transitionStatement } from './mandate-rows.ts';
  * The statements of one revocation (`ChangeFeed.commitRevocation`): SQLite runs them synchronously
  * under its write lock. PostgreSQL runs the mandate's transition from here and its own forms of the
  * other two (postgres/change-feed.ts: the credentials locked in jti order first, the cursor drawn
- * under its lock), both filtered by `credentialFilter`. Each update is conditional, so of two
+ * under its lock); its credentials statement uses `credentialFilter` too. Each update is conditional, so of two
  * concurrent revocations exactly one applies (and publishes, and audits).
  */
 export function revocationStatements(db: Kysely<Database>, write: RevocationWrite) {

@@ -4,13 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { turnBatcher } from './turn-batcher.ts';
 
 /** A batcher whose batches finish only when the test releases them; `batches` lists what each got. */
-function controlled(oneAtATime: boolean, overlapAfterMs?: number) {
+function controlled(oneAtATime: boolean, overlapAfterMs?: number, maxRunning?: number) {
   const batches: number[][] = [];
   const releases: Array<() => void> = [];
   const enqueue = turnBatcher<number>(100, (batch) => {
     batches.push(batch);
     return new Promise<void>((resolve) => releases.push(resolve));
-  }, oneAtATime, overlapAfterMs);
+  }, { oneAtATime, ...(overlapAfterMs === undefined ? {} : { overlapAfterMs }), ...(maxRunning === undefined ? {} : { maxRunning }) });
   return { batches, releases, enqueue };
 }
 
@@ -42,20 +42,48 @@ test('one at a time: what arrives while a batch runs waits, then goes as one bat
 });
 
 test('one at a time with overlapAfterMs: a batch running that long no longer holds the next one back', async () => {
-  const { batches, releases, enqueue } = controlled(true, 200);
+  const { batches, releases, enqueue } = controlled(true, 500, 3);
   enqueue(1);
   await turn();
   enqueue(2);
-  await sleep(50);
+  await sleep(100);
   assert.deepEqual(batches, [[1]], 'within the bound, the next batch waits');
   for (let waited = 0; batches.length < 2 && waited < 5_000; waited += 20) await sleep(20);
   assert.deepEqual(batches, [[1], [2]], 'past it, the next batch starts though the first still runs');
   enqueue(3);
-  await sleep(50);
+  await sleep(100);
   assert.equal(batches.length, 2, 'and the bound counts again from that start');
   releases[1]!();
   await turn();
   await turn();
   assert.deepEqual(batches, [[1], [2], [3]], 'one batch still running, but started long enough ago: the next goes');
+  for (const release of releases) release();
+});
+
+test('overlapping batches stop at maxRunning; the rest waits for one to finish', async () => {
+  const { batches, releases, enqueue } = controlled(true, 50, 2);
+  enqueue(1);
+  await turn();
+  enqueue(2);
+  for (let waited = 0; batches.length < 2 && waited < 5_000; waited += 20) await sleep(20);
+  enqueue(3);
+  await sleep(300);
+  assert.deepEqual(batches, [[1], [2]], 'two running: the third batch waits however long they take');
+  releases[0]!();
+  for (let waited = 0; batches.length < 3 && waited < 5_000; waited += 20) await sleep(20);
+  assert.deepEqual(batches, [[1], [2], [3]]);
+  for (const release of releases) release();
+});
+
+test('items beyond max form the next batch once the running one allows it, without a new item to wake the queue', async () => {
+  const batches: number[][] = [];
+  const releases: Array<() => void> = [];
+  const enqueue = turnBatcher<number>(2, (batch) => {
+    batches.push(batch);
+    return new Promise<void>((resolve) => releases.push(resolve));
+  }, { oneAtATime: true, overlapAfterMs: 50 });
+  for (const item of [1, 2, 3]) enqueue(item);
+  for (let waited = 0; batches.length < 2 && waited < 5_000; waited += 20) await sleep(20);
+  assert.deepEqual(batches, [[1, 2], [3]]);
   for (const release of releases) release();
 });

@@ -22,3 +22,15 @@ test('expired entries are forgotten from the oldest on the next set; live ones s
   assert.equal(map.get('old'), undefined);
   assert.equal(map.size, 2);
 });
+
+test('a key set again and again behind a live oldest entry: the order stays bounded, and the entries right', () => {
+  const map = new ExpiringMap<{ until: number }>(10);
+  map.set('oldest', { until: 1_000_000 }, 0); // live throughout: sweeps stop at it
+  const same = { until: 1_000_000 };
+  for (let i = 0; i < 20_000; i++) map.set(`k${i % 3}`, i % 2 ? same : { until: 1_000_000 }, i);
+  const order = (map as unknown as { order: unknown[]; head: number }).order.length - (map as unknown as { head: number }).head;
+  assert.ok(order < 2 * map.size + 1100, `order holds ${order} places for ${map.size} entries`);
+  assert.equal(map.size, 4);
+  map.set('x', { until: 1_000_000 }, 20_001);
+  assert.ok(map.live('oldest', 20_002) && map.live('k0', 20_002) && map.live('k1', 20_002) && map.live('k2', 20_002) && map.live('x', 20_002));
+});

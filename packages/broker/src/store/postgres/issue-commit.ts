@@ -21,9 +21,10 @@ interface Pending {
 /** Enough to amortise one commit over a burst of mints, small enough to keep the row locks short. */
 const MAX_BATCH = 128;
 /**
- * A batch normally commits in milliseconds; one still running after this long waits on a lock
- * (an agent or mandate row a long transaction holds, another replica's uncommitted id or slot), and
- * the next batch may start beside it rather than hold up every mint of the replica.
+ * A batch normally commits in milliseconds; one still running after this long most likely waits on
+ * a lock (an agent or mandate row a long transaction holds, another replica's uncommitted id or
+ * slot), and the next batch may start beside it rather than hold up every mint of the replica (at
+ * most two batches at once: turn-batcher.ts).
  */
 const OVERLAP_AFTER_MS = 1000;
 
@@ -65,7 +66,7 @@ export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHa
       }
       mints.forEach((pending, i) => pending.resolve(committed[i]!));
     }
-  }, true, OVERLAP_AFTER_MS);
+  }, { oneAtATime: true, overlapAfterMs: OVERLAP_AFTER_MS });
   return (write, audit, events) => new Promise<CommittedIssue>((resolve, reject) => enqueue({ write, audit, events, resolve, reject }));
 }
 
@@ -134,7 +135,9 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
     if (outcomes[i] === 'issued' && drawn.has(key)) refuse(i, 'slot_taken');
     drawn.add(key);
   });
-  const claiming = batch.filter((_, i) => outcomes[i] === 'issued');
+  // In (list, index) order, as every batch: two batches of one replica overlapping (a stuck one)
+  // cannot lock colliding slots crosswise.
+  const claiming = batch.filter((_, i) => outcomes[i] === 'issued').sort((x, y) => Number(x.write.slot.listId) - Number(y.write.slot.listId) || x.write.slot.idx - y.write.slot.idx);
   if (claiming.length > 0) {
     const now = Math.min(...claiming.map((p) => p.write.now));
     const claimed = new Set((await trx

@@ -277,12 +277,15 @@ describe('PostgreSQL specifics', () => {
         await lockTaken;
         let stuckDone = false;
         const stuck = mint(1, 'stuck', 1).finally(() => (stuckDone = true));
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        const next = await Promise.race([mint(2, 'next', 2), new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting'))]);
-        assert.equal((next as { outcome?: string }).outcome, 'issued', 'the next batch committed beside the stuck one');
-        assert.equal(stuckDone, false, 'the first batch still waits on the lock');
-        release();
-        await holder;
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const next = await Promise.race([mint(2, 'next', 2), new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting'))]);
+          assert.equal((next as { outcome?: string }).outcome, 'issued', 'the next batch committed beside the stuck one');
+          assert.equal(stuckDone, false, 'the first batch still waits on the lock');
+        } finally {
+          release();
+          await holder;
+        }
         assert.equal((await stuck).outcome, 'issued');
       } finally {
         await store.close();

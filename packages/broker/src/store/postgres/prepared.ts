@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 
 /** SQLSTATE feature_not_supported, as PostgreSQL reports a prepared statement whose result columns changed under it (a migration). */
 const STALE_PLAN_CODE = '0A000';
@@ -45,11 +45,13 @@ type Query = (text: unknown, values?: unknown, callback?: unknown) => unknown;
 export function prepareStatements(pool: pg.Pool, max = MAX_NAMED_STATEMENTS): void {
   // text → name, or null: runs unnamed (its plan went stale once).
   const names = new Map<string, string | null>();
+  let issued = 0;
+  const fresh = () => `mandate_${issued++}`;
   const nameOf = (text: string): string | null => {
     const known = names.get(text);
     if (known !== undefined) return known;
     if (names.size >= max) return null;
-    const name = `mandate_${names.size}`;
+    const name = fresh();
     names.set(text, name);
     return name;
   };
@@ -64,10 +66,10 @@ export function prepareStatements(pool: pg.Pool, max = MAX_NAMED_STATEMENTS): vo
       try {
         return await query({ name, text, values });
       } catch (error) {
-        // A parameter pg cannot serialize (a TypeError, such as a circular object) may leave it
-        // believing the statement is still prepared on the connection: that text runs unnamed from
-        // then on. (Connection errors are not TypeErrors: they keep the name.)
-        if (error instanceof TypeError) names.set(text, null);
+        // An error raised here rather than by the server (a parameter pg cannot serialize) may
+        // leave pg believing the statement is still prepared on this connection after closing it:
+        // the text takes a fresh name, parsed again on its next use.
+        if (!(error instanceof pg.DatabaseError) && names.get(text) === name) names.set(text, fresh());
         if (!isStalePlan(error)) throw error;
         names.set(text, null);
         if (inTransaction) throw error;

@@ -114,7 +114,7 @@ function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
       return;
     }
     for (const { pending, ok, value } of outcomes) (ok ? pending.resolve : pending.reject)(value);
-  }, true);
+  }, { oneAtATime: true });
 }
 
 /**
