@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
 import { databaseFactory, emptyDatabase, startPostgres } from '../../../test/support/postgres.ts';
 import type { Change } from '../../ports/change-feed.ts';
@@ -202,6 +202,31 @@ describe('PostgreSQL specifics', () => {
     });
   });
 
+  /** Holds the row locks `statement` takes, in an open transaction on `db`, until `release()`; resolves once they are held. */
+  const holdLocks = async (db: Kysely<Database>, statement: RawBuilder<unknown>) => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    const done = db.transaction().execute(async (trx) => {
+      await statement.execute(trx);
+      locked();
+      await held;
+    });
+    await Promise.race([lockTaken, done]);
+    return async () => {
+      release();
+      await done;
+    };
+  };
+  /** `commitIssue` of one token of agent `n` under mandate `n` (both active), as the token route calls it. */
+  const minter = (store: PostgresStore, at: number) => (n: number, jti: string, idx: number) =>
+    store.credentials.commitIssue!(
+      { credential: aCredential(jti, `agt_${n}`, `mdt_${n}`, { issuedAt: at, expiresAt: at + 60_000 }), live: ['active'], slot: { listId: '1', idx, jti, reusableAt: at + 120_000 }, singleUse: [], now: at },
+      { chain: 'main', time: at, seal: () => 'sealed' },
+      [{ type: 'token.issued', actor: `agt_${n}`, jti }],
+    );
+
   test('issue commit: one batch at a time; the mints that arrive while one commits share the next transaction', async () => {
     await withStore(async (store) => {
       const at = 1_700_000_900_000;
@@ -209,26 +234,12 @@ describe('PostgreSQL specifics', () => {
       await store.agents.insert(anAgent(1, ['usr_1']));
       await store.statusLists.ensureList('1', 1024, at);
       await store.mandates.insert(aMandate(1, 'agt_1', 'usr_1', { status: 'active' }));
-      const append = { chain: 'main', time: at, seal: () => 'sealed' };
-      const mint = (jti: string, idx: number) =>
-        store.credentials.commitIssue!(
-          { credential: aCredential(jti, 'agt_1', 'mdt_1', { issuedAt: at, expiresAt: at + 60_000 }), live: ['active'], slot: { listId: '1', idx, jti, reusableAt: at + 120_000 }, singleUse: [], now: at },
-          append,
-          [{ type: 'token.issued', actor: 'agt_1', jti }],
-        );
+      const mintOne = minter(store, at);
+      const mint = (jti: string, idx: number) => mintOne(1, jti, idx);
       await mint('first', 0); // the chain's head row exists from here on
       // Another transaction holds the head: the next batch waits on it, and the mints that arrive
       // meanwhile, each in a turn of its own, queue behind that batch rather than start their own.
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let locked!: () => void;
-      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-      const holder = store.raw.db.transaction().execute(async (trx) => {
-        await sql`select seq from audit_heads where chain = 'main' for update`.execute(trx);
-        locked();
-        await held;
-      });
-      await lockTaken;
+      const release = await holdLocks(store.raw.db, sql`select seq from audit_heads where chain = 'main' for update`);
       const turn = () => new Promise((resolve) => setImmediate(resolve));
       const waiting = [mint('a', 1)];
       for (const [i, jti] of ['b', 'c', 'd'].entries()) {
@@ -236,8 +247,7 @@ describe('PostgreSQL specifics', () => {
         await turn();
         waiting.push(mint(jti, i + 2));
       }
-      release();
-      await holder;
+      await release();
       assert.deepEqual((await Promise.all(waiting)).map((c) => c.outcome), ['issued', 'issued', 'issued', 'issued']);
       const { rows } = await sql<{ jti: string; x: string }>`select jti, xmin::text as x from credentials where jti in ('a', 'b', 'c', 'd') order by jti`.execute(store.raw.db);
       const xact = Object.fromEntries(rows.map((r) => [r.jti, r.x]));
@@ -257,24 +267,9 @@ describe('PostgreSQL specifics', () => {
           await store.agents.insert(anAgent(n, ['usr_1']));
           await store.mandates.insert(aMandate(n, `agt_${n}`, 'usr_1', { status: 'active' }));
         }
-        const append = { chain: 'main', time: at, seal: () => 'sealed' };
-        const mint = (n: number, jti: string, idx: number) =>
-          store.credentials.commitIssue!(
-            { credential: aCredential(jti, `agt_${n}`, `mdt_${n}`, { issuedAt: at, expiresAt: at + 60_000 }), live: ['active'], slot: { listId: '1', idx, jti, reusableAt: at + 120_000 }, singleUse: [], now: at },
-            append,
-            [{ type: 'token.issued', actor: `agt_${n}`, jti }],
-          );
+        const mint = minter(store, at);
         // An administrator's open transaction holds agent 1's row: a batch with agent 1's mint waits on it.
-        let release!: () => void;
-        const held = new Promise<void>((resolve) => (release = resolve));
-        let locked!: () => void;
-        const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-        const holder = store.raw.db.transaction().execute(async (trx) => {
-          await sql`select id from agents where id = 'agt_1' for update`.execute(trx);
-          locked();
-          await held;
-        });
-        await lockTaken;
+        const release = await holdLocks(store.raw.db, sql`select id from agents where id = 'agt_1' for update`);
         let stuckDone = false;
         const stuck = mint(1, 'stuck', 1).finally(() => (stuckDone = true));
         try {
@@ -283,8 +278,7 @@ describe('PostgreSQL specifics', () => {
           assert.equal((next as { outcome?: string }).outcome, 'issued', 'the next batch committed beside the stuck one');
           assert.equal(stuckDone, false, 'the first batch still waits on the lock');
         } finally {
-          release();
-          await holder;
+          await release();
         }
         assert.equal((await stuck).outcome, 'issued');
       } finally {
