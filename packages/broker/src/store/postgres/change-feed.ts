@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ChainHashing } from '../../core/audit-chain.ts';
 import type { ChangeFeed, CommittedRevocation, RevocationOutcome, RevocationWrite } from '../../ports/change-feed.ts';
 import { createChangeHub, type ChangeHub, type PushChannel } from '../change-hub.ts';
-import { credentialFilter, revocationStatements } from '../revocation-writes.ts';
+import { credentialFilter, mandateTransition } from '../revocation-writes.ts';
 import type { Database } from '../schema.ts';
 import { createSqliteChangeFeed } from '../sqlite/change-feed.ts';
 import { appendInTransaction } from './audit-sink.ts';
@@ -70,8 +70,8 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
      */
     async commitRevocation(write, audit, events) {
       const committed = await retried(() => db.transaction().execute(async (trx): Promise<CommittedRevocation> => {
-        const statements = revocationStatements(trx, write);
-        if (write.mandate && (!statements.mandate || Number((await statements.mandate.executeTakeFirst()).numUpdatedRows) !== 1)) return NOT_APPLIED;
+        const transition = mandateTransition(trx, write);
+        if (write.mandate && (!transition || Number((await transition.executeTakeFirst()).numUpdatedRows) !== 1)) return NOT_APPLIED;
         const credentialsRevoked = write.credentials ? Number((await revokeCredentialsInOrder(trx, write.credentials, write.change.at).executeTakeFirst()).numUpdatedRows) : 0;
         if (!write.mandate && credentialsRevoked === 0) return NOT_APPLIED;
         const outcome: RevocationOutcome = { applied: true, credentialsRevoked, cursor: await insertChange(trx, write.change) };
