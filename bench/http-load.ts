@@ -9,7 +9,11 @@ import { sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { CaseResult, Plan, RunFigure } from './measure.ts';
 
-export const CONCURRENCY = 16;
+/**
+ * Requests in flight per case: 50, as `wrk -c50` would keep open (the method the bench follows). Until
+ * 2026-11-24 it was 16; results before then were measured with 16 (`settings.concurrency` in each file).
+ */
+export const CONCURRENCY = 50;
 
 export interface HttpRunFigure extends RunFigure {
   failed: number;

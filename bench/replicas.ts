@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createVerifier } from '@mandate/sdk';
 import { AUDIENCE } from './mandate-server.ts';
+import { CONCURRENCY } from './http-load.ts';
 import { FULL_PLAN, QUICK_PLAN } from './measure.ts';
 import { environment } from './environment.ts';
 import { startPinnedPostgres, type PinnedCluster } from './pg-cluster.ts';
@@ -86,7 +87,7 @@ async function main() {
   const table = replicasTable(ratios, figures);
   const result = {
     kind: 'replicas', at, quick, deployment: 'two mandate serve replicas on one PostgreSQL (P9 baseline: one on SQLite)', ratios, figures,
-    settings: { statusListTtlSeconds: ttlSeconds, pushPollIntervalMs: 20, storePollInterval: '5s', concurrency: 16, revocations, workers },
+    settings: { statusListTtlSeconds: ttlSeconds, pushPollIntervalMs: 20, storePollInterval: '5s', concurrency: CONCURRENCY, revocations, workers },
     correctness: { sqlite_mint: sqlite.replay, replica_mint: replicas.replay },
     loadAverage: { start: loadAverageAtStart, end: (await import('node:os')).loadavg() },
     ...environment(plan), table,

@@ -17,7 +17,7 @@ import { attestorCases } from './attestors.ts';
 import { environment } from './environment.ts';
 import { attestedMint } from './attested-mint.ts';
 import { autonomousMint } from './autonomous-mint.ts';
-import { type HttpCaseResult } from './http-load.ts';
+import { CONCURRENCY, type HttpCaseResult } from './http-load.ts';
 import { FULL_PLAN, QUICK_PLAN, measure, type CaseResult } from './measure.ts';
 import { oidcProviderClientCredentials } from './oidc-provider-cc.ts';
 import { PER_CLIENT_LIMIT, rateLimitNote } from './mandate-server.ts';
@@ -98,7 +98,7 @@ const at = new Date().toISOString();
 const result = {
   at, quick, ...environment(plan),
   // docs/limits.md: the servers run with the default rate limits; the load is spread over pools of agents.
-  settings: { dpop_require_nonce: false, rate_limits: { source: 'defaults', per_client: PER_CLIENT_LIMIT, agents: { attested: http.agents, autonomous: autonomous.agents } }, concurrency: 16 },
+  settings: { dpop_require_nonce: false, rate_limits: { source: 'defaults', per_client: PER_CLIENT_LIMIT, agents: { attested: http.agents, autonomous: autonomous.agents } }, concurrency: CONCURRENCY },
   ratios,
   ...(scale || replicas ? { ratios_from: { ...(scale ? { P7: scale.file } : {}), ...(replicas ? { P8: replicas.file, P9: replicas.file } : {}) } } : {}),
   versions: { oidc_provider: peerCc.version },
