@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { turnBatcher } from './turn-batcher.ts';
+import { rejectEach, turnBatcher } from './turn-batcher.ts';
 
 /** A batcher whose batches finish only when the test releases them; `batches` lists what each got. */
 function controlled(oneAtATime: boolean, overlapAfterMs?: number, maxRunning?: number) {
@@ -86,4 +86,32 @@ test('items beyond max form the next batch once the running one allows it, witho
   for (let waited = 0; batches.length < 2 && waited < 5_000; waited += 20) await sleep(20);
   assert.deepEqual(batches, [[1, 2], [3]]);
   for (const release of releases) release();
+});
+
+test('a run that throws: failed gets the batch and the error, and the next batch still runs', async () => {
+  const batches: number[][] = [];
+  const failures: Array<[number[], string]> = [];
+  const enqueue = turnBatcher<number>(100, async (batch) => {
+    batches.push(batch);
+    if (batch.includes(1)) throw new Error('commit lost');
+  }, { oneAtATime: true, failed: (batch, error) => failures.push([batch, (error as Error).message]) });
+  enqueue(1);
+  await turn();
+  enqueue(2);
+  for (let waited = 0; batches.length < 2 && waited < 5_000; waited += 20) await sleep(20);
+  assert.deepEqual(failures, [[[1], 'commit lost']]);
+  assert.deepEqual(batches, [[1], [2]]);
+});
+
+test('rejectEach rejects every item; one settled already stays as it was', async () => {
+  const settled: string[] = [];
+  const item = (name: string) => {
+    let reject!: (error: unknown) => void;
+    const promise = new Promise((resolve, rej) => { reject = rej; if (name === 'a') resolve('done'); });
+    promise.then(() => settled.push(`${name}: resolved`), (error: Error) => settled.push(`${name}: ${error.message}`));
+    return { reject };
+  };
+  rejectEach([item('a'), item('b')], new Error('commit lost'));
+  await turn();
+  assert.deepEqual(settled, ['a: resolved', 'b: commit lost']);
 });

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
-import { turnBatcher } from '../turn-batcher.ts';
+import { rejectEach, turnBatcher } from '../turn-batcher.ts';
 import { retried } from './retry.ts';
 
 /** One hot-path statement: `order` fixes the lock order inside a batch (see below). */
@@ -46,7 +46,7 @@ export function createGroupCommit(db: Kysely<Database>): <T>(statement: BatchedS
       return;
     }
     batch.forEach((p, i) => p.resolve(results[i]));
-  });
+  }, { failed: rejectEach });
   return <T>(statement: BatchedStatement<T>) =>
     new Promise<T>((resolve, reject) => enqueue({ statement, resolve: resolve as (value: unknown) => void, reject }));
 }

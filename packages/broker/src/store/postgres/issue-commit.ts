@@ -7,7 +7,7 @@ import { isSpent, type ReplayClaim } from '../../ports/replay-cache.ts';
 import type { Database } from '../schema.ts';
 import { appendInTransaction } from './audit-sink.ts';
 import { recordIds } from './replay-cache.ts';
-import { turnBatcher } from '../turn-batcher.ts';
+import { rejectEach, turnBatcher } from '../turn-batcher.ts';
 import { retried } from './retry.ts';
 
 interface Pending {
@@ -66,7 +66,7 @@ export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHa
       }
       mints.forEach((pending, i) => pending.resolve(committed[i]!));
     }
-  }, { oneAtATime: true, overlapAfterMs: OVERLAP_AFTER_MS });
+  }, { oneAtATime: true, overlapAfterMs: OVERLAP_AFTER_MS, failed: rejectEach });
   return (write, audit, events) => new Promise<CommittedIssue>((resolve, reject) => enqueue({ write, audit, events, resolve, reject }));
 }
 

@@ -1,6 +1,6 @@
 import type Sqlite from 'better-sqlite3';
 import type { Compilable, CompiledQuery } from 'kysely';
-import { turnBatcher } from '../turn-batcher.ts';
+import { rejectEach, turnBatcher } from '../turn-batcher.ts';
 import { prepareCached, type SqliteHandle } from './open.ts';
 
 /** A Kysely query, or one compiled already (store/prepared.ts). */
@@ -114,7 +114,7 @@ function createBatcher(handle: SqliteHandle): (pending: Pending) => void {
       return;
     }
     for (const { pending, ok, value } of outcomes) (ok ? pending.resolve : pending.reject)(value);
-  }, { oneAtATime: true });
+  }, { oneAtATime: true, failed: rejectEach });
 }
 
 /**
