@@ -4,6 +4,7 @@ import { json, startTestApp, type TestApp } from './support/app-fixture.ts';
 import { runCli, unusedPort } from './support/cli-runner.ts';
 import { createPendingMandate, MANDATE_TEST_CONFIG } from './support/mandate-fixture.ts';
 import { assertFamilyError } from './support/wire-asserts.ts';
+import { aCredential, aMandate } from '../src/store/conformance/records.ts';
 
 /**
  * Access reviews (docs/reviews.md): the due list, keep, revoke, who may review, and the sweep that
@@ -35,6 +36,25 @@ async function activeMandate(): Promise<string> {
   assert.ok(await t.app.store.mandates.transition(id, ['approved'], { status: 'active', grantHash: `grant-${id}` }));
   return id;
 }
+
+let children = 0;
+
+/** An active mandate with one token, and a mandate delegated below it (a sub-grant's) with one token. */
+async function mandateWithChildAndTokens(): Promise<{ id: string; childId: string }> {
+  const id = await activeMandate();
+  const parent = (await t.app.store.mandates.get(id))!;
+  children += 1;
+  const child = aMandate(900_000 + children, parent.agentId, parent.approverId, { status: 'active', hop: { parentId: id, depth: 1, subGrantHash: `sub-grant-${id}` } });
+  assert.ok(await t.app.store.mandates.insertChild(child, null));
+  const expiresAt = Date.now() + offset + 3650 * DAY;
+  await t.app.store.credentials.insert(aCredential(`jti-${id}`, parent.agentId, id, { expiresAt }));
+  await t.app.store.credentials.insert(aCredential(`jti-${child.id}`, parent.agentId, child.id, { expiresAt }));
+  return { id, childId: child.id };
+}
+
+/** Whether the token of each mandate is revoked. */
+const revokedTokens = async (...mandateIds: string[]) =>
+  Promise.all(mandateIds.map(async (m) => (await t.app.store.credentials.listByMandate(m)).every((c) => c.revokedAt !== null)));
 
 const reviewIds = (response: { body: string }) => (json(response as never).reviews as Array<{ mandate_id: string }>).map((r) => r.mandate_id);
 const auditOf = async (id: string) => (await t.app.store.audit.byMandate(id, 100)).map((e) => ({ type: e.type, actor: e.actor, data: e.data }));
@@ -158,6 +178,58 @@ describe('the sweep', () => {
     const review = json(await t.call('GET', '/admin/v1/reviews', undefined, owner.secret)).reviews as Array<Record<string, unknown>>;
     const mine = review.find((r) => r.mandate_id === id)!;
     assert.deepEqual([mine.due, mine.last_decision, mine.last_reviewed_by], [false, 'keep', owner.id]);
+  });
+  test('one commit: the suspension, its tokens and those of the mandates below it, the change for replicas and the push, the audit event', async () => {
+    const { id, childId } = await mandateWithChildAndTokens();
+    offset += 38 * DAY;
+    await t.app.reviews.sweep();
+    assert.equal((await t.app.loop.decisions.get(id)).status, 'suspended');
+    assert.deepEqual(await revokedTokens(id, childId), [true, true]);
+    const changes = (await t.app.store.changes.since(0, 10_000)).filter((c) => c.key === id);
+    assert.deepEqual(changes.map((c) => c.topic), ['mandate.suspended']);
+    const events = (await auditOf(id)).filter((e) => e.type === 'mandate.suspended');
+    assert.deepEqual(events.map((e) => e.data.credentials_revoked), [2]);
+  });
+  test('a failed commit suspends nothing and revokes nothing: the mandate stays active and due, and the next sweep suspends it', async () => {
+    const { id, childId } = await mandateWithChildAndTokens();
+    offset += 38 * DAY;
+    const { changes } = t.app.store;
+    const commit = changes.commitRevocation!;
+    changes.commitRevocation = async () => { throw new Error('store down'); };
+    try {
+      await assert.rejects(t.app.reviews.sweep(), /could not commit/);
+    } finally {
+      changes.commitRevocation = commit;
+    }
+    assert.equal((await t.app.loop.decisions.get(id)).status, 'active');
+    assert.deepEqual(await revokedTokens(id, childId), [false, false]);
+    assert.deepEqual((await auditOf(id)).filter((e) => e.type === 'mandate.suspended'), []);
+    await t.app.reviews.sweep();
+    assert.equal((await t.app.loop.decisions.get(id)).status, 'suspended');
+    assert.deepEqual(await revokedTokens(id, childId), [true, true]);
+  });
+  test('a mandate delegated below while the sweep suspends (not in the first list) has its tokens revoked too, audited as such', async () => {
+    const { id, childId } = await mandateWithChildAndTokens();
+    offset += 38 * DAY;
+    const { mandates } = t.app.store;
+    const listChildren = mandates.listChildren;
+    let hidden = false;
+    mandates.listChildren = async (parentId) => {
+      if (parentId === id && !hidden) {
+        hidden = true;
+        return [];
+      }
+      return listChildren(parentId);
+    };
+    try {
+      await t.app.reviews.sweep();
+    } finally {
+      mandates.listChildren = listChildren;
+    }
+    assert.ok(hidden);
+    assert.deepEqual(await revokedTokens(id, childId), [true, true]);
+    const events = (await auditOf(id)).filter((e) => e.type === 'mandate.suspended');
+    assert.deepEqual(events.map((e) => [e.data.credentials_revoked, e.data.late_descendants ?? null]), [[1, null], [1, [childId]]]);
   });
   test('a kept mandate is not suspended at the old due date', async () => {
     const id = await activeMandate();

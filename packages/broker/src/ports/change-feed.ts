@@ -1,5 +1,6 @@
 import type { AuditEventInput, AuditRecord } from '../core/audit-chain.ts';
 import type { MandateStatus } from '../core/mandate.ts';
+import type { AgentStatus } from '../core/model.ts';
 import type { AuditAppend } from './audit-sink.ts';
 import type { MandatePatch } from './mandates.ts';
 
@@ -63,10 +64,16 @@ export interface RevocationWrite {
   /** A conditional transition, only from `from`; when it changes no row, nothing at all is written. */
   mandate?: { id: string; from: readonly MandateStatus[]; patch: MandatePatch };
   /**
-   * The credentials revoked (those not revoked yet), with `revokedAt` = `change.at`; that is also
-   * their status-list bit. Without `mandate`, revoking none writes nothing.
+   * An agent's conditional status change (suspend, retire), only from `from`; when it changes no
+   * row, nothing at all is written. Not with `mandate`: a write changes one row's state at most.
    */
-  credentials?: { jti: string } | { mandateId: string } | { agentId: string };
+  agent?: { id: string; from: readonly AgentStatus[]; to: AgentStatus };
+  /**
+   * The credentials revoked (those not revoked yet), with `revokedAt` = `change.at`; that is also
+   * their status-list bit. Without `mandate` or `agent`, revoking none writes nothing. `mandateIds`: the
+   * tokens of several mandates (one and those delegated below it), at least one id.
+   */
+  credentials?: { jti: string } | { mandateId: string } | { mandateIds: readonly string[] } | { agentId: string };
   /** Published when the write applies. */
   change: { topic: string; key: string; at: number };
 }

@@ -161,11 +161,12 @@ describe('disabling a human', () => {
 });
 
 /**
- * Review finding 4: the agent's status commits before its cascade. When the cascade's revocation
- * commit fails (audit store down, a PostgreSQL deadlock), the caller is told to retry; the retry
- * must finish the cascade instead of answering "already suspended" with the tokens still live.
+ * An agent's suspension or retirement: the status, its tokens, the change and the audit event are
+ * one commit; its mandates' cascade follows. A failed first commit changes nothing; when the
+ * cascade fails (audit store down, a PostgreSQL deadlock), the caller is told to retry, and the
+ * retry must finish the cascade instead of answering "already suspended".
  */
-describe('a suspension or retirement whose cascade failed is finished by a retry', () => {
+describe('a suspension or retirement: one commit, then the cascade a retry finishes', () => {
   let seq = 0;
   /** An agent with an active mandate holding one token, and one autonomous token. */
   async function agentWithTokens() {
@@ -177,17 +178,29 @@ describe('a suspension or retirement whose cascade failed is finished by a retry
     await t.app.store.credentials.insert(aCredential(`jti-retry-${n}-a`, agent.id, null));
     return { agent, mandate, jtis: [`jti-retry-${n}-m`, `jti-retry-${n}-a`] };
   }
-  /** The next revocation commit fails (as when the audit store is down); later ones go through. */
-  function failNextRevocationCommit(): void {
+  /** After `skip` revocation commits go through, the next one fails (as when the audit store is down); later ones go through. */
+  function failRevocationCommit(skip = 0): void {
     const changes = t.app.store.changes;
     const real = changes.commitRevocation!;
-    changes.commitRevocation = async () => {
+    let left = skip;
+    changes.commitRevocation = async (...args) => {
+      if (left-- > 0) return real(...args);
       changes.commitRevocation = real;
       throw new Error('audit store down');
     };
   }
+  /** The next suspension of a mandate by the cascade fails; later ones go through. */
+  function failNextMandateSuspension(): void {
+    const mandates = t.app.store.mandates;
+    const real = mandates.transition;
+    mandates.transition = async (...args) => {
+      mandates.transition = real;
+      throw new Error('store down');
+    };
+  }
   const revoked = async (jtis: string[]) => Promise.all(jtis.map(async (jti) => (await t.app.store.credentials.get(jti))!.revokedAt !== null));
   const eventsOf = async (type: string, agentId: string) => (await t.app.store.audit.tail(200)).filter((e) => e.type === type && e.data.agent_id === agentId).length;
+  const changesOf = async (agentId: string) => (await t.app.store.changes.since(0, 10_000)).filter((c) => c.key === agentId).map((c) => c.topic);
 
   test('retireAgent: a retry also revokes the mandates delegated below a mandate the failed call did revoke', async () => {
     const agent = await directory().addAgent(await agentInput(), ctx);
@@ -201,8 +214,9 @@ describe('a suspension or retirement whose cascade failed is finished by a retry
       await t.app.store.credentials.insert(aCredential(`jti-sub-${n}-${i}`, child.id, `mdt_${n + 500_000}`));
       subTokens.push(`jti-sub-${n}-${i}`);
     }
-    failNextRevocationCommit(); // one root fails, the other is revoked; the walk below them never starts
+    failRevocationCommit(1); // the agent's own commit goes through; one root fails, the other is revoked; the walk below them never starts
     await rejects(directory().retireAgent(agent.id, ctx), 'ERR_AUDIT_UNAVAILABLE', /could not commit/);
+    assert.equal((await directory().getAgent(agent.id)).status, 'retired');
     assert.deepEqual(await revoked(subTokens), [false, false]);
     await directory().retireAgent(agent.id, ctx);
     assert.deepEqual(await revoked(subTokens), [true, true], 'both delegated mandates\' tokens are revoked');
@@ -210,14 +224,37 @@ describe('a suspension or retirement whose cascade failed is finished by a retry
   });
 
   for (const [action, to, mandateStatus] of [['suspendAgent', 'suspended', 'suspended'], ['retireAgent', 'retired', 'revoked']] as const) {
-    test(`${action}: the retry revokes the tokens and ends the mandate; the status change is audited once; a third call is refused`, async () => {
-      const { agent, mandate, jtis } = await agentWithTokens();
-      failNextRevocationCommit();
-      await rejects(directory()[action](agent.id, ctx), 'ERR_AUDIT_UNAVAILABLE', /could not commit/);
-      assert.equal((await directory().getAgent(agent.id)).status, to, 'the status change itself committed');
-      assert.deepEqual(await revoked(jtis), [false, false], 'the failed cascade left the tokens live');
+    test(`${action}: the status, every token of the agent, the change and the audit event commit together`, async () => {
+      const { agent, jtis } = await agentWithTokens();
       assert.equal((await directory()[action](agent.id, ctx)).status, to);
       assert.deepEqual(await revoked(jtis), [true, true]);
+      assert.deepEqual(await changesOf(agent.id), [`agent.${to}`], 'one change for replicas and the push');
+      assert.equal(await eventsOf(`agent.${to}`, agent.id), 1);
+    });
+
+    test(`${action}: a failed commit changes nothing (status, tokens, change, audit); the retry does it all; a third call is refused`, async () => {
+      const { agent, mandate, jtis } = await agentWithTokens();
+      failRevocationCommit();
+      await rejects(directory()[action](agent.id, ctx), 'ERR_AUDIT_UNAVAILABLE', /could not commit/);
+      assert.equal((await directory().getAgent(agent.id)).status, 'active', 'the status change did not commit');
+      assert.deepEqual(await revoked(jtis), [false, false]);
+      assert.deepEqual([await changesOf(agent.id), await eventsOf(`agent.${to}`, agent.id)], [[], 0]);
+      assert.equal((await directory()[action](agent.id, ctx)).status, to);
+      assert.deepEqual(await revoked(jtis), [true, true]);
+      assert.equal((await t.app.store.mandates.get(mandate.id))!.status, mandateStatus);
+      assert.equal(await eventsOf(`agent.${to}`, agent.id), 1);
+      await rejects(directory()[action](agent.id, ctx), 'ERR_AGENT_STATE', new RegExp(`is ${to} and cannot become ${to}`));
+    });
+
+    test(`${action}: when the mandates' cascade fails, the tokens are revoked already and the retry ends the mandate; the status change is audited once`, async () => {
+      const { agent, mandate, jtis } = await agentWithTokens();
+      if (to === 'suspended') failNextMandateSuspension();
+      else failRevocationCommit(1);
+      await assert.rejects(directory()[action](agent.id, ctx));
+      assert.equal((await directory().getAgent(agent.id)).status, to);
+      assert.deepEqual(await revoked(jtis), [true, true], 'revoked with the status');
+      assert.equal((await t.app.store.mandates.get(mandate.id))!.status, 'active', 'the cascade did not run');
+      assert.equal((await directory()[action](agent.id, ctx)).status, to);
       assert.equal((await t.app.store.mandates.get(mandate.id))!.status, mandateStatus);
       assert.equal(await eventsOf(`agent.${to}`, agent.id), 1);
       await rejects(directory()[action](agent.id, ctx), 'ERR_AGENT_STATE', new RegExp(`is ${to} and cannot become ${to}`));

@@ -8,6 +8,7 @@ import type { Random } from '../ports/random.ts';
 import type { Store } from '../ports/store.ts';
 import type { ActionContext } from './action-context.ts';
 import { checkAgentRegistration, nameTaken } from './agent-registration.ts';
+import { commitRevocation } from './revocation-commit.ts';
 
 export interface DirectoryDeps {
   store: Store;
@@ -72,14 +73,20 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
   const changeAgentStatus = async (id: string, to: 'suspended' | 'retired', ctx: ActionContext) => {
     const agent = await getAgent(id);
     const from: AgentStatus[] = to === 'suspended' ? ['active'] : ['active', 'suspended'];
-    // Conditional in the store, so a concurrent suspend and retire cannot both win (retired is final).
-    if (!from.includes(agent.status) || !(await store.agents.setStatus(id, to, from))) {
-      // The status commits before its cascade: asking again finishes a cascade a failure interrupted
-      // (the 503 said "retry"), audited by the cascade alone. Nothing left to do: refused as before.
+    // The status, the agent's tokens (and their status-list bits), the change resource servers hear
+    // of and the audit event: one commit (docs/revocation.md). Conditional in the store, so a
+    // concurrent suspend and retire cannot both win (retired is final).
+    const applied = from.includes(agent.status) && (await commitRevocation(deps, {
+      agent: { id, from, to },
+      credentials: { agentId: id },
+      change: { topic: to === 'suspended' ? 'agent.suspended' : 'agent.retired', key: id, at: clock.now() },
+    }, () => [event(to === 'suspended' ? 'agent.suspended' : 'agent.retired', ctx, { agent_id: id, previous_status: agent.status })])).applied;
+    if (!applied) {
+      // The mandates' cascade follows that commit: asking again finishes a cascade a failure
+      // interrupted (the 503 said "retry"), audited by the cascade alone. Nothing left to do: refused as before.
       if (agent.status === to && (await cascade(id, to, ctx)) > 0) return agent;
       throw new MandateError('ERR_AGENT_STATE', `agent ${id} is ${agent.status} and cannot become ${to}`, { status: agent.status });
     }
-    await audit.record(event(to === 'suspended' ? 'agent.suspended' : 'agent.retired', ctx, { agent_id: id, previous_status: agent.status }));
     await cascade(id, to, ctx);
     return { ...agent, status: to };
   };

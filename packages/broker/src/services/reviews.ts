@@ -8,6 +8,7 @@ import { descendantsOf } from './delegation-tree.ts';
 import type { LoopDeps } from './loop-deps.ts';
 import type { Notifier } from './notifications.ts';
 import type { RevocationService } from './revocation.ts';
+import { commitRevocation } from './revocation-commit.ts';
 
 export interface ReviewSettings {
   /** 0: reviews are off. */
@@ -83,18 +84,36 @@ export function createReviewService(deps: ReviewDeps) {
     return (await store.reviews.get(mandate.id))!;
   };
 
-  /** PROTOCOL §8, like an agent suspension but for one mandate: its tokens and those below it end now. */
+  /**
+   * PROTOCOL §8, like an agent suspension but for one mandate: its tokens and those below it end
+   * now. The transition, the tokens of the mandate and of every mandate below it, the change that
+   * tells replicas and the revocation push, and the audit event commit in one transaction
+   * (commitRevocation): a failure leaves the mandate active and due, for the next sweep.
+   */
   const suspendOverdue = async (review: MandateReview): Promise<boolean> => {
     const mandate = await store.mandates.get(review.mandateId);
-    if (!mandate || !(await store.mandates.transition(mandate.id, ['active'], { status: 'suspended', endReason: 'review_overdue' }))) return false;
-    let credentials = await store.credentials.revokeByMandate(mandate.id, clock.now());
-    for (const below of await descendantsOf(store, mandate.id)) credentials += await store.credentials.revokeByMandate(below.id, clock.now());
-    // The change feed tells replicas and the revocation push that the mandate's tokens are gone.
-    await store.changes.publish('mandate.suspended', mandate.id, clock.now());
-    await deps.audit.record({
+    if (!mandate) return false;
+    let below = await descendantsOf(store, mandate.id);
+    const at = clock.now();
+    const { applied } = await commitRevocation(deps, {
+      mandate: { id: mandate.id, from: ['active'], patch: { status: 'suspended', endReason: 'review_overdue' } },
+      credentials: { mandateIds: [mandate.id, ...below.map((m) => m.id)] },
+      change: { topic: 'mandate.suspended', key: mandate.id, at },
+    }, ({ credentialsRevoked: credentials }) => [{
       type: 'mandate.suspended', actor: null, approver: mandate.approverId, mandateId: mandate.id,
       data: { reason: 'review_overdue', by: 'review_sweep', due_at: new Date(review.dueAt).toISOString(), credentials_revoked: credentials },
-    });
+    }]);
+    if (!applied) return false;
+    // A mandate delegated below it after the list was read (its parent still active then) may hold
+    // tokens: the suspension now stops it minting more (PROTOCOL §10), and this ends those it has.
+    const known = new Set(below.map((m) => m.id));
+    below = (await descendantsOf(store, mandate.id)).filter((m) => !known.has(m.id));
+    if (below.length > 0) {
+      await commitRevocation(deps, { credentials: { mandateIds: below.map((m) => m.id) }, change: { topic: 'mandate.suspended', key: mandate.id, at: clock.now() } }, (outcome) => [{
+        type: 'mandate.suspended', actor: null, approver: mandate.approverId, mandateId: mandate.id,
+        data: { reason: 'review_overdue', by: 'review_sweep', credentials_revoked: outcome.credentialsRevoked, late_descendants: below.map((m) => m.id) },
+      }]);
+    }
     const payload = { mandate_id: mandate.id, agent_id: mandate.agentId, reason: 'review_overdue' };
     for (const human of new Set([...(await ownersOf(mandate.agentId)), mandate.approverId])) await deps.notifier.notify(human, 'mandate.suspended', payload);
     return true;

@@ -1,11 +1,11 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { RevocationWrite } from '../ports/change-feed.ts';
 import type { Database } from './schema.ts';
 import { transitionStatement } from './mandate-rows.ts';
 
 /**
  * The statements of one revocation (`ChangeFeed.commitRevocation`) as SQLite runs them,
- * synchronously under its write lock. PostgreSQL shares the mandate's transition and the
+ * synchronously under its write lock. PostgreSQL shares the mandate's and agent's transitions and the
  * credentials' filter, and has its own forms of the other two (postgres/change-feed.ts: the
  * credentials locked in jti order first, the cursor drawn under its lock). Each update is
  * conditional, so of two concurrent revocations exactly one applies (and publishes, and audits).
@@ -14,11 +14,28 @@ export function revocationStatements(db: Kysely<Database>, write: RevocationWrit
   const { credentials, change } = write;
   return {
     mandate: mandateTransition(db, write),
+    agent: agentTransition(db, write),
     credentials: credentials
-      ? db.updateTable('credentials').set({ revoked_at: change.at }).where(...credentialFilter(credentials)).where('revoked_at', 'is', null)
+      ? db.updateTable('credentials').set({ revoked_at: change.at }).where(credentialFilter(credentials)).where('revoked_at', 'is', null)
       : null,
     change: db.insertInto('changes').values({ topic: change.topic, key: change.key, at: change.at }).returning('cursor'),
   };
+}
+
+/**
+ * Whether the write names a row whose state it changes (a mandate or an agent): then that change
+ * decides whether the write applies, else whether it revoked any credential.
+ */
+export function changesState(write: RevocationWrite): boolean {
+  if (write.mandate && write.agent) throw new Error('a revocation changes a mandate or an agent, not both');
+  return write.mandate !== undefined || write.agent !== undefined;
+}
+
+/** The agent's conditional status change, or null when the write names no agent or no state it may leave. */
+export function agentTransition(db: Kysely<Database>, { agent }: RevocationWrite) {
+  return agent && agent.from.length > 0
+    ? db.updateTable('agents').set({ status: agent.to }).where('id', '=', agent.id).where('status', 'in', [...agent.from])
+    : null;
 }
 
 /** The mandate's conditional transition, or null when the write names no mandate or no state it may leave. */
@@ -26,8 +43,16 @@ export function mandateTransition(db: Kysely<Database>, { mandate }: RevocationW
   return mandate && mandate.from.length > 0 ? transitionStatement(db, mandate.id, mandate.from, mandate.patch) : null;
 }
 
-export function credentialFilter(which: NonNullable<RevocationWrite['credentials']>): ['jti' | 'mandate_id' | 'agent_id', '=', string] {
-  if ('jti' in which) return ['jti', '=', which.jti];
-  if ('mandateId' in which) return ['mandate_id', '=', which.mandateId];
-  return ['agent_id', '=', which.agentId];
+/** The credentials a revocation names, as a `where` condition of both engines. */
+export function credentialFilter(which: NonNullable<RevocationWrite['credentials']>) {
+  return (eb: ExpressionBuilder<Database, 'credentials'>) => {
+    if ('jti' in which) return eb('jti', '=', which.jti);
+    if ('mandateId' in which) return eb('mandate_id', '=', which.mandateId);
+    if ('mandateIds' in which) {
+      // `in ()` is not SQL: an empty list is a caller's mistake, not "no credentials".
+      if (which.mandateIds.length === 0) throw new Error('a revocation by mandateIds needs at least one mandate id');
+      return eb('mandate_id', 'in', [...which.mandateIds]);
+    }
+    return eb('agent_id', '=', which.agentId);
+  };
 }

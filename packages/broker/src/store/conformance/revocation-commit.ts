@@ -128,6 +128,42 @@ export function revocationCommitSuite(makeFixture: MakeFixture): void {
       assert.equal((await f.b.audit.read('main', 1, 1000)).length, 120);
     });
 
+    test('a mandate\'s transition with the tokens of several mandates (mandateIds): those tokens and bits only, in the same commit', async () => {
+      const f = fixture();
+      await seed(f.a, 3);
+      const write: RevocationWrite = {
+        mandate: { id: 'mdt_1', from: ['active'], patch: { status: 'suspended', endReason: 'review_overdue' } },
+        credentials: { mandateIds: ['mdt_1', 'mdt_3'] },
+        change: { topic: 'mandate.suspended', key: 'mdt_1', at: AT },
+      };
+      const committed = await f.a.changes.commitRevocation!(write, append, (o) => [{ type: 'mandate.suspended', actor: null, mandateId: 'mdt_1', data: { credentials_revoked: o.credentialsRevoked } }]);
+      assert.equal(committed.outcome.credentialsRevoked, 4);
+      assert.deepEqual(await seen(f, 1), { status: 'suspended', revokedTokens: 2, bits: 2, changes: 1, events: 1 });
+      assert.deepEqual(await seen(f, 2), { status: 'active', revokedTokens: 0, bits: 0, changes: 0, events: 0 }, 'a mandate not named keeps its tokens');
+      assert.deepEqual(await seen(f, 3), { status: 'active', revokedTokens: 2, bits: 2, changes: 0, events: 0 });
+      await assert.rejects(f.a.changes.commitRevocation!({ ...write, mandate: { ...write.mandate!, id: 'mdt_2' }, credentials: { mandateIds: [] } }, append, () => []), /at least one mandate id/);
+      assert.equal((await f.b.mandates.get('mdt_2'))!.status, 'active', 'the refused write stored nothing');
+    });
+
+    test('an agent\'s status change with its tokens: one of concurrent writes applies; a later one from a state it may not leave writes nothing', async () => {
+      const f = fixture();
+      await seed(f.a, 2);
+      const suspend: RevocationWrite = { agent: { id: 'agt_1', from: ['active'], to: 'suspended' }, credentials: { agentId: 'agt_1' }, change: { topic: 'agent.suspended', key: 'agt_1', at: AT } };
+      const event: RevocationEvents = (o) => [{ type: 'agent.suspended', actor: 'usr_1', data: { agent_id: 'agt_1', credentials_revoked: o.credentialsRevoked } }];
+      const results = await onBoth(f, 6, (store) => store.changes.commitRevocation!(suspend, append, event));
+      assert.deepEqual(results.map((r) => r.outcome.applied).filter(Boolean), [true]);
+      assert.equal(results.find((r) => r.outcome.applied)!.outcome.credentialsRevoked, 4);
+      assert.equal((await f.b.agents.get('agt_1'))!.status, 'suspended');
+      assert.deepEqual((await f.b.changes.since(0, 10)).map((c) => c.topic), ['agent.suspended']);
+      assert.deepEqual((await f.b.audit.read('main', 1, 10)).map((e) => e.data), [{ agent_id: 'agt_1', credentials_revoked: 4 }]);
+      const retire: RevocationWrite = { ...suspend, agent: { id: 'agt_1', from: ['active'], to: 'retired' }, change: { ...suspend.change, topic: 'agent.retired' } };
+      assert.deepEqual((await f.a.changes.commitRevocation!(retire, append, event)).outcome, { applied: false, credentialsRevoked: 0, cursor: null });
+      assert.equal((await f.b.agents.get('agt_1'))!.status, 'suspended');
+      assert.equal((await f.b.changes.since(0, 10)).length, 1);
+      await assert.rejects(f.a.changes.commitRevocation!({ ...mandateRevoked(1), agent: retire.agent }, append, () => []), /a mandate or an agent, not both/);
+      assert.equal((await f.b.mandates.get('mdt_1'))!.status, 'active');
+    });
+
     test('a token or an agent revocation that revokes no credential writes nothing; one that does publishes once', async () => {
       const f = fixture();
       await seed(f.a, 1);

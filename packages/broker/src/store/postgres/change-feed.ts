@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ChainHashing } from '../../core/audit-chain.ts';
 import type { ChangeFeed, CommittedRevocation, RevocationOutcome, RevocationWrite } from '../../ports/change-feed.ts';
 import { createChangeHub, type ChangeHub, type PushChannel } from '../change-hub.ts';
-import { credentialFilter, mandateTransition } from '../revocation-writes.ts';
+import { agentTransition, changesState, credentialFilter, mandateTransition } from '../revocation-writes.ts';
 import type { Database } from '../schema.ts';
 import { createSqliteChangeFeed } from '../sqlite/change-feed.ts';
 import { appendInTransaction } from './audit-sink.ts';
@@ -36,7 +36,7 @@ async function insertChange(trx: Kysely<Database>, { topic, key, at }: Revocatio
  */
 function revokeCredentialsInOrder(trx: Kysely<Database>, which: NonNullable<RevocationWrite['credentials']>, at: number) {
   return trx
-    .with('locked', (db) => db.selectFrom('credentials').select('jti').where(...credentialFilter(which)).where('revoked_at', 'is', null).orderBy('jti').forUpdate())
+    .with('locked', (db) => db.selectFrom('credentials').select('jti').where(credentialFilter(which)).where('revoked_at', 'is', null).orderBy('jti').forUpdate())
     .updateTable('credentials').set({ revoked_at: at })
     .where('jti', 'in', (eb) => eb.selectFrom('locked').select('locked.jti'))
     .where('revoked_at', 'is', null);
@@ -64,16 +64,19 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
     },
     subscribe: hub.subscribe,
     /**
-     * The mandate row, the credentials (their status-list bits), the change row with its NOTIFY and
-     * the audit events, in one transaction. Locks are taken in that order by every revocation (the
-     * credentials by jti); the audit service's own appends lock only the chain's head row, last here too.
+     * The mandate's or the agent's row, the credentials (their status-list bits), the change row
+     * with its NOTIFY and the audit events, in one transaction. Locks are taken in that order by
+     * every revocation (the credentials by jti); the audit service's own appends lock only the
+     * chain's head row, last here too. A mint batch holds its agents' and mandates' rows `FOR SHARE`
+     * and locks no existing credential, so an agent's suspension waits for it and never the reverse.
      */
     async commitRevocation(write, audit, events) {
+      const stateful = changesState(write);
       const committed = await retried(() => db.transaction().execute(async (trx): Promise<CommittedRevocation> => {
-        const transition = mandateTransition(trx, write);
-        if (write.mandate && (!transition || Number((await transition.executeTakeFirst()).numUpdatedRows) !== 1)) return NOT_APPLIED;
+        const transition = mandateTransition(trx, write) ?? agentTransition(trx, write);
+        if (stateful && (!transition || Number((await transition.executeTakeFirst()).numUpdatedRows) !== 1)) return NOT_APPLIED;
         const credentialsRevoked = write.credentials ? Number((await revokeCredentialsInOrder(trx, write.credentials, write.change.at).executeTakeFirst()).numUpdatedRows) : 0;
-        if (!write.mandate && credentialsRevoked === 0) return NOT_APPLIED;
+        if (!stateful && credentialsRevoked === 0) return NOT_APPLIED;
         const outcome: RevocationOutcome = { applied: true, credentialsRevoked, cursor: await insertChange(trx, write.change) };
         const inputs = events(outcome);
         return { outcome, records: inputs.length > 0 ? await appendInTransaction(trx, { ...audit, hashing }, inputs) : [] };

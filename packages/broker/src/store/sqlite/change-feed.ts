@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { ChainHashing } from '../../core/audit-chain.ts';
 import type { ChangeFeed, CommittedRevocation, RevocationOutcome } from '../../ports/change-feed.ts';
 import { createChangeHub } from '../change-hub.ts';
-import { revocationStatements } from '../revocation-writes.ts';
+import { changesState, revocationStatements } from '../revocation-writes.ts';
 import type { Database } from '../schema.ts';
 import { appendLocked } from './audit-sink.ts';
 import type { SqliteHandle } from './open.ts';
@@ -54,11 +54,13 @@ export function createSqliteChangeFeed(db: Kysely<Database>, store?: { handle: S
     subscribe: hub.subscribe,
     /** One savepoint of the write-locked group commit: all of it is stored, or none. */
     async commitRevocation(write, audit, events) {
+      const stateful = changesState(write);
       const statements = revocationStatements(db, write);
       const committed = await transactImmediate(handle, (q): CommittedRevocation => {
         if (write.mandate && (!statements.mandate || q.run(statements.mandate) !== 1)) return NOT_APPLIED;
+        if (write.agent && (!statements.agent || q.run(statements.agent) !== 1)) return NOT_APPLIED;
         const credentialsRevoked = statements.credentials ? q.run(statements.credentials) : 0;
-        if (!write.mandate && credentialsRevoked === 0) return NOT_APPLIED;
+        if (!stateful && credentialsRevoked === 0) return NOT_APPLIED;
         const { cursor } = q.first(statements.change)!;
         const outcome: RevocationOutcome = { applied: true, credentialsRevoked, cursor };
         const inputs = events(outcome);
