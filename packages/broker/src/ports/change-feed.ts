@@ -70,10 +70,11 @@ export interface RevocationWrite {
   agent?: { id: string; from: readonly AgentStatus[]; to: AgentStatus };
   /**
    * The credentials revoked (those not revoked yet), with `revokedAt` = `change.at`; that is also
-   * their status-list bit. Without `mandate` or `agent`, revoking none writes nothing. `mandateIds`: the
-   * tokens of several mandates (one and those delegated below it), at least one id.
+   * their status-list bit. Without `mandate` or `agent`, revoking none writes nothing.
+   * `mandateTree`: the tokens of that mandate and of every mandate delegated below it, found by the
+   * statement itself (a recursive query), so a tree of any size is one bounded statement.
    */
-  credentials?: { jti: string } | { mandateId: string } | { mandateIds: readonly string[] } | { agentId: string };
+  credentials?: { jti: string } | { mandateId: string } | { mandateTree: string } | { agentId: string };
   /** Published when the write applies. */
   change: { topic: string; key: string; at: number };
 }

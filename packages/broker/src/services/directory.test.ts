@@ -229,7 +229,8 @@ describe('a suspension or retirement: one commit, then the cascade a retry finis
       assert.equal((await directory()[action](agent.id, ctx)).status, to);
       assert.deepEqual(await revoked(jtis), [true, true]);
       assert.deepEqual(await changesOf(agent.id), [`agent.${to}`], 'one change for replicas and the push');
-      assert.equal(await eventsOf(`agent.${to}`, agent.id), 1);
+      const events = (await t.app.store.audit.tail(50)).filter((e) => e.type === `agent.${to}` && e.data.agent_id === agent.id);
+      assert.deepEqual(events.map((e) => [e.data.previous_status, e.data.credentials_revoked]), [['active', 2]]);
     });
 
     test(`${action}: a failed commit changes nothing (status, tokens, change, audit); the retry does it all; a third call is refused`, async () => {

@@ -80,7 +80,7 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
       agent: { id, from, to },
       credentials: { agentId: id },
       change: { topic: to === 'suspended' ? 'agent.suspended' : 'agent.retired', key: id, at: clock.now() },
-    }, () => [event(to === 'suspended' ? 'agent.suspended' : 'agent.retired', ctx, { agent_id: id, previous_status: agent.status })])).applied;
+    }, ({ credentialsRevoked }) => [event(to === 'suspended' ? 'agent.suspended' : 'agent.retired', ctx, { agent_id: id, previous_status: agent.status, credentials_revoked: credentialsRevoked })])).applied;
     if (!applied) {
       // The mandates' cascade follows that commit: asking again finishes a cascade a failure
       // interrupted (the 503 said "retry"), audited by the cascade alone. Nothing left to do: refused as before.

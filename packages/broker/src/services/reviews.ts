@@ -4,7 +4,6 @@ import { effectiveStatus, type Mandate } from '../core/mandate.ts';
 import type { MandateReview, ReviewDecision } from '../ports/reviews.ts';
 import type { ActionContext } from './action-context.ts';
 import type { DecisionService } from './decide.ts';
-import { descendantsOf } from './delegation-tree.ts';
 import type { LoopDeps } from './loop-deps.ts';
 import type { Notifier } from './notifications.ts';
 import type { RevocationService } from './revocation.ts';
@@ -86,34 +85,23 @@ export function createReviewService(deps: ReviewDeps) {
 
   /**
    * PROTOCOL §8, like an agent suspension but for one mandate: its tokens and those below it end
-   * now. The transition, the tokens of the mandate and of every mandate below it, the change that
-   * tells replicas and the revocation push, and the audit event commit in one transaction
-   * (commitRevocation): a failure leaves the mandate active and due, for the next sweep.
+   * now. The transition, the tokens of the mandate and of every mandate delegated below it (the
+   * statement walks the tree itself), the change that tells replicas and the revocation push, and
+   * the audit event commit in one transaction (commitRevocation): a failure leaves the mandate
+   * active and due, for the next sweep.
    */
   const suspendOverdue = async (review: MandateReview): Promise<boolean> => {
     const mandate = await store.mandates.get(review.mandateId);
     if (!mandate) return false;
-    let below = await descendantsOf(store, mandate.id);
-    const at = clock.now();
     const { applied } = await commitRevocation(deps, {
       mandate: { id: mandate.id, from: ['active'], patch: { status: 'suspended', endReason: 'review_overdue' } },
-      credentials: { mandateIds: [mandate.id, ...below.map((m) => m.id)] },
-      change: { topic: 'mandate.suspended', key: mandate.id, at },
-    }, ({ credentialsRevoked: credentials }) => [{
+      credentials: { mandateTree: mandate.id },
+      change: { topic: 'mandate.suspended', key: mandate.id, at: clock.now() },
+    }, ({ credentialsRevoked }) => [{
       type: 'mandate.suspended', actor: null, approver: mandate.approverId, mandateId: mandate.id,
-      data: { reason: 'review_overdue', by: 'review_sweep', due_at: new Date(review.dueAt).toISOString(), credentials_revoked: credentials },
+      data: { reason: 'review_overdue', by: 'review_sweep', due_at: new Date(review.dueAt).toISOString(), credentials_revoked: credentialsRevoked },
     }]);
     if (!applied) return false;
-    // A mandate delegated below it after the list was read (its parent still active then) may hold
-    // tokens: the suspension now stops it minting more (PROTOCOL §10), and this ends those it has.
-    const known = new Set(below.map((m) => m.id));
-    below = (await descendantsOf(store, mandate.id)).filter((m) => !known.has(m.id));
-    if (below.length > 0) {
-      await commitRevocation(deps, { credentials: { mandateIds: below.map((m) => m.id) }, change: { topic: 'mandate.suspended', key: mandate.id, at: clock.now() } }, (outcome) => [{
-        type: 'mandate.suspended', actor: null, approver: mandate.approverId, mandateId: mandate.id,
-        data: { reason: 'review_overdue', by: 'review_sweep', credentials_revoked: outcome.credentialsRevoked, late_descendants: below.map((m) => m.id) },
-      }]);
-    }
     const payload = { mandate_id: mandate.id, agent_id: mandate.agentId, reason: 'review_overdue' };
     for (const human of new Set([...(await ownersOf(mandate.agentId)), mandate.approverId])) await deps.notifier.notify(human, 'mandate.suspended', payload);
     return true;
@@ -174,11 +162,19 @@ export function createReviewService(deps: ReviewDeps) {
       const result: SweepResult = { scheduled: 0, reminded: 0, suspended: 0 };
       if (settings.reviewEvery === 0) return result;
       result.scheduled = await scheduleNew();
+      // One review that fails (its commit, a notification) does not hold back those after it,
+      // soonest due first: the sweep goes on, then fails with the first error.
+      let failure: { error: unknown } | null = null;
       for (const review of await stillActive(await store.reviews.list({ dueBy: clock.now() }, SWEEP_BATCH))) {
-        if (clock.now() >= review.dueAt + settings.gracePeriod) {
-          if (!(await resumedSinceDue(review)) && (await suspendOverdue(review))) result.suspended += 1;
-        } else if (review.remindedAt === null && (await remind(review))) result.reminded += 1;
+        try {
+          if (clock.now() >= review.dueAt + settings.gracePeriod) {
+            if (!(await resumedSinceDue(review)) && (await suspendOverdue(review))) result.suspended += 1;
+          } else if (review.remindedAt === null && (await remind(review))) result.reminded += 1;
+        } catch (error) {
+          failure ??= { error };
+        }
       }
+      if (failure) throw failure.error;
       return result;
     },
   };

@@ -16,7 +16,7 @@ export function revocationStatements(db: Kysely<Database>, write: RevocationWrit
     mandate: mandateTransition(db, write),
     agent: agentTransition(db, write),
     credentials: credentials
-      ? db.updateTable('credentials').set({ revoked_at: change.at }).where(credentialFilter(credentials)).where('revoked_at', 'is', null)
+      ? db.updateTable('credentials').set({ revoked_at: change.at }).where(credentialFilter(db, credentials)).where('revoked_at', 'is', null)
       : null,
     change: db.insertInto('changes').values({ topic: change.topic, key: change.key, at: change.at }).returning('cursor'),
   };
@@ -44,15 +44,21 @@ export function mandateTransition(db: Kysely<Database>, { mandate }: RevocationW
 }
 
 /** The credentials a revocation names, as a `where` condition of both engines. */
-export function credentialFilter(which: NonNullable<RevocationWrite['credentials']>) {
+export function credentialFilter(db: Kysely<Database>, which: NonNullable<RevocationWrite['credentials']>) {
   return (eb: ExpressionBuilder<Database, 'credentials'>) => {
     if ('jti' in which) return eb('jti', '=', which.jti);
     if ('mandateId' in which) return eb('mandate_id', '=', which.mandateId);
-    if ('mandateIds' in which) {
-      // `in ()` is not SQL: an empty list is a caller's mistake, not "no credentials".
-      if (which.mandateIds.length === 0) throw new Error('a revocation by mandateIds needs at least one mandate id');
-      return eb('mandate_id', 'in', [...which.mandateIds]);
-    }
+    if ('mandateTree' in which) return eb('mandate_id', 'in', mandateTree(db, which.mandateTree));
     return eb('agent_id', '=', which.agentId);
   };
+}
+
+/** The ids of `rootId` and of every mandate delegated below it, at any depth (sub-grant hops). */
+function mandateTree(db: Kysely<Database>, rootId: string) {
+  return db
+    .withRecursive('tree(id)', (qb) => qb
+      .selectFrom('mandates').select('mandates.id').where('mandates.id', '=', rootId)
+      .unionAll(qb.selectFrom('mandates').innerJoin('tree', 'tree.id', 'mandates.parent_mandate_id').select('mandates.id')))
+    .selectFrom('tree')
+    .select('tree.id');
 }

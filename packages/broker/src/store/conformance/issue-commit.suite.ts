@@ -99,6 +99,19 @@ export function issueCommitSuite(makeFixture: MakeFixture): void {
       }
     });
 
+    test('mints racing the agent\'s suspension (its status and tokens in one commit) from the other connection: each credential is stored and revoked, or not stored', async () => {
+      const f = fixture();
+      await seed(f.a);
+      const suspend = () => f.b.changes.commitRevocation!({ agent: { id: 'agt_1', from: ['active'], to: 'suspended' }, credentials: { agentId: 'agt_1' }, change: { topic: 'agent.suspended', key: 'agt_1', at: AT + 1 } }, append, () => []);
+      const mints = Array.from({ length: 10 }, (_, i) => f.a.credentials.commitIssue!(
+        write(`jti-s${i}`, 300 + i, { credential: aCredential(`jti-s${i}`, 'agt_1', null, { issuedAt: AT, expiresAt: AT + 60_000 }), live: ['active'] }), append, issued(`jti-s${i}`)));
+      const [outcomes, suspended] = await Promise.all([Promise.all(mints), suspend()]);
+      assert.equal(suspended.outcome.applied, true);
+      const stored = await Promise.all(Array.from({ length: 10 }, (_, i) => f.b.credentials.get(`jti-s${i}`)));
+      assert.deepEqual(stored.map((c) => c !== null), outcomes.map((o) => o.outcome === 'issued'));
+      assert.ok(stored.every((c) => c === null || c.revokedAt === AT + 1), 'no token of the suspended agent outlives the suspension');
+    });
+
     test('a suspended agent: not_live, and nothing is stored', async () => {
       const f = fixture();
       await seed(f.a);

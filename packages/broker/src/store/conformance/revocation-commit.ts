@@ -128,21 +128,25 @@ export function revocationCommitSuite(makeFixture: MakeFixture): void {
       assert.equal((await f.b.audit.read('main', 1, 1000)).length, 120);
     });
 
-    test('a mandate\'s transition with the tokens of several mandates (mandateIds): those tokens and bits only, in the same commit', async () => {
+    test('a mandate\'s transition with the tokens of its whole tree (mandateTree): every depth below it, no other mandate', async () => {
       const f = fixture();
-      await seed(f.a, 3);
+      await seed(f.a, 2);
+      // mdt_1 ← mdt_3 ← mdt_4 (sub-grant hops), each with one token; mdt_2 stays out of it.
+      for (const [n, parent, depth] of [[3, 'mdt_1', 1], [4, 'mdt_3', 2]] as const) {
+        assert.ok(await f.a.mandates.insertChild(aMandate(n, 'agt_1', 'usr_1', { status: 'active', hop: { parentId: parent, depth, subGrantHash: `sg-${n}` } }), null));
+        await f.a.credentials.insert(aCredential(`jti-${n}-0`, 'agt_1', `mdt_${n}`, { expiresAt: AT + 60_000 }));
+      }
       const write: RevocationWrite = {
         mandate: { id: 'mdt_1', from: ['active'], patch: { status: 'suspended', endReason: 'review_overdue' } },
-        credentials: { mandateIds: ['mdt_1', 'mdt_3'] },
+        credentials: { mandateTree: 'mdt_1' },
         change: { topic: 'mandate.suspended', key: 'mdt_1', at: AT },
       };
       const committed = await f.a.changes.commitRevocation!(write, append, (o) => [{ type: 'mandate.suspended', actor: null, mandateId: 'mdt_1', data: { credentials_revoked: o.credentialsRevoked } }]);
       assert.equal(committed.outcome.credentialsRevoked, 4);
       assert.deepEqual(await seen(f, 1), { status: 'suspended', revokedTokens: 2, bits: 2, changes: 1, events: 1 });
-      assert.deepEqual(await seen(f, 2), { status: 'active', revokedTokens: 0, bits: 0, changes: 0, events: 0 }, 'a mandate not named keeps its tokens');
-      assert.deepEqual(await seen(f, 3), { status: 'active', revokedTokens: 2, bits: 2, changes: 0, events: 0 });
-      await assert.rejects(f.a.changes.commitRevocation!({ ...write, mandate: { ...write.mandate!, id: 'mdt_2' }, credentials: { mandateIds: [] } }, append, () => []), /at least one mandate id/);
-      assert.equal((await f.b.mandates.get('mdt_2'))!.status, 'active', 'the refused write stored nothing');
+      assert.deepEqual(await seen(f, 2), { status: 'active', revokedTokens: 0, bits: 0, changes: 0, events: 0 }, 'a mandate outside the tree keeps its tokens');
+      for (const n of [3, 4]) assert.deepEqual((await f.b.credentials.listByMandate(`mdt_${n}`)).map((c) => c.revokedAt), [AT], `mdt_${n}'s token`);
+      assert.equal((await f.b.mandates.get('mdt_3'))!.status, 'active', 'only the root changes state; minting below it stops with it (PROTOCOL §10)');
     });
 
     test('an agent\'s status change with its tokens: one of concurrent writes applies; a later one from a state it may not leave writes nothing', async () => {
@@ -162,6 +166,16 @@ export function revocationCommitSuite(makeFixture: MakeFixture): void {
       assert.equal((await f.b.changes.since(0, 10)).length, 1);
       await assert.rejects(f.a.changes.commitRevocation!({ ...mandateRevoked(1), agent: retire.agent }, append, () => []), /a mandate or an agent, not both/);
       assert.equal((await f.b.mandates.get('mdt_1'))!.status, 'active');
+    });
+
+    test('when the audit append of an agent\'s status change fails, neither the status nor a token changes', async () => {
+      const f = fixture();
+      await seed(f.a, 1);
+      const failing: AuditAppend = { ...append, seal: () => { throw new Error('signer down'); } };
+      const suspend: RevocationWrite = { agent: { id: 'agt_1', from: ['active'], to: 'suspended' }, credentials: { agentId: 'agt_1' }, change: { topic: 'agent.suspended', key: 'agt_1', at: AT } };
+      await assert.rejects(f.a.changes.commitRevocation!(suspend, failing, () => [{ type: 'agent.suspended', actor: 'usr_1' }]), /signer down/);
+      assert.equal((await f.b.agents.get('agt_1'))!.status, 'active');
+      assert.deepEqual(await seen(f, 1), { status: 'active', revokedTokens: 0, bits: 0, changes: 0, events: 0 });
     });
 
     test('a token or an agent revocation that revokes no credential writes nothing; one that does publishes once', async () => {

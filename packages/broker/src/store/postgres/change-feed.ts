@@ -36,7 +36,7 @@ async function insertChange(trx: Kysely<Database>, { topic, key, at }: Revocatio
  */
 function revokeCredentialsInOrder(trx: Kysely<Database>, which: NonNullable<RevocationWrite['credentials']>, at: number) {
   return trx
-    .with('locked', (db) => db.selectFrom('credentials').select('jti').where(credentialFilter(which)).where('revoked_at', 'is', null).orderBy('jti').forUpdate())
+    .with('locked', (db) => db.selectFrom('credentials').select('jti').where(credentialFilter(trx, which)).where('revoked_at', 'is', null).orderBy('jti').forUpdate())
     .updateTable('credentials').set({ revoked_at: at })
     .where('jti', 'in', (eb) => eb.selectFrom('locked').select('locked.jti'))
     .where('revoked_at', 'is', null);
@@ -67,8 +67,10 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
      * The mandate's or the agent's row, the credentials (their status-list bits), the change row
      * with its NOTIFY and the audit events, in one transaction. Locks are taken in that order by
      * every revocation (the credentials by jti); the audit service's own appends lock only the
-     * chain's head row, last here too. A mint batch holds its agents' and mandates' rows `FOR SHARE`
-     * and locks no existing credential, so an agent's suspension waits for it and never the reverse.
+     * chain's head row, last here too. A mint batch locks its agents' and mandates' rows `FOR SHARE`
+     * and then no row a revocation holds (its new credentials are not visible to it), so they
+     * cannot deadlock: whichever locks the agent's row first, the other waits for its commit (a
+     * mint batch that comes second waits out the whole revocation, its other agents' mints too).
      */
     async commitRevocation(write, audit, events) {
       const stateful = changesState(write);
