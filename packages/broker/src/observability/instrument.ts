@@ -111,10 +111,11 @@ export function instrumentChangeFeed(feed: ChangeFeed, metrics: Metrics, now: ()
     // A revocation committed with its writes and audit events (docs/revocation.md): counted the same way when it applied.
     ...(feed.commitRevocation ? {
       async commitRevocation(write: RevocationWrite, audit: AuditAppend, events: RevocationEvents) {
-        const { topic, key, at } = write.change;
-        if (REVOCATION_TOPICS.has(topic)) remember(own, { topic, key, at });
+        const { topic, key, at, publish } = write.change;
+        const counted = publish !== false && REVOCATION_TOPICS.has(topic);
+        if (counted) remember(own, { topic, key, at });
         const committed = await feed.commitRevocation!(write, audit, events);
-        if (REVOCATION_TOPICS.has(topic) && committed.outcome.applied) {
+        if (counted && committed.outcome.applied) {
           metrics.revocation(topic);
           metrics.revocationPropagation(topic, (now() - at) / 1000);
         }

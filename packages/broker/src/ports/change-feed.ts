@@ -75,8 +75,12 @@ export interface RevocationWrite {
    * statement itself (a recursive query), so a tree of any size is one bounded statement.
    */
   credentials?: { jti: string } | { mandateId: string } | { mandateTree: string } | { agentId: string };
-  /** Published when the write applies. */
-  change: { topic: string; key: string; at: number };
+  /**
+   * Published when the write applies; `at` is also the credentials' `revokedAt`. `publish: false`:
+   * no change row, for a write whose effect another change announces (the mandates an agent's
+   * suspension suspends: its `agent.suspended` change ends their tokens); `cursor` is then null.
+   */
+  change: { topic: string; key: string; at: number; publish?: false };
 }
 
 export interface RevocationOutcome {

@@ -88,10 +88,13 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
     async suspendAgentMandates(agentId: string, ctx: ActionContext): Promise<number> {
       let count = 0;
       for (const mandate of await store.mandates.listLive({ agentId })) {
-        if (await store.mandates.transition(mandate.id, ['pending', 'approved', 'active'], { status: 'suspended', endReason: 'agent_suspended' })) {
-          count += 1;
-          await deps.audit.record({ type: 'mandate.suspended', actor: ctx.actor, approver: mandate.approverId, mandateId: mandate.id, requestId: ctx.requestId, data: { reason: 'agent_suspended' } });
-        }
+        // Each suspension with its audit event, one commit; no change of its own: the agent's
+        // change (agent.suspended) is what ends the tokens, below (docs/revocation.md).
+        const { applied } = await commitRevocation(deps, {
+          mandate: { id: mandate.id, from: ['pending', 'approved', 'active'], patch: { status: 'suspended', endReason: 'agent_suspended' } },
+          change: { topic: 'mandate.suspended', key: mandate.id, at: clock.now(), publish: false },
+        }, () => [{ type: 'mandate.suspended', actor: ctx.actor, approver: mandate.approverId, mandateId: mandate.id, requestId: ctx.requestId, data: { reason: 'agent_suspended' } }]);
+        if (applied) count += 1;
       }
       return count + (await revokeAgentCredentials(agentId, 'agent.suspended')).credentialsRevoked;
     },

@@ -18,7 +18,7 @@ export function revocationStatements(db: Kysely<Database>, write: RevocationWrit
     credentials: credentials
       ? db.updateTable('credentials').set({ revoked_at: change.at }).where(credentialFilter(db, credentials)).where('revoked_at', 'is', null)
       : null,
-    change: db.insertInto('changes').values({ topic: change.topic, key: change.key, at: change.at }).returning('cursor'),
+    change: change.publish === false ? null : db.insertInto('changes').values({ topic: change.topic, key: change.key, at: change.at }).returning('cursor'),
   };
 }
 

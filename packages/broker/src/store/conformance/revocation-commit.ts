@@ -178,6 +178,19 @@ export function revocationCommitSuite(makeFixture: MakeFixture): void {
       assert.deepEqual(await seen(f, 1), { status: 'active', revokedTokens: 0, bits: 0, changes: 0, events: 0 });
     });
 
+    test('publish: false: the transition and its audit event commit, and no change row is written', async () => {
+      const f = fixture();
+      await seed(f.a, 1);
+      const write: RevocationWrite = {
+        mandate: { id: 'mdt_1', from: ['active'], patch: { status: 'suspended', endReason: 'agent_suspended' } },
+        change: { topic: 'mandate.suspended', key: 'mdt_1', at: AT, publish: false },
+      };
+      const committed = await f.a.changes.commitRevocation!(write, append, () => [{ type: 'mandate.suspended', actor: null, mandateId: 'mdt_1' }]);
+      assert.deepEqual(committed.outcome, { applied: true, credentialsRevoked: 0, cursor: null });
+      assert.deepEqual(await seen(f, 1), { status: 'suspended', revokedTokens: 0, bits: 0, changes: 0, events: 1 });
+      assert.deepEqual(await f.b.changes.since(0, 10), []);
+    });
+
     test('a token or an agent revocation that revokes no credential writes nothing; one that does publishes once', async () => {
       const f = fixture();
       await seed(f.a, 1);

@@ -79,7 +79,7 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
         if (stateful && (!transition || Number((await transition.executeTakeFirst()).numUpdatedRows) !== 1)) return NOT_APPLIED;
         const credentialsRevoked = write.credentials ? Number((await revokeCredentialsInOrder(trx, write.credentials, write.change.at).executeTakeFirst()).numUpdatedRows) : 0;
         if (!stateful && credentialsRevoked === 0) return NOT_APPLIED;
-        const outcome: RevocationOutcome = { applied: true, credentialsRevoked, cursor: await insertChange(trx, write.change) };
+        const outcome: RevocationOutcome = { applied: true, credentialsRevoked, cursor: write.change.publish === false ? null : await insertChange(trx, write.change) };
         const inputs = events(outcome);
         return { outcome, records: inputs.length > 0 ? await appendInTransaction(trx, { ...audit, hashing }, inputs) : [] };
       }));

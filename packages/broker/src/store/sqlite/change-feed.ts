@@ -61,7 +61,7 @@ export function createSqliteChangeFeed(db: Kysely<Database>, store?: { handle: S
         if (write.agent && (!statements.agent || q.run(statements.agent) !== 1)) return NOT_APPLIED;
         const credentialsRevoked = statements.credentials ? q.run(statements.credentials) : 0;
         if (!stateful && credentialsRevoked === 0) return NOT_APPLIED;
-        const { cursor } = q.first(statements.change)!;
+        const cursor = statements.change ? q.first(statements.change)!.cursor : null;
         const outcome: RevocationOutcome = { applied: true, credentialsRevoked, cursor };
         const inputs = events(outcome);
         return { outcome, records: inputs.length > 0 ? appendLocked(handle, q, { ...audit, hashing }, inputs) : [] };
