@@ -140,8 +140,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const resumeSweep = setInterval(() => void consoleServices.resume.sweep('req_suspension_sweep').catch(() => undefined), SUSPENSION_SWEEP_INTERVAL_MS);
   resumeSweep.unref();
   // Access reviews: remind owners of due reviews, suspend overdue mandates; outbox rows a crash left are fanned out.
-  const sweep = setInterval(() => void reviews.sweep().then(() => notifications.notifier.dispatch())
-    .catch((error: Error) => process.stderr.write(`review sweep failed: ${error.message}\n`)), config.reviews.sweepInterval);
+  const sweep = setInterval(() => void reviews.sweep()
+    .catch((error: Error) => void process.stderr.write(`review sweep failed: ${error.message}\n`))
+    .finally(() => notifications.notifier.dispatch().catch((error: Error) => void process.stderr.write(`notification dispatch failed: ${error.message}\n`))),
+  config.reviews.sweepInterval);
   sweep.unref();
   const lifecycleJob = startLifecycleJob(lifecycle, config.lifecycle.interval, random, (error) =>
     process.stderr.write(`lifecycle check failed: ${error.message}\n`));

@@ -218,8 +218,14 @@ describe('the sweep', () => {
     offset += 38 * DAY;
     const { changes } = t.app.store;
     const commit = changes.commitRevocation!;
+    // Whichever of the two the sweep reaches first fails; the other must still be suspended.
+    const ours = new Set([first.id, second.id]);
+    let failed: string | null = null;
     changes.commitRevocation = async (write, ...rest) => {
-      if (write.mandate?.id === first.id) throw new Error('store down');
+      if (write.mandate && ours.has(write.mandate.id) && (failed === null || failed === write.mandate.id)) {
+        failed = write.mandate.id;
+        throw new Error('store down');
+      }
       return commit(write, ...rest);
     };
     try {
@@ -227,9 +233,11 @@ describe('the sweep', () => {
     } finally {
       changes.commitRevocation = commit;
     }
-    assert.equal((await t.app.loop.decisions.get(first.id)).status, 'active');
-    assert.equal((await t.app.loop.decisions.get(second.id)).status, 'suspended');
-    assert.deepEqual(await revokedTokens(second.id, second.childId, second.grandchildId), [true, true, true]);
+    const other = failed === first.id ? second : first;
+    assert.ok(failed !== null);
+    assert.equal((await t.app.loop.decisions.get(failed)).status, 'active');
+    assert.equal((await t.app.loop.decisions.get(other.id)).status, 'suspended');
+    assert.deepEqual(await revokedTokens(other.id, other.childId, other.grandchildId), [true, true, true]);
   });
   test('a kept mandate is not suspended at the old due date', async () => {
     const id = await activeMandate();

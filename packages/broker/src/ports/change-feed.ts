@@ -31,9 +31,10 @@ export interface ChangeFeed {
    */
   subscribe?(listener: ChangeListener, options?: SubscribeOptions): ChangeSubscription;
   /**
-   * Applies `write`, publishes its change and appends `events(outcome)` to `audit`'s chain in one
-   * transaction; this replica's subscribers are woken right after the commit. Nothing is written
-   * when the write applies to nothing (a concurrent revocation won).
+   * Applies `write`, publishes its change (unless `change.publish` is false) and appends
+   * `events(outcome)` to `audit`'s chain in one transaction; this replica's subscribers are woken
+   * right after a commit that published. Nothing is written when the write applies to nothing (a
+   * concurrent revocation won).
    */
   commitRevocation?(write: RevocationWrite, audit: AuditAppend, events: RevocationEvents): Promise<CommittedRevocation>;
 }
@@ -86,7 +87,7 @@ export interface RevocationWrite {
 export interface RevocationOutcome {
   applied: boolean;
   credentialsRevoked: number;
-  /** The published change's cursor; null when nothing was applied. */
+  /** The published change's cursor; null when nothing was applied or nothing published (`publish: false`). */
   cursor: number | null;
 }
 

@@ -214,6 +214,19 @@ describe('a suspension or retirement: one commit, then the cascade a retry finis
     await rejects(directory().retireAgent(agent.id, ctx), 'ERR_AGENT_STATE', /is retired/);
   });
 
+  test('contraindicated evidence (the agent stays active): a mandate whose suspension fails does not keep its tokens or the other mandates live', async () => {
+    const { agent, mandate, jtis } = await agentWithTokens();
+    const other = aMandate(90_000 + ++seq, agent.id, agent.owners[0]!, { status: 'active' });
+    await t.app.store.mandates.insert(other);
+    failRevocationCommit(); // the first mandate's suspension fails
+    await rejects(t.app.loop.revocation.suspendAgentMandates(agent.id, ctx), 'ERR_AUDIT_UNAVAILABLE', /could not commit/);
+    const statuses = [(await t.app.store.mandates.get(mandate.id))!.status, (await t.app.store.mandates.get(other.id))!.status].sort();
+    assert.deepEqual(statuses, ['active', 'suspended'], 'the other mandate is suspended');
+    assert.deepEqual(await revoked(jtis), [true, true], 'the agent\'s tokens are revoked all the same');
+    assert.deepEqual(await changesOf(agent.id), ['agent.suspended']);
+    assert.equal((await directory().getAgent(agent.id)).status, 'active');
+  });
+
   for (const [action, to, mandateStatus] of [['suspendAgent', 'suspended', 'suspended'], ['retireAgent', 'retired', 'revoked']] as const) {
     test(`${action}: the status, every token of the agent, the change and the audit event commit together`, async () => {
       const { agent, jtis } = await agentWithTokens();
@@ -251,6 +264,8 @@ describe('a suspension or retirement: one commit, then the cascade a retry finis
       assert.deepEqual((await t.app.store.audit.byMandate(mandate.id, 10)).map((e) => e.type), [`mandate.${mandateStatus}`]);
       assert.equal(await eventsOf(`agent.${to}`, agent.id), 1);
       assert.deepEqual(await changesOf(agent.id), [`agent.${to}`]);
+      // A suspension's mandate has no change of its own (the agent's ends its tokens); a retirement's revocation has one.
+      assert.deepEqual(await changesOf(mandate.id), to === 'suspended' ? [] : ['mandate.revoked']);
       await rejects(directory()[action](agent.id, ctx), 'ERR_AGENT_STATE', new RegExp(`is ${to} and cannot become ${to}`));
     });
   }

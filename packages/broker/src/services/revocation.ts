@@ -87,16 +87,24 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
     /** PROTOCOL §8: suspending an agent suspends its live mandates and revokes its tokens; returns how many of both. */
     async suspendAgentMandates(agentId: string, ctx: ActionContext): Promise<number> {
       let count = 0;
+      let failure: { error: unknown } | null = null;
       for (const mandate of await store.mandates.listLive({ agentId })) {
         // Each suspension with its audit event, one commit; no change of its own: the agent's
-        // change (agent.suspended) is what ends the tokens, below (docs/revocation.md).
-        const { applied } = await commitRevocation(deps, {
-          mandate: { id: mandate.id, from: ['pending', 'approved', 'active'], patch: { status: 'suspended', endReason: 'agent_suspended' } },
-          change: { topic: 'mandate.suspended', key: mandate.id, at: clock.now(), publish: false },
-        }, () => [{ type: 'mandate.suspended', actor: ctx.actor, approver: mandate.approverId, mandateId: mandate.id, requestId: ctx.requestId, data: { reason: 'agent_suspended' } }]);
-        if (applied) count += 1;
+        // change (agent.suspended) is what ends the tokens, below (docs/revocation.md). One that
+        // fails does not keep the others, nor the tokens' revocation, from going ahead.
+        try {
+          const { applied } = await commitRevocation(deps, {
+            mandate: { id: mandate.id, from: ['pending', 'approved', 'active'], patch: { status: 'suspended', endReason: 'agent_suspended' } },
+            change: { topic: 'mandate.suspended', key: mandate.id, at: clock.now(), publish: false },
+          }, () => [{ type: 'mandate.suspended', actor: ctx.actor, approver: mandate.approverId, mandateId: mandate.id, requestId: ctx.requestId, data: { reason: 'agent_suspended' } }]);
+          if (applied) count += 1;
+        } catch (error) {
+          failure ??= { error };
+        }
       }
-      return count + (await revokeAgentCredentials(agentId, 'agent.suspended')).credentialsRevoked;
+      count += (await revokeAgentCredentials(agentId, 'agent.suspended')).credentialsRevoked;
+      if (failure) throw failure.error;
+      return count;
     },
 
     /** Retiring an agent ends every mandate it holds and revokes its tokens; returns how many of both (0: nothing left to do). */

@@ -28,7 +28,10 @@ export function revocationStatements(db: Kysely<Database>, write: RevocationWrit
  */
 export function changesState(write: RevocationWrite): boolean {
   if (write.mandate && write.agent) throw new Error('a revocation changes a mandate or an agent, not both');
-  return write.mandate !== undefined || write.agent !== undefined;
+  const stateful = write.mandate !== undefined || write.agent !== undefined;
+  // Tokens revoked without a change row would never reach resource servers (push) or replicas.
+  if (!stateful && write.change.publish === false) throw new Error('a revocation of tokens alone must publish its change');
+  return stateful;
 }
 
 /** The agent's conditional status change, or null when the write names no agent or no state it may leave. */
@@ -53,12 +56,16 @@ export function credentialFilter(db: Kysely<Database>, which: NonNullable<Revoca
   };
 }
 
-/** The ids of `rootId` and of every mandate delegated below it, at any depth (sub-grant hops). */
+/**
+ * The ids of `rootId` and of every mandate delegated below it, at any depth (sub-grant hops).
+ * `union`, not `union all`: an id already in the tree is not walked again, so even a corrupt store
+ * with a cycle of parents ends the walk.
+ */
 function mandateTree(db: Kysely<Database>, rootId: string) {
   return db
     .withRecursive('tree(id)', (qb) => qb
       .selectFrom('mandates').select('mandates.id').where('mandates.id', '=', rootId)
-      .unionAll(qb.selectFrom('mandates').innerJoin('tree', 'tree.id', 'mandates.parent_mandate_id').select('mandates.id')))
+      .union(qb.selectFrom('mandates').innerJoin('tree', 'tree.id', 'mandates.parent_mandate_id').select('mandates.id')))
     .selectFrom('tree')
     .select('tree.id');
 }

@@ -131,10 +131,12 @@ export function revocationCommitSuite(makeFixture: MakeFixture): void {
     test('a mandate\'s transition with the tokens of its whole tree (mandateTree): every depth below it, no other mandate', async () => {
       const f = fixture();
       await seed(f.a, 2);
-      // mdt_1 ← mdt_3 ← mdt_4 (sub-grant hops), each with one token; mdt_2 stays out of it.
+      // mdt_1 ← mdt_3 ← mdt_4 (sub-grant hops to another agent), each with one token in status-list slot 2n; mdt_2 stays out of it.
+      await f.a.agents.insert(anAgent(2, ['usr_1']));
       for (const [n, parent, depth] of [[3, 'mdt_1', 1], [4, 'mdt_3', 2]] as const) {
-        assert.ok(await f.a.mandates.insertChild(aMandate(n, 'agt_1', 'usr_1', { status: 'active', hop: { parentId: parent, depth, subGrantHash: `sg-${n}` } }), null));
-        await f.a.credentials.insert(aCredential(`jti-${n}-0`, 'agt_1', `mdt_${n}`, { expiresAt: AT + 60_000 }));
+        assert.ok(await f.a.mandates.insertChild(aMandate(n, 'agt_2', 'usr_1', { status: 'active', hop: { parentId: parent, depth, subGrantHash: `sg-${n}` } }), null));
+        await f.a.credentials.insert(aCredential(`jti-${n}-0`, 'agt_2', `mdt_${n}`, { expiresAt: AT + 60_000 }));
+        await f.a.statusLists.claim({ listId: '1', idx: 2 * n, jti: `jti-${n}-0`, reusableAt: AT + 120_000 }, AT);
       }
       const write: RevocationWrite = {
         mandate: { id: 'mdt_1', from: ['active'], patch: { status: 'suspended', endReason: 'review_overdue' } },
@@ -146,6 +148,7 @@ export function revocationCommitSuite(makeFixture: MakeFixture): void {
       assert.deepEqual(await seen(f, 1), { status: 'suspended', revokedTokens: 2, bits: 2, changes: 1, events: 1 });
       assert.deepEqual(await seen(f, 2), { status: 'active', revokedTokens: 0, bits: 0, changes: 0, events: 0 }, 'a mandate outside the tree keeps its tokens');
       for (const n of [3, 4]) assert.deepEqual((await f.b.credentials.listByMandate(`mdt_${n}`)).map((c) => c.revokedAt), [AT], `mdt_${n}'s token`);
+      assert.deepEqual((await f.b.statusLists.revokedIndexes('1', AT)).filter((i) => i >= 6).sort((x, y) => x - y), [6, 8], 'their status-list bits');
       assert.equal((await f.b.mandates.get('mdt_3'))!.status, 'active', 'only the root changes state; minting below it stops with it (PROTOCOL §10)');
     });
 
@@ -176,6 +179,9 @@ export function revocationCommitSuite(makeFixture: MakeFixture): void {
       await assert.rejects(f.a.changes.commitRevocation!(suspend, failing, () => [{ type: 'agent.suspended', actor: 'usr_1' }]), /signer down/);
       assert.equal((await f.b.agents.get('agt_1'))!.status, 'active');
       assert.deepEqual(await seen(f, 1), { status: 'active', revokedTokens: 0, bits: 0, changes: 0, events: 0 });
+      assert.deepEqual(await f.b.changes.since(0, 10), []);
+      assert.equal(await f.b.audit.head('main'), null);
+      assert.equal((await f.a.changes.commitRevocation!(suspend, append, () => [{ type: 'agent.suspended', actor: 'usr_1' }])).outcome.credentialsRevoked, 2, 'a retry then applies');
     });
 
     test('publish: false: the transition and its audit event commit, and no change row is written', async () => {
@@ -189,6 +195,9 @@ export function revocationCommitSuite(makeFixture: MakeFixture): void {
       assert.deepEqual(committed.outcome, { applied: true, credentialsRevoked: 0, cursor: null });
       assert.deepEqual(await seen(f, 1), { status: 'suspended', revokedTokens: 0, bits: 0, changes: 0, events: 1 });
       assert.deepEqual(await f.b.changes.since(0, 10), []);
+      const silent: RevocationWrite = { credentials: { agentId: 'agt_1' }, change: { topic: 'agent.suspended', key: 'agt_1', at: AT, publish: false } };
+      await assert.rejects(f.a.changes.commitRevocation!(silent, append, () => []), /must publish/);
+      assert.equal((await f.b.credentials.listByMandate('mdt_1')).filter((c) => c.revokedAt !== null).length, 0, 'tokens revoked unannounced: refused');
     });
 
     test('a token or an agent revocation that revokes no credential writes nothing; one that does publishes once', async () => {

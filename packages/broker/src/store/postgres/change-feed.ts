@@ -83,7 +83,7 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
         const inputs = events(outcome);
         return { outcome, records: inputs.length > 0 ? await appendInTransaction(trx, { ...audit, hashing }, inputs) : [] };
       }));
-      if (committed.outcome.applied) hub.wakeAll();
+      if (committed.outcome.cursor !== null) hub.wakeAll();
       return committed;
     },
   };

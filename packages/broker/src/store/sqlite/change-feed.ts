@@ -66,7 +66,7 @@ export function createSqliteChangeFeed(db: Kysely<Database>, store?: { handle: S
         const inputs = events(outcome);
         return { outcome, records: inputs.length > 0 ? appendLocked(handle, q, { ...audit, hashing }, inputs) : [] };
       });
-      if (committed.outcome.applied) hub.wakeAll();
+      if (committed.outcome.cursor !== null) hub.wakeAll();
       return committed;
     },
   };
