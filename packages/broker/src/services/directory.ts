@@ -73,14 +73,15 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
   const changeAgentStatus = async (id: string, to: 'suspended' | 'retired', ctx: ActionContext) => {
     const agent = await getAgent(id);
     const from: AgentStatus[] = to === 'suspended' ? ['active'] : ['active', 'suspended'];
+    const type = `agent.${to}` as const;
     // The status, the agent's tokens (and their status-list bits), the change resource servers hear
     // of and the audit event: one commit (docs/revocation.md). Conditional in the store, so a
     // concurrent suspend and retire cannot both win (retired is final).
     const applied = from.includes(agent.status) && (await commitRevocation(deps, {
       agent: { id, from, to },
       credentials: { agentId: id },
-      change: { topic: to === 'suspended' ? 'agent.suspended' : 'agent.retired', key: id, at: clock.now() },
-    }, ({ credentialsRevoked }) => [event(to === 'suspended' ? 'agent.suspended' : 'agent.retired', ctx, { agent_id: id, previous_status: agent.status, credentials_revoked: credentialsRevoked })])).applied;
+      change: { topic: type, key: id, at: clock.now() },
+    }, ({ credentialsRevoked }) => [event(type, ctx, { agent_id: id, previous_status: agent.status, credentials_revoked: credentialsRevoked })])).applied;
     if (!applied) {
       // The mandates' cascade follows that commit: asking again finishes a cascade a failure
       // interrupted (the 503 said "retry"), audited by the cascade alone. Nothing left to do: refused as before.

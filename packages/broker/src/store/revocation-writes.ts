@@ -2,10 +2,11 @@ import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { RevocationWrite } from '../ports/change-feed.ts';
 import type { Database } from './schema.ts';
 import { transitionStatement } from './mandate-rows.ts';
+import { agentStatusStatement } from './sqlite/agents.ts';
 
 /**
  * The statements of one revocation (`ChangeFeed.commitRevocation`) as SQLite runs them,
- * synchronously under its write lock. PostgreSQL shares the mandate's and agent's transitions and the
+ * synchronously under its write lock. PostgreSQL shares the state transition and the
  * credentials' filter, and has its own forms of the other two (postgres/change-feed.ts: the
  * credentials locked in jti order first, the cursor drawn under its lock). Each update is
  * conditional, so of two concurrent revocations exactly one applies (and publishes, and audits).
@@ -13,8 +14,7 @@ import { transitionStatement } from './mandate-rows.ts';
 export function revocationStatements(db: Kysely<Database>, write: RevocationWrite) {
   const { credentials, change } = write;
   return {
-    mandate: mandateTransition(db, write),
-    agent: agentTransition(db, write),
+    transition: stateTransition(db, write),
     credentials: credentials
       ? db.updateTable('credentials').set({ revoked_at: change.at }).where(credentialFilter(db, credentials)).where('revoked_at', 'is', null)
       : null,
@@ -34,16 +34,13 @@ export function changesState(write: RevocationWrite): boolean {
   return stateful;
 }
 
-/** The agent's conditional status change, or null when the write names no agent or no state it may leave. */
-export function agentTransition(db: Kysely<Database>, { agent }: RevocationWrite) {
-  return agent && agent.from.length > 0
-    ? db.updateTable('agents').set({ status: agent.to }).where('id', '=', agent.id).where('status', 'in', [...agent.from])
-    : null;
-}
-
-/** The mandate's conditional transition, or null when the write names no mandate or no state it may leave. */
-export function mandateTransition(db: Kysely<Database>, { mandate }: RevocationWrite) {
-  return mandate && mandate.from.length > 0 ? transitionStatement(db, mandate.id, mandate.from, mandate.patch) : null;
+/**
+ * The mandate's or the agent's conditional transition, or null when the write names neither or no
+ * state it may leave (a stateful write then does not apply).
+ */
+export function stateTransition(db: Kysely<Database>, { mandate, agent }: RevocationWrite) {
+  if (mandate) return mandate.from.length > 0 ? transitionStatement(db, mandate.id, mandate.from, mandate.patch) : null;
+  return agent && agent.from.length > 0 ? agentStatusStatement(db, agent.id, agent.to, agent.from) : null;
 }
 
 /** The credentials a revocation names, as a `where` condition of both engines. */

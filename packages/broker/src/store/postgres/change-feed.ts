@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ChainHashing } from '../../core/audit-chain.ts';
 import type { ChangeFeed, CommittedRevocation, RevocationOutcome, RevocationWrite } from '../../ports/change-feed.ts';
 import { createChangeHub, type ChangeHub, type PushChannel } from '../change-hub.ts';
-import { agentTransition, changesState, credentialFilter, mandateTransition } from '../revocation-writes.ts';
+import { changesState, credentialFilter, stateTransition } from '../revocation-writes.ts';
 import type { Database } from '../schema.ts';
 import { createSqliteChangeFeed } from '../sqlite/change-feed.ts';
 import { appendInTransaction } from './audit-sink.ts';
@@ -75,7 +75,7 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
     async commitRevocation(write, audit, events) {
       const stateful = changesState(write);
       const committed = await retried(() => db.transaction().execute(async (trx): Promise<CommittedRevocation> => {
-        const transition = mandateTransition(trx, write) ?? agentTransition(trx, write);
+        const transition = stateTransition(trx, write);
         if (stateful && (!transition || Number((await transition.executeTakeFirst()).numUpdatedRows) !== 1)) return NOT_APPLIED;
         const credentialsRevoked = write.credentials ? Number((await revokeCredentialsInOrder(trx, write.credentials, write.change.at).executeTakeFirst()).numUpdatedRows) : 0;
         if (!stateful && credentialsRevoked === 0) return NOT_APPLIED;

@@ -10,6 +10,11 @@ type AgentRow = Selectable<AgentsTable>;
 type LinkRow = Selectable<AgentHumansTable>;
 type LinkFilter = (eb: ExpressionBuilder<Database, 'agent_humans'>) => Expression<SqlBool>;
 
+/** An agent's conditional status change, for both engines: it applies only from `from` (non-empty), so of concurrent changes one wins. */
+export function agentStatusStatement(db: Kysely<Database>, id: string, status: AgentStatus, from: readonly AgentStatus[]) {
+  return db.updateTable('agents').set({ status }).where('id', '=', id).where('status', 'in', from);
+}
+
 export function createSqliteAgents(handle: SqliteHandle): AgentRepository {
   const { db } = handle;
   const agents = () => db.selectFrom('agents').selectAll().orderBy('created_at').orderBy('id');
@@ -44,7 +49,7 @@ export function createSqliteAgents(handle: SqliteHandle): AgentRepository {
     },
     async setStatus(id, status, from) {
       if (from.length === 0) return false;
-      const result = await db.updateTable('agents').set({ status }).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
+      const result = await agentStatusStatement(db, id, status, from).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     /** Never moves `lastSeenAt` backwards when replicas report out of order. */

@@ -57,8 +57,7 @@ export function createSqliteChangeFeed(db: Kysely<Database>, store?: { handle: S
       const stateful = changesState(write);
       const statements = revocationStatements(db, write);
       const committed = await transactImmediate(handle, (q): CommittedRevocation => {
-        if (write.mandate && (!statements.mandate || q.run(statements.mandate) !== 1)) return NOT_APPLIED;
-        if (write.agent && (!statements.agent || q.run(statements.agent) !== 1)) return NOT_APPLIED;
+        if (stateful && (!statements.transition || q.run(statements.transition) !== 1)) return NOT_APPLIED;
         const credentialsRevoked = statements.credentials ? q.run(statements.credentials) : 0;
         if (!stateful && credentialsRevoked === 0) return NOT_APPLIED;
         const cursor = statements.change ? q.first(statements.change)!.cursor : null;
