@@ -26,6 +26,12 @@ export interface SsfStreamRepository {
   get(id: string): Promise<SsfStream | null>;
   /** Streams of one audience, oldest first. */
   listByAudience(audience: string): Promise<SsfStream[]>;
+  /**
+   * The streams of one audience that take events about any of `subjectKeys`: those limited to no
+   * subject (they take every event of their audience) and those holding one of the keys; oldest
+   * first. One read, so the push path pays one round trip per revocation, not one per stream.
+   */
+  listForSubjects(audience: string, subjectKeys: readonly string[]): Promise<SsfStream[]>;
   /** Null when unknown. */
   update(id: string, patch: SsfStreamPatch): Promise<SsfStream | null>;
   /** Deletes the stream, its subjects and its outbox; false when unknown. */

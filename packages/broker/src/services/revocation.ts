@@ -79,7 +79,7 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
       const current = await decisions.get(id);
       // Asking again finishes a cascade a failure interrupted, then answers as before (not live).
       if (current.status === 'revoked') await revokeDescendants([current], ctx);
-      const revoked = await decisions.revoke(id, reason, ctx);
+      const revoked = await decisions.revoke(current, reason, ctx);
       await revokeDescendants([revoked], ctx);
       return revoked;
     },

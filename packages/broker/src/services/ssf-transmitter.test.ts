@@ -193,3 +193,27 @@ test('at most MAX_RESPONSE_BYTES of a receiver answer are read', async () => {
   assert.ok(pulled <= MAX_RESPONSE_BYTES + 4 * 1024, `read ${pulled} bytes of a 1 MiB answer`);
   await t.app.store.ssfStreams.delete(stream.id);
 });
+
+test('once it has read the feed, a revocation costs the transmitter four reads and writes before its push', async () => {
+  const stream = await aStream();
+  const calls: string[] = [];
+  const counted = <T extends object>(name: string, target: T): T =>
+    new Proxy(target, { get: (o, key) => (typeof o[key as keyof T] === 'function' ? (...args: unknown[]) => (calls.push(`${name}.${String(key)}`), (o[key as keyof T] as (...a: unknown[]) => unknown).apply(o, args)) : o[key as keyof T]) });
+  const store = { ...t.app.store, changes: counted('changes', t.app.store.changes), ssfStreams: counted('ssfStreams', t.app.store.ssfStreams), credentials: counted('credentials', t.app.store.credentials) };
+  const fetchStub = (async (url: string | URL, init?: RequestInit) => {
+    calls.push('push');
+    pushes.push({ url: String(url), set: String(init?.body) });
+    return new Response(null, { status: 202 });
+  }) as typeof fetch;
+  const own = createSsfTransmitter({ store, keys: t.app.keys, config: t.app.config, clock: { now: () => now }, random: cryptoRandom }, { fetch: fetchStub, resolveHost: async () => ['203.0.113.10'] });
+  await own.tick();
+  calls.length = 0;
+  await revokeToken('jti-10');
+  await own.tick();
+  // The shared cursor is moved on beside the push, not before it.
+  const beforePush = calls.slice(0, calls.indexOf('push') + 1).filter((call) => call !== 'ssfStreams.advanceCursor');
+  assert.deepEqual(beforePush, ['changes.since', 'credentials.get', 'ssfStreams.listForSubjects', 'ssfStreams.enqueue', 'push'],
+    'no read of the shared cursor, one read for every stream, no second read of the stream');
+  assert.deepEqual(pushes.map((p) => p.url), [stream.endpointUrl]);
+  await t.app.store.ssfStreams.delete(stream.id);
+});

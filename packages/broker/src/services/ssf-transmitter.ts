@@ -62,6 +62,8 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
   let running: Promise<void> | undefined;
   let again = false;
   let subscription: ChangeSubscription | null = null;
+  /** The newest change this replica has read (undefined: read the shared cursor first). */
+  let local: number | undefined;
 
   /** What one change revokes; `token.revoked` comes from agents, the rest from the admin API and cascades. */
   const revocationsOf = async (change: Change): Promise<Revocation[]> => {
@@ -88,20 +90,19 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
   const mandateRevocation = (mandate: Mandate, initiatingEntity: Revocation['initiatingEntity']): Revocation =>
     ({ audience: mandate.task.locations[0], subject: { format: 'opaque', id: mandate.id }, mandateId: mandate.id, initiatingEntity });
 
-  const wants = async (stream: SsfStream, revocation: Revocation) => {
-    if (stream.status === 'disabled' || !stream.eventsRequested.includes(SSF_EVENT.sessionRevoked)) return false;
-    const subjects = await store.ssfStreams.subjects(stream.id);
-    if (subjects.length === 0) return true;
-    return subjects.includes(subjectKey(revocation.subject)) || (revocation.mandateId !== null && subjects.includes(`id:${revocation.mandateId}`));
+  /** Streams that take this revocation: enabled, asking for session-revoked, and not limited to other subjects. */
+  const streamsFor = async (revocation: Revocation) => {
+    const keys = [subjectKey(revocation.subject), ...(revocation.mandateId !== null ? [`id:${revocation.mandateId}`] : [])];
+    const streams = await store.ssfStreams.listForSubjects(revocation.audience, keys);
+    return streams.filter((stream) => stream.status !== 'disabled' && stream.eventsRequested.includes(SSF_EVENT.sessionRevoked));
   };
 
-  /** Queues the change's SETs; returns those this replica enqueued, already leased to it for a first push. */
-  const enqueueChange = async (change: Change): Promise<OutboxEntry[]> => {
-    const won: OutboxEntry[] = [];
+  /** Queues the change's SETs; returns those this replica enqueued (with their stream), already leased to it for a first push. */
+  const enqueueChange = async (change: Change): Promise<Array<{ entry: OutboxEntry; stream: SsfStream }>> => {
+    const won: Array<{ entry: OutboxEntry; stream: SsfStream }> = [];
     const revocations = await revocationsOf(change);
     for (const [i, revocation] of revocations.entries()) {
-      for (const stream of await store.ssfStreams.listByAudience(revocation.audience)) {
-        if (!(await wants(stream, revocation))) continue;
+      for (const stream of await streamsFor(revocation)) {
         const now = clock.now();
         const payload = sessionRevokedSet({
           ...revocation, issuer: config.issuer, audience: stream.audience, jti: deps.random.base64url(16), iat: Math.floor(now / 1000),
@@ -110,7 +111,7 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
         // The event id is the change and its position: every replica derives the same one. The
         // first attempt time is a lease: the winner pushes at once, the retry loop only after it.
         const entry = { streamId: stream.id, eventId: `${change.cursor}.${i}`, payload, nextAttemptAt: now + push.timeout + LEASE_MARGIN_MS, createdAt: now };
-        if (await store.ssfStreams.enqueue(entry)) won.push({ ...entry, attempts: 0 });
+        if (await store.ssfStreams.enqueue(entry)) won.push({ entry: { ...entry, attempts: 0 }, stream });
       }
     }
     return won;
@@ -136,10 +137,14 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
     }
   };
 
-  const deliver = async (entry: OutboxEntry, leased = false) => {
+  /**
+   * One attempt at a due entry: leased first, unless this replica has just enqueued it (`leased`,
+   * with the stream it read then: its first push goes out without another read).
+   */
+  const deliver = async (entry: OutboxEntry, leased?: SsfStream) => {
     const now = clock.now();
     if (!leased && !(await store.ssfStreams.lease(entry.streamId, entry.eventId, now, now + push.timeout + LEASE_MARGIN_MS))) return;
-    const stream = await store.ssfStreams.get(entry.streamId);
+    const stream = leased ?? (await store.ssfStreams.get(entry.streamId));
     if (!stream) return;
     // SSF 1.0 §8.1.2: a paused stream holds its events, a disabled one drops them.
     if (stream.status !== 'enabled') {
@@ -153,13 +158,19 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
     await store.ssfStreams.markFailed(entry.streamId, entry.eventId, outcome.error, next, clock.now());
   };
 
-  /** Reads new changes, queues their SETs, then pushes whatever is due (in parallel: one slow receiver delays no other). */
+  /**
+   * Reads new changes, queues their SETs, then pushes whatever is due (in parallel: one slow
+   * receiver delays no other). The feed is read from where this replica got to (`local`), not from
+   * the shared cursor: every replica is woken by every change, and one read fewer per wake is one
+   * round trip fewer before the push. The shared cursor is only where a (re)started replica begins.
+   */
   const tick = async (): Promise<void> => {
-    let cursor = await store.ssfStreams.cursor(CURSOR);
+    let cursor = (local ??= await store.ssfStreams.cursor(CURSOR));
     const pushes: Promise<unknown>[] = [];
     for (let changes = await store.changes.since(cursor, BATCH); changes.length > 0; changes = await store.changes.since(cursor, BATCH)) {
-      for (const change of changes) for (const entry of await enqueueChange(change)) pushes.push(deliver(entry, true));
+      for (const change of changes) for (const { entry, stream } of await enqueueChange(change)) pushes.push(deliver(entry, stream));
       cursor = changes.at(-1)!.cursor;
+      local = cursor;
       await store.ssfStreams.advanceCursor(CURSOR, cursor);
     }
     for (const entry of await store.ssfStreams.due(clock.now(), BATCH)) pushes.push(deliver(entry));

@@ -44,6 +44,24 @@ export function ssfStreamRepositorySuite(makeFixture: MakeFixture): void {
       assert.deepEqual(await b.ssfStreams.due(NOW, 10), [], 'the outbox went with the stream');
     });
 
+    test('the streams for a subject: those of its audience limited to no subject or holding one of its keys', async () => {
+      const { a, b } = fixture();
+      for (const n of [1, 2, 3, 4]) await a.ssfStreams.insert(aStream(n));
+      await a.ssfStreams.insert(aStream(5, { audience: 'https://other.example' }));
+      await a.ssfStreams.addSubject('ssf_2', 'jti:j1');
+      await a.ssfStreams.addSubject('ssf_3', 'id:mdt_7');
+      await a.ssfStreams.addSubject('ssf_3', 'jti:j9');
+      await a.ssfStreams.addSubject('ssf_4', 'jti:j2');
+      const ids = async (keys: string[]) => (await b.ssfStreams.listForSubjects('https://api.example', keys)).map((s) => s.id);
+      assert.deepEqual(await ids(['jti:j1']), ['ssf_1', 'ssf_2']);
+      assert.deepEqual(await ids(['jti:j1', 'id:mdt_7']), ['ssf_1', 'ssf_2', 'ssf_3']);
+      assert.deepEqual(await ids(['jti:j3']), ['ssf_1'], 'a stream limited to other subjects is left out');
+      assert.deepEqual(await ids([]), ['ssf_1']);
+      assert.deepEqual(await b.ssfStreams.listForSubjects('https://other.example', ['jti:j1']), [aStream(5, { audience: 'https://other.example' })], 'read back whole');
+      await a.ssfStreams.removeSubject('ssf_4', 'jti:j2');
+      assert.deepEqual(await ids(['jti:j3']), ['ssf_1', 'ssf_4'], 'without its last subject a stream takes every event again');
+    });
+
     test('an event is enqueued once per stream, whichever connection enqueues it', async () => {
       const f = fixture();
       await f.a.ssfStreams.insert(aStream(1));

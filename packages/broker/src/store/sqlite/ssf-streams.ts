@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { OutboxEntry, SsfStream, SsfStreamRepository, StreamStatus } from '../../ports/ssf-streams.ts';
 import type { Database, SsfOutboxTable, SsfStreamsTable } from '../schema.ts';
 
@@ -15,6 +15,22 @@ export function createSqliteSsfStreams(db: Kysely<Database>): SsfStreamRepositor
     },
     async listByAudience(audience) {
       const rows = await db.selectFrom('ssf_streams').selectAll().where('audience', '=', audience).orderBy('created_at').orderBy('id').execute();
+      return rows.map(fromRow);
+    },
+    async listForSubjects(audience, subjectKeys) {
+      const subjectsOf = (eb: ExpressionBuilder<Database, 'ssf_streams'>) =>
+        eb.selectFrom('ssf_stream_subjects').select('ssf_stream_subjects.stream_id').whereRef('ssf_stream_subjects.stream_id', '=', 'ssf_streams.id');
+      const rows = await db
+        .selectFrom('ssf_streams')
+        .selectAll('ssf_streams')
+        .where('audience', '=', audience)
+        .where((eb) => eb.or([
+          eb.not(eb.exists(subjectsOf(eb))),
+          ...(subjectKeys.length > 0 ? [eb.exists(subjectsOf(eb).where('ssf_stream_subjects.subject_key', 'in', [...subjectKeys]))] : []),
+        ]))
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
       return rows.map(fromRow);
     },
     async update(id, patch) {
