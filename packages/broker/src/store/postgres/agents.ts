@@ -1,14 +1,20 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { AgentRepository } from '../../ports/directory.ts';
 import type { Database } from '../schema.ts';
-import { createSqliteAgents } from '../sqlite/agents.ts';
+import { agentFromJoinedRows, agentsWithLinks, createSqliteAgents } from '../sqlite/agents.ts';
+import { coalescedReads } from './coalesced-reads.ts';
 import { kyselyOnlyHandle } from './shared-adapters.ts';
 
-/** Reads, `setStatus` and `touch` are the shared conditional statements; `insert` is one transaction. */
+/**
+ * Reads, `setStatus` and `touch` are the shared conditional statements, but `get` (every client
+ * authentication) is coalesced per event-loop turn (coalesced-reads.ts); `insert` is one transaction.
+ */
 export function createPostgresAgents(db: Kysely<Database>): AgentRepository {
   const shared = createSqliteAgents(kyselyOnlyHandle(db));
+  const rowsOf = coalescedReads((ids) => agentsWithLinks(db).where('agents.id', '=', sql<string>`any(${ids}::text[])`).execute(), (row) => row.id);
   return {
     ...shared,
+    get: async (id) => agentFromJoinedRows(await rowsOf(id)),
     /** The agent and its owner/approver links commit together or not at all. */
     insert: (agent) =>
       db.transaction().execute(async (trx) => {

@@ -9,7 +9,6 @@ import { createSqliteAttestationKeys } from '../sqlite/attestation-keys.ts';
 import { createSqliteAttestations } from '../sqlite/attestations.ts';
 import { createSqliteConsole } from '../sqlite/console.ts';
 import { createSqliteFindings, createSqliteLifecycleFlags } from '../sqlite/findings.ts';
-import { createSqliteHumans } from '../sqlite/humans.ts';
 import { createSqliteKeyStore } from '../sqlite/key-store.ts';
 import { createSqliteNotificationSink } from '../sqlite/notification-sink.ts';
 import { createSqliteReviews } from '../sqlite/reviews.ts';
@@ -22,6 +21,7 @@ import { createPostgresAuditSink } from './audit-sink.ts';
 import { claimChainLock } from './chain-claim.ts';
 import { createPostgresChangeFeed } from './change-feed.ts';
 import { createPostgresCredentials } from './credentials.ts';
+import { createPostgresHumans } from './humans.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { createPostgresMandates } from './mandates.ts';
 import { openPostgres, type PostgresHandle, type PostgresOptions } from './open.ts';
@@ -62,7 +62,7 @@ export async function createPostgresStore(options: PostgresOptions, hashing: Cha
   const partitions = setInterval(() => void topUp(), PARTITION_CHECK_MS);
   partitions.unref();
   return {
-    humans: createSqliteHumans(db),
+    humans: createPostgresHumans(db),
     agents: createPostgresAgents(db),
     adminTokens: createSqliteAdminTokens(db),
     keys: createSqliteKeyStore(db),

@@ -1,22 +1,29 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { CarvedUses, MandateRepository } from '../../ports/mandates.ts';
 import type { Database } from '../schema.ts';
 import { transitionStatement } from '../mandate-rows.ts';
-import { createSqliteMandates } from '../sqlite/mandates.ts';
+import { createSqliteMandates, mandateFromRow } from '../sqlite/mandates.ts';
+import { coalescedReads } from './coalesced-reads.ts';
 import { kyselyOnlyHandle } from './shared-adapters.ts';
 
 type Trx = Kysely<Database>;
 
 /**
- * Reads and `insert` are the shared plain-Kysely ones. `transition` is one conditional UPDATE
+ * Reads and `insert` are the shared plain-Kysely ones, but `getByGrantHash` (every mint) is
+ * coalesced per event-loop turn (coalesced-reads.ts). `transition` is one conditional UPDATE
  * (PostgreSQL re-checks `status IN (…)` on the row a concurrent winner committed, so exactly one
  * of them changes it); `recordPoll` reads the row `FOR UPDATE`, so polls queue on its lock;
  * `insertChild` carves, inserts and counts in one transaction.
  */
 export function createPostgresMandates(db: Kysely<Database>): MandateRepository {
   const shared = createSqliteMandates(kyselyOnlyHandle(db));
+  const byGrantHash = coalescedReads((hashes) => db.selectFrom('mandates').selectAll().where('grant_hash', '=', sql<string>`any(${hashes}::text[])`).execute(), (row) => row.grant_hash ?? '');
   return {
     ...shared,
+    getByGrantHash: async (hash) => {
+      const [row] = await byGrantHash(hash);
+      return row ? mandateFromRow(row) : null;
+    },
     async transition(id, from, patch) {
       if (from.length === 0) return false;
       const result = await transitionStatement(db, id, from, patch).executeTakeFirst();

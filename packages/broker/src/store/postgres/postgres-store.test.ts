@@ -202,6 +202,31 @@ describe('PostgreSQL specifics', () => {
     });
   });
 
+  test('coalesced point reads: the reads of one turn each get their own row, unknown ones nothing, and `seen` is judged at each caller\'s time', async () => {
+    await withStore(async (store) => {
+      for (const n of [1, 2]) await store.humans.insert(aHuman(n));
+      await store.agents.insert(anAgent(1, ['usr_1', 'usr_2'], { approvers: ['usr_2'] }));
+      await store.agents.insert(anAgent(2, []));
+      await store.mandates.insert(aMandate(1, 'agt_1', 'usr_1', { grantHash: 'g1' }));
+      await store.mandates.insert(aMandate(2, 'agt_2', 'usr_2', { grantHash: 'g2' }));
+      await store.replay.checkAndInsert('client-assertion', 'agt_1:j1', 2_000, 1_000);
+      await store.replay.checkAndInsert('dpop', 'agt_1:j1', 5_000, 1_000);
+      const [agents, mandates, humans, seen] = await Promise.all([
+        Promise.all(['agt_1', 'agt_2', 'agt_404', 'agt_1'].map((id) => store.agents.get(id))),
+        Promise.all(['g2', 'g1', 'g404'].map((hash) => store.mandates.getByGrantHash(hash))),
+        Promise.all(['usr_2', 'usr_404', 'usr_1'].map((id) => store.humans.get(id))),
+        Promise.all([
+          store.replay.seen('client-assertion', 'agt_1:j1', 1_500), store.replay.seen('client-assertion', 'agt_1:j1', 2_000),
+          store.replay.seen('dpop', 'agt_1:j1', 2_000), store.replay.seen('dpop', 'agt_1:j2', 1_000),
+        ]),
+      ]);
+      assert.deepEqual(agents, [anAgent(1, ['usr_1', 'usr_2'], { approvers: ['usr_2'] }), anAgent(2, []), null, anAgent(1, ['usr_1', 'usr_2'], { approvers: ['usr_2'] })]);
+      assert.deepEqual(mandates.map((m) => m?.id ?? null), ['mdt_2', 'mdt_1', null]);
+      assert.deepEqual(humans, [aHuman(2), null, aHuman(1)]);
+      assert.deepEqual(seen, [true, false, true, false], 'each caller judges expiry at its own time; namespaces apart');
+    });
+  });
+
   /** Holds the row locks `statement` takes, in an open transaction on `db`, until `release()`; resolves once they are held. */
   const holdLocks = async (db: Kysely<Database>, statement: RawBuilder<unknown>) => {
     let release!: () => void;

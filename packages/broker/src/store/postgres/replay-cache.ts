@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { ReplayCache } from '../../ports/replay-cache.ts';
 import type { Database } from '../schema.ts';
+import { coalescedReads } from './coalesced-reads.ts';
 import type { BatchedStatement } from './group-commit.ts';
 
 /**
@@ -25,16 +26,24 @@ export async function recordIds(trx: Kysely<Database>, rows: Array<{ namespace: 
  * One `INSERT … ON CONFLICT DO UPDATE … WHERE` statement: of concurrent inserts of one id,
  * PostgreSQL lets one insert and makes the others wait for it and then re-check the WHERE on the
  * committed row, so exactly one caller sees a new id (or a takeover of an expired one). Inserts
- * go through the group commit (`group-commit.ts`).
+ * go through the group commit (`group-commit.ts`); `seen` (a client assertion's early replay check)
+ * is coalesced per event-loop turn (coalesced-reads.ts), each caller judging expiry at its own `now`.
  */
 export function createPostgresReplayCache(db: Kysely<Database>, batch: <T>(statement: BatchedStatement<T>) => Promise<T>): ReplayCache {
+  const keyOf = (namespace: string, id: string) => `${namespace}\u0000${id}`;
+  const entries = coalescedReads(async (keys) => {
+    // Namespaces are the broker's own names, never with a NUL: the first one ends the namespace.
+    const pairs = keys.map((key) => [key.slice(0, key.indexOf('\u0000')), key.slice(key.indexOf('\u0000') + 1)] as const);
+    return db
+      .selectFrom('replay_cache')
+      .select(['namespace', 'id', 'expires_at'])
+      .where(sql<boolean>`(namespace, id) in (select * from unnest(${pairs.map(([namespace]) => namespace)}::text[], ${pairs.map(([, id]) => id)}::text[]))`)
+      .execute();
+  }, (row) => keyOf(row.namespace, row.id));
   return {
     checkAndInsert: (namespace, id, expiresAt, now) => batch({ order: `0:${namespace}:${id}`, run: async (trx) =>
       (await recordIds(trx, [{ namespace, id, expires_at: expiresAt }], now)).length === 1 }),
-    async seen(namespace, id, now) {
-      const row = await db.selectFrom('replay_cache').select('id').where('namespace', '=', namespace).where('id', '=', id).where('expires_at', '>', now).executeTakeFirst();
-      return row !== undefined;
-    },
+    seen: async (namespace, id, now) => (await entries(keyOf(namespace, id))).some((row) => row.expires_at > now),
     async purgeExpired(now) {
       const result = await db.deleteFrom('replay_cache').where('expires_at', '<=', now).executeTakeFirst();
       return Number(result.numDeletedRows);

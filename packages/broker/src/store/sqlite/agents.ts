@@ -15,31 +15,38 @@ export function agentStatusStatement(db: Kysely<Database>, id: string, status: A
   return db.updateTable('agents').set({ status }).where('id', '=', id).where('status', 'in', from);
 }
 
+/** An agent's row once per owner/approver link (once with nulls when it has none). */
+export type JoinedAgentRow = AgentRow & { human_id: string | null; role: LinkRow['role'] | null; position: number | null };
+
+/** Agents with their links, one row per link in link order: `get` adds its `where` (PostgreSQL's coalesced read too). */
+export function agentsWithLinks(db: Kysely<Database>) {
+  return db
+    .selectFrom('agents')
+    .leftJoin('agent_humans', 'agent_humans.agent_id', 'agents.id')
+    .selectAll('agents')
+    .select(['agent_humans.human_id', 'agent_humans.role', 'agent_humans.position'])
+    .orderBy('agent_humans.position');
+}
+
+/** One agent from its joined rows (`agentsWithLinks`); null when there are none. */
+export function agentFromJoinedRows(rows: readonly JoinedAgentRow[]): Agent | null {
+  if (rows.length === 0) return null;
+  const links = rows.flatMap(({ id, human_id, role, position }) => (human_id !== null && role !== null && position !== null ? [{ agent_id: id, human_id, role, position }] : []));
+  return fromRow(rows[0]!, links);
+}
+
 export function createSqliteAgents(handle: SqliteHandle): AgentRepository {
   const { db } = handle;
   const agents = () => db.selectFrom('agents').selectAll().orderBy('created_at').orderBy('id');
   /** On every client authentication: the agent and its links in one query, compiled once (store/prepared.ts). */
-  const byId = prepared<{ id: string }, AgentRow & { human_id: string | null; role: LinkRow['role'] | null; position: number | null }>((p) =>
-    db
-      .selectFrom('agents')
-      .leftJoin('agent_humans', 'agent_humans.agent_id', 'agents.id')
-      .selectAll('agents')
-      .select(['agent_humans.human_id', 'agent_humans.role', 'agent_humans.position'])
-      .where('agents.id', '=', p('id'))
-      .orderBy('agent_humans.position'),
-  );
+  const byId = prepared<{ id: string }, JoinedAgentRow>((p) => agentsWithLinks(db).where('agents.id', '=', p('id')));
   return {
     insert: (agent) => transactImmediate(handle, (q) => {
       q.run(db.insertInto('agents').values(toRow(agent)));
       const links = [...toLinks(agent, 'owner'), ...toLinks(agent, 'approver')];
       if (links.length > 0) q.run(db.insertInto('agent_humans').values(links));
     }),
-    async get(id) {
-      const rows = (await db.executeQuery(byId({ id }))).rows;
-      if (rows.length === 0) return null;
-      const links = rows.flatMap(({ human_id, role, position }) => (human_id !== null && role !== null && position !== null ? [{ agent_id: id, human_id, role, position }] : []));
-      return fromRow(rows[0]!, links);
-    },
+    get: async (id) => agentFromJoinedRows((await db.executeQuery(byId({ id }))).rows),
     getByName: async (name) => one(db, await agents().where('name', '=', name).executeTakeFirst()),
     list: async () => withHumans(db, await agents().execute()),
     async listByOwner(humanId) {

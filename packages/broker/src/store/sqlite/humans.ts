@@ -53,3 +53,6 @@ function fromRow(row: Selectable<HumansTable>): Human {
     disabledAt: row.disabled_at,
   };
 }
+
+/** The row mapping, for PostgreSQL's coalesced read of the same table. */
+export { fromRow as humanFromRow };

@@ -134,3 +134,6 @@ function fromRow(row: Selectable<MandateRow>): Mandate {
     ...(row.parent_mandate_id !== null ? { hop: { parentId: row.parent_mandate_id, depth: row.depth, subGrantHash: row.sub_grant_hash ?? '' } } : {}),
   };
 }
+
+/** The row mapping, for PostgreSQL's coalesced read of the same table. */
+export { fromRow as mandateFromRow };
