@@ -85,6 +85,8 @@ describe('private_key_jwt', () => {
   test('no exp', async () => rejects(authenticate(params(await assertion({ exp: undefined }))), 'ERR_CLIENT_ASSERTION_LIFETIME'));
   test('expired', async () => rejects(authenticate(params(await assertion({ iat: Math.floor(now / 1000) - 60, exp: Math.floor(now / 1000) - 30 }))), 'ERR_CLIENT_ASSERTION_EXPIRED'));
   test('no jti', async () => rejects(authenticate(params(await assertion({ jti: undefined }))), 'ERR_CLIENT_ASSERTION_JTI'));
+  test('a jti with a NUL', async () => rejects(authenticate(params(await assertion({ jti: 'a\u0000b' }))), 'ERR_CLIENT_ASSERTION_JTI'));
+  test('a jti with a lone surrogate', async () => rejects(authenticate(params(await assertion({ jti: 'a\ud800' }))), 'ERR_CLIENT_ASSERTION_JTI'));
   test('replayed', async () => {
     const a = await assertion();
     await authenticate(params(a));

@@ -7,7 +7,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { AgentRepository } from '../ports/directory.ts';
 import type { ReplayCache } from '../ports/replay-cache.ts';
 import { importPublicJwk, JwsError, parseJws, verifyJwsSignature, type ParsedJws } from './jws.ts';
-import { useOnce, type HeldIds } from './single-use.ts';
+import { isPlainJti, useOnce, type HeldIds } from './single-use.ts';
 
 export interface ClientAuthOptions {
   agents: Pick<AgentRepository, 'get' | 'touch'>;
@@ -63,6 +63,7 @@ export function createClientAuthenticator(options: ClientAuthOptions) {
       fail('ERR_CLIENT_ASSERTION_LIFETIME', `exp and iat are required and exp - iat must be at most ${MAX_LIFETIME_SECONDS} s`);
     if (exp <= now - options.skewSeconds) fail('ERR_CLIENT_ASSERTION_EXPIRED', 'the client assertion has expired');
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) fail('ERR_CLIENT_ASSERTION_JTI', 'jti is required');
+    if (!isPlainJti(jti)) fail('ERR_CLIENT_ASSERTION_JTI', 'jti must not hold control characters or lone surrogates');
     const claim = { namespace: 'client-assertion', id: `${iss}:${jti}`, expiresAt: (exp + options.skewSeconds) * 1000, code: 'ERR_CLIENT_ASSERTION_REPLAY', message: 'the client assertion was already used' } as const;
     // Held for the commit, an assertion seen before is still refused here: before the rate limit
     // counts the request against the agent's budget, or its last-seen time moves.

@@ -111,6 +111,7 @@ describe('one rejection per check', () => {
     await rejects(check(await proof({ key: other.privateKey })), 'ERR_DPOP_SIGNATURE');
   });
   test('missing jti', async () => rejects(check(await proof({ claims: { jti: undefined } })), 'ERR_DPOP_JTI'));
+  test('a jti with a control character', async () => rejects(check(await proof({ claims: { jti: 'a\nb' } })), 'ERR_DPOP_JTI'));
   test('wrong htm', async () => rejects(check(await proof({ claims: { htm: 'GET' } })), 'ERR_DPOP_HTM'));
   test('wrong htu path', async () => rejects(check(await proof({ claims: { htu: 'http://localhost:7420/introspect' } })), 'ERR_DPOP_HTU'));
   test('trailing slash is another URI', async () => rejects(check(await proof({ claims: { htu: 'http://localhost:7420/token/' } })), 'ERR_DPOP_HTU'));

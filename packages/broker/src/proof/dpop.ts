@@ -8,7 +8,7 @@ import { thumbprint } from './jwk-thumbprint.ts';
 import { normalizeHtu } from '@mandate/sdk';
 import { importPublicJwk, JwsError, keyFitsAlg, parseJws, verifyJwsSignature, type ParsedJws } from './jws.ts';
 import type { DpopNonces } from './nonce.ts';
-import { useOnce, type HeldIds } from './single-use.ts';
+import { isPlainJti, useOnce, type HeldIds } from './single-use.ts';
 
 export interface DpopVerifierOptions {
   replay: ReplayCache;
@@ -67,6 +67,7 @@ export function createDpopVerifier(options: DpopVerifierOptions) {
     verifySignature(jws, key);
     const { jti, htm, htu, iat, nonce, ath } = jws.payload;
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) fail('ERR_DPOP_JTI', 'jti is missing or too long');
+    if (!isPlainJti(jti)) fail('ERR_DPOP_JTI', 'jti must not hold control characters or lone surrogates');
     if (htm !== request.method) fail('ERR_DPOP_HTM', 'htm does not match the request method');
     if (typeof htu !== 'string' || normalizeHtu(htu) !== normalizeHtu(request.url)) fail('ERR_DPOP_HTU', 'htu does not match the request URI');
     const now = Math.floor(options.clock.now() / 1000);

@@ -2,6 +2,13 @@ import { MandateError } from '../core/errors.ts';
 import { isSpent, type ReplayCache, type ReplayClaim } from '../ports/replay-cache.ts';
 
 /**
+ * A `jti` a single-use id may be made of: no control character (PostgreSQL's text cannot hold a
+ * NUL, which would fail every statement of a batch the id joins) and no lone surrogate (which
+ * drivers replace, so the stored id would not be the one presented).
+ */
+export const isPlainJti = (jti: string): boolean => !/[\u0000-\u001f\u007f\p{Cs}]/u.test(jti);
+
+/**
  * The single-use ids (client-assertion and DPoP `jti`s) one request presented, held back so that
  * the commit of the token they authorise records them (docs/audit.md "One commit per token"): one
  * transaction instead of one per id. A replay is then found at that commit, which stores nothing

@@ -194,12 +194,28 @@ test('at most MAX_RESPONSE_BYTES of a receiver answer are read', async () => {
   await t.app.store.ssfStreams.delete(stream.id);
 });
 
+/** The test app's store, recording each call of the feed, stream and credential ports (`fail`: methods that throw once). */
+function countedStore(calls: string[], fail: Set<string> = new Set()) {
+  const counted = <T extends object>(name: string, target: T): T =>
+    new Proxy(target, {
+      get: (o, key) => {
+        const value = o[key as keyof T];
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const call = `${name}.${String(key)}`;
+          calls.push(call);
+          if (fail.delete(call)) return Promise.reject(new Error(`${call} failed`));
+          return (value as (...a: unknown[]) => unknown).apply(o, args);
+        };
+      },
+    });
+  return { ...t.app.store, changes: counted('changes', t.app.store.changes), ssfStreams: counted('ssfStreams', t.app.store.ssfStreams), credentials: counted('credentials', t.app.store.credentials) };
+}
+
 test('once it has read the feed, a revocation costs the transmitter four reads and writes before its push', async () => {
   const stream = await aStream();
   const calls: string[] = [];
-  const counted = <T extends object>(name: string, target: T): T =>
-    new Proxy(target, { get: (o, key) => (typeof o[key as keyof T] === 'function' ? (...args: unknown[]) => (calls.push(`${name}.${String(key)}`), (o[key as keyof T] as (...a: unknown[]) => unknown).apply(o, args)) : o[key as keyof T]) });
-  const store = { ...t.app.store, changes: counted('changes', t.app.store.changes), ssfStreams: counted('ssfStreams', t.app.store.ssfStreams), credentials: counted('credentials', t.app.store.credentials) };
+  const store = countedStore(calls);
   const fetchStub = (async (url: string | URL, init?: RequestInit) => {
     calls.push('push');
     pushes.push({ url: String(url), set: String(init?.body) });
@@ -214,6 +230,25 @@ test('once it has read the feed, a revocation costs the transmitter four reads a
   const beforePush = calls.slice(0, calls.indexOf('push') + 1).filter((call) => call !== 'ssfStreams.advanceCursor');
   assert.deepEqual(beforePush, ['changes.since', 'credentials.get', 'ssfStreams.listForSubjects', 'ssfStreams.enqueue', 'push'],
     'no read of the shared cursor, one read for every stream, no second read of the stream');
+  assert.deepEqual(calls.filter((call) => call === 'ssfStreams.cursor' || call === 'ssfStreams.get' || call === 'ssfStreams.subjects'), []);
+  assert.deepEqual(pushes.map((p) => p.url), [stream.endpointUrl]);
+  await t.app.store.ssfStreams.delete(stream.id);
+});
+
+test('after a failed tick the transmitter reads the shared cursor again, and pushes what the failure held back', async () => {
+  const stream = await aStream();
+  const calls: string[] = [];
+  const fail = new Set<string>();
+  const own = createSsfTransmitter({ store: countedStore(calls, fail), keys: t.app.keys, config: t.app.config, clock: { now: () => now }, random: cryptoRandom },
+    { fetch: (async (url: string | URL, init?: RequestInit) => (pushes.push({ url: String(url), set: String(init?.body) }), new Response(null, { status: 202 }))) as typeof fetch, resolveHost: async () => ['203.0.113.10'] });
+  await own.tick();
+  await revokeToken('jti-11');
+  fail.add('ssfStreams.enqueue');
+  await assert.rejects(own.tick(), /ssfStreams.enqueue failed/);
+  assert.equal(pushes.length, 0);
+  calls.length = 0;
+  await own.tick();
+  assert.equal(calls[0], 'ssfStreams.cursor', 'the shared cursor is read again');
   assert.deepEqual(pushes.map((p) => p.url), [stream.endpointUrl]);
   await t.app.store.ssfStreams.delete(stream.id);
 });

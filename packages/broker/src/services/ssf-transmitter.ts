@@ -97,24 +97,25 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
     return streams.filter((stream) => stream.status !== 'disabled' && stream.eventsRequested.includes(SSF_EVENT.sessionRevoked));
   };
 
-  /** Queues the change's SETs; returns those this replica enqueued (with their stream), already leased to it for a first push. */
-  const enqueueChange = async (change: Change): Promise<Array<{ entry: OutboxEntry; stream: SsfStream }>> => {
-    const won: Array<{ entry: OutboxEntry; stream: SsfStream }> = [];
-    const revocations = await revocationsOf(change);
-    for (const [i, revocation] of revocations.entries()) {
+  /**
+   * Queues the change's SETs; each one this replica enqueued (already leased to it) is pushed at
+   * once, with the stream just read, and its push added to `pushes`.
+   */
+  const enqueueChange = async (change: Change, pushes: Array<Promise<unknown>>): Promise<void> => {
+    for (const revocation of await revocationsOf(change)) {
       for (const stream of await streamsFor(revocation)) {
         const now = clock.now();
         const payload = sessionRevokedSet({
           ...revocation, issuer: config.issuer, audience: stream.audience, jti: deps.random.base64url(16), iat: Math.floor(now / 1000),
           eventTimestamp: Math.floor(change.at / 1000), reason: change.topic,
         });
-        // The event id is the change and its position: every replica derives the same one. The
-        // first attempt time is a lease: the winner pushes at once, the retry loop only after it.
-        const entry = { streamId: stream.id, eventId: `${change.cursor}.${i}`, payload, nextAttemptAt: now + push.timeout + LEASE_MARGIN_MS, createdAt: now };
-        if (await store.ssfStreams.enqueue(entry)) won.push({ entry: { ...entry, attempts: 0 }, stream });
+        // The event id is the change and the subject: every replica derives the same one, even one
+        // that reads the change later and finds its list of subjects grown or shrunk. The first
+        // attempt time is a lease: the winner pushes at once, the retry loop only after it.
+        const entry = { streamId: stream.id, eventId: `${change.cursor}.${subjectKey(revocation.subject)}`, payload, nextAttemptAt: now + push.timeout + LEASE_MARGIN_MS, createdAt: now };
+        if (await store.ssfStreams.enqueue(entry)) pushes.push(deliver({ ...entry, attempts: 0 }, stream));
       }
     }
-    return won;
   };
 
   /** One push (RFC 8935 §2): 202 is delivered; a 400 with `err` is final; anything else is retried. */
@@ -166,14 +167,23 @@ export function createSsfTransmitter(deps: StatusListDeps, options: TransmitterO
    */
   const tick = async (): Promise<void> => {
     let cursor = (local ??= await store.ssfStreams.cursor(CURSOR));
-    const pushes: Promise<unknown>[] = [];
-    for (let changes = await store.changes.since(cursor, BATCH); changes.length > 0; changes = await store.changes.since(cursor, BATCH)) {
-      for (const change of changes) for (const { entry, stream } of await enqueueChange(change)) pushes.push(deliver(entry, stream));
-      cursor = changes.at(-1)!.cursor;
-      local = cursor;
-      await store.ssfStreams.advanceCursor(CURSOR, cursor);
+    const pushes: Array<Promise<unknown>> = [];
+    try {
+      for (let changes = await store.changes.since(cursor, BATCH); changes.length > 0; changes = await store.changes.since(cursor, BATCH)) {
+        for (const change of changes) await enqueueChange(change, pushes);
+        cursor = changes.at(-1)!.cursor;
+        local = cursor;
+        await store.ssfStreams.advanceCursor(CURSOR, cursor);
+      }
+      for (const entry of await store.ssfStreams.due(clock.now(), BATCH)) pushes.push(deliver(entry));
+    } catch (error) {
+      // The pushes already under way finish (their failures are the retry loop's), and the next
+      // tick starts again from the shared cursor: after a failover or a restore the feed may have
+      // been rewound below this replica's own position.
+      await Promise.allSettled(pushes);
+      local = undefined;
+      throw error;
     }
-    for (const entry of await store.ssfStreams.due(clock.now(), BATCH)) pushes.push(deliver(entry));
     await Promise.all(pushes);
   };
 

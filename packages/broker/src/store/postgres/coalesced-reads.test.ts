@@ -45,3 +45,10 @@ test('at most 256 keys per statement; the rest are read by the next one', async 
   await Promise.all(Array.from({ length: 300 }, (_, i) => t.read(`k${i}`)));
   assert.deepEqual(t.calls.map((keys) => keys.length), [256, 44]);
 });
+
+test('a key no stored text can equal (a NUL, a lone surrogate) is answered with nothing and does not join the statement', async () => {
+  const t = table([{ key: 'a', n: 1 }]);
+  const [a, nul, surrogate] = await Promise.all([t.read('a'), t.read('a\u0000b'), t.read('a\ud800')]);
+  assert.deepEqual([a, nul, surrogate], [[{ key: 'a', n: 1 }], [], []]);
+  assert.deepEqual(t.calls, [['a']]);
+});

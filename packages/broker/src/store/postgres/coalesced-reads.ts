@@ -6,6 +6,9 @@ interface Pending<R> {
   reject: (error: unknown) => void;
 }
 
+/** A NUL or a lone surrogate (with the `u` flag a well-formed pair is one code point, not `Cs`). */
+const UNSTORABLE = /[\u0000\p{Cs}]/u;
+
 /** At most this many keys in one statement; more wait for the next turn's. */
 const MAX_KEYS = 256;
 
@@ -34,5 +37,8 @@ export function coalescedReads<R>(read: (keys: string[]) => Promise<R[]>, keyOf:
     }
     for (const pending of batch) pending.resolve(byKey.get(pending.key) ?? []);
   }, { failed: rejectEach });
-  return (key) => new Promise<R[]>((resolve, reject) => enqueue({ key, resolve, reject }));
+  // A key PostgreSQL cannot hold as text (a NUL; a lone surrogate, which the driver would send
+  // as U+FFFD) equals no stored row: it is answered at once and never joins a statement, where
+  // it would fail (or mismatch) every read of the turn.
+  return (key) => (!UNSTORABLE.test(key) ? new Promise<R[]>((resolve, reject) => enqueue({ key, resolve, reject })) : Promise.resolve([]));
 }

@@ -33,12 +33,20 @@ export function createPostgresReplayCache(db: Kysely<Database>, batch: <T>(state
   const keyOf = (namespace: string, id: string) => `${namespace}\u0000${id}`;
   const entries = coalescedReads(async (keys) => {
     // Namespaces are the broker's own names, never with a NUL: the first one ends the namespace.
-    const pairs = keys.map((key) => [key.slice(0, key.indexOf('\u0000')), key.slice(key.indexOf('\u0000') + 1)] as const);
-    return db
-      .selectFrom('replay_cache')
-      .select(['namespace', 'id', 'expires_at'])
-      .where(sql<boolean>`(namespace, id) in (select * from unnest(${pairs.map(([namespace]) => namespace)}::text[], ${pairs.map(([, id]) => id)}::text[]))`)
-      .execute();
+    const byNamespace = new Map<string, string[]>();
+    for (const key of keys) {
+      const cut = key.indexOf('\u0000');
+      const namespace = key.slice(0, cut);
+      const ids = byNamespace.get(namespace) ?? [];
+      ids.push(key.slice(cut + 1));
+      byNamespace.set(namespace, ids);
+    }
+    // One statement per namespace (a turn's reads are nearly always of one): `id = any($2)` is an
+    // index scan of the primary key whatever the plan, where a join on unnest() can be planned as
+    // a scan of the whole table.
+    const rows = await Promise.all([...byNamespace].map(([namespace, ids]) =>
+      db.selectFrom('replay_cache').select(['namespace', 'id', 'expires_at']).where('namespace', '=', namespace).where('id', '=', sql<string>`any(${ids}::text[])`).execute()));
+    return rows.flat();
   }, (row) => keyOf(row.namespace, row.id));
   return {
     checkAndInsert: (namespace, id, expiresAt, now) => batch({ order: `0:${namespace}:${id}`, run: async (trx) =>
