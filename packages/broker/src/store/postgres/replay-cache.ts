@@ -30,12 +30,13 @@ export async function recordIds(trx: Kysely<Database>, rows: Array<{ namespace: 
  * is coalesced per event-loop turn (coalesced-reads.ts), each caller judging expiry at its own `now`.
  */
 export function createPostgresReplayCache(db: Kysely<Database>, batch: <T>(statement: BatchedStatement<T>) => Promise<T>): ReplayCache {
-  const keyOf = (namespace: string, id: string) => `${namespace}\u0000${id}`;
+  // The separator is one PostgreSQL can hold (a NUL would make coalescedReads answer every key with nothing).
+  const keyOf = (namespace: string, id: string) => `${namespace}\u0001${id}`;
   const entries = coalescedReads(async (keys) => {
-    // Namespaces are the broker's own names, never with a NUL: the first one ends the namespace.
+    // Namespaces are the broker's own names, never with a U+0001: the first one ends the namespace.
     const byNamespace = new Map<string, string[]>();
     for (const key of keys) {
-      const cut = key.indexOf('\u0000');
+      const cut = key.indexOf('\u0001');
       const namespace = key.slice(0, cut);
       const ids = byNamespace.get(namespace) ?? [];
       ids.push(key.slice(cut + 1));
