@@ -1,7 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ReplayCache } from '../../ports/replay-cache.ts';
 import type { Database } from '../schema.ts';
-import { coalescedReads } from './coalesced-reads.ts';
 import type { BatchedStatement } from './group-commit.ts';
 
 /**
@@ -26,33 +25,19 @@ export async function recordIds(trx: Kysely<Database>, rows: Array<{ namespace: 
  * One `INSERT … ON CONFLICT DO UPDATE … WHERE` statement: of concurrent inserts of one id,
  * PostgreSQL lets one insert and makes the others wait for it and then re-check the WHERE on the
  * committed row, so exactly one caller sees a new id (or a takeover of an expired one). Inserts
- * go through the group commit (`group-commit.ts`); `seen` (a client assertion's early replay check)
- * is coalesced per event-loop turn (coalesced-reads.ts), each caller judging expiry at its own `now`.
+ * go through the group commit (`group-commit.ts`).
  */
 export function createPostgresReplayCache(db: Kysely<Database>, batch: <T>(statement: BatchedStatement<T>) => Promise<T>): ReplayCache {
-  // The separator is one PostgreSQL can hold (a NUL would make coalescedReads answer every key with nothing).
-  const keyOf = (namespace: string, id: string) => `${namespace}\u0001${id}`;
-  const entries = coalescedReads(async (keys) => {
-    // Namespaces are the broker's own names, never with a U+0001: the first one ends the namespace.
-    const byNamespace = new Map<string, string[]>();
-    for (const key of keys) {
-      const cut = key.indexOf('\u0001');
-      const namespace = key.slice(0, cut);
-      const ids = byNamespace.get(namespace) ?? [];
-      ids.push(key.slice(cut + 1));
-      byNamespace.set(namespace, ids);
-    }
-    // One statement per namespace (a turn's reads are nearly always of one): `id = any($2)` is an
-    // index scan of the primary key whatever the plan, where a join on unnest() can be planned as
-    // a scan of the whole table.
-    const rows = await Promise.all([...byNamespace].map(([namespace, ids]) =>
-      db.selectFrom('replay_cache').select(['namespace', 'id', 'expires_at']).where('namespace', '=', namespace).where('id', '=', sql<string>`any(${ids}::text[])`).execute()));
-    return rows.flat();
-  }, (row) => keyOf(row.namespace, row.id));
   return {
     checkAndInsert: (namespace, id, expiresAt, now) => batch({ order: `0:${namespace}:${id}`, run: async (trx) =>
       (await recordIds(trx, [{ namespace, id, expires_at: expiresAt }], now)).length === 1 }),
-    seen: async (namespace, id, now) => (await entries(keyOf(namespace, id))).some((row) => row.expires_at > now),
+    // Not coalesced (coalesced-reads.ts), unlike the mint's other reads: coalesced (`id = any($2)`),
+    // it raised PostgreSQL's share of a mint's CPU from about a fifth to over a third in the replica
+    // benchmark (bench/README.md); most likely a generic plan made while the table was small.
+    async seen(namespace, id, now) {
+      const row = await db.selectFrom('replay_cache').select('id').where('namespace', '=', namespace).where('id', '=', id).where('expires_at', '>', now).executeTakeFirst();
+      return row !== undefined;
+    },
     async purgeExpired(now) {
       const result = await db.deleteFrom('replay_cache').where('expires_at', '<=', now).executeTakeFirst();
       return Number(result.numDeletedRows);
