@@ -1,12 +1,14 @@
 import { MandateError } from '../core/errors.ts';
 import { isSpent, type ReplayCache, type ReplayClaim } from '../ports/replay-cache.ts';
 
+const NOT_PLAIN = /[\u0000-\u001f\u007f\p{Cs}]/u;
+
 /**
  * A `jti` a single-use id may be made of: no control character (PostgreSQL's text cannot hold a
  * NUL, which would fail every statement of a batch the id joins) and no lone surrogate (which
  * drivers replace, so the stored id would not be the one presented).
  */
-export const isPlainJti = (jti: string): boolean => !/[\u0000-\u001f\u007f\p{Cs}]/u.test(jti);
+export const isPlainJti = (jti: string): boolean => !NOT_PLAIN.test(jti);
 
 /**
  * The single-use ids (client-assertion and DPoP `jti`s) one request presented, held back so that

@@ -105,12 +105,8 @@ export function createDecisionService(deps: LoopDeps) {
       return denied;
     },
 
-    /**
-     * Revokes a mandate and every credential minted under it: by id, or as the caller has just read
-     * it with `get` (one read fewer before the revocation commits).
-     */
-    async revoke(target: string | Mandate, reason: string, ctx: ActionContext): Promise<Mandate> {
-      const mandate = typeof target === 'string' ? await load(target) : target;
+    /** Revokes a mandate, as just read with `get`, and every credential minted under it. */
+    async revoke(mandate: Mandate, reason: string, ctx: ActionContext): Promise<Mandate> {
       if (!REVOCABLE.includes(mandate.status) || !(await revokeOne(mandate, reason, ctx))) throw new MandateError('ERR_MANDATE_STATE', `the mandate is ${mandate.status}`);
       return (await store.mandates.get(mandate.id))!;
     },
