@@ -12,6 +12,7 @@ import { createGroupCommit } from './group-commit.ts';
 import { createPostgresStore, type PostgresStore } from './index.ts';
 import { isStalePlan, MAX_NAMED_PARAMETERS, prepareStatements } from './prepared.ts';
 import { retried } from './retry.ts';
+import { recordedOf } from './replay-cache.ts';
 import type { Database } from '../schema.ts';
 
 // One throwaway cluster for the file; if it cannot start, this throws and the file FAILS (no skip).
@@ -224,6 +225,24 @@ describe('PostgreSQL specifics', () => {
       assert.deepEqual(mandates.map((m) => m?.id ?? null), ['mdt_2', 'mdt_1', null]);
       assert.deepEqual(humans, [aHuman(2), null, aHuman(1)]);
       assert.deepEqual(seen, [true, false, true, false], 'read beside the coalesced ones, `seen` judges expiry at each caller\'s time');
+    });
+  });
+
+  test('the coalesced replay read looks each id up by primary key, even in a generic plan made before the table was first analysed', async () => {
+    await withStore(async (store) => {
+      // 500 rows, never analysed: `id = any($1) and namespace = $2` gets a bitmap scan of the namespace with the ids as a filter here.
+      await sql`insert into replay_cache select case when g % 2 = 0 then 'dpop' else 'client-assertion' end, 'agt_1:' || g, 1000 + g from generate_series(1, 500) as g`.execute(store.raw.db);
+      const { sql: text } = recordedOf('dpop', ['a', 'b']).compile(store.raw.db);
+      const plan = await store.raw.db.connection().execute(async (conn) => {
+        await sql`set plan_cache_mode = force_generic_plan`.execute(conn);
+        await sql.raw(`prepare seen_plan(text[], text) as ${text}`).execute(conn);
+        const { rows } = await sql.raw<{ 'QUERY PLAN': string }>(`explain execute seen_plan('{a,b}', 'dpop')`).execute(conn);
+        await sql`deallocate seen_plan`.execute(conn);
+        await sql`reset plan_cache_mode`.execute(conn);
+        return rows.map((row) => row['QUERY PLAN']).join('\n');
+      });
+      assert.match(plan, /Index Scan using replay_cache_pk on replay_cache\s.*\n\s*Index Cond: \(\(namespace = \$2\) AND \(id = /, plan);
+      assert.doesNotMatch(plan, /Filter|Seq Scan|Bitmap/, plan);
     });
   });
 
