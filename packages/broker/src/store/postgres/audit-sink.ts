@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { GENESIS_HASH, hashedContent, linkEvents, type AuditEventInput, type AuditRecord, type ChainHashing, type ChainHead } from '../../core/audit-chain.ts';
 import type { AuditSink } from '../../ports/audit-sink.ts';
-import type { AuditEventsTable, Database } from '../schema.ts';
+import type { AuditEventsTable, CredentialsTable, Database } from '../schema.ts';
 import { createSqliteAuditSink, type AppendContext } from '../sqlite/audit-sink.ts';
 import { kyselyOnlyHandle } from './shared-adapters.ts';
 
@@ -30,16 +30,37 @@ export function createPostgresAuditSink(db: Kysely<Database>, hashing: ChainHash
 
 /** The append, on an open transaction (also a revocation's, with its writes: change-feed.ts). */
 export async function appendInTransaction(trx: Kysely<Database>, ctx: AppendContext, inputs: readonly AuditEventInput[]): Promise<AuditRecord[]> {
+  return appendLocked(trx, ctx, inputs, await lockHead(trx, ctx.chain));
+}
+
+/**
+ * The chain's head row, locked `FOR UPDATE`. The chain's first append creates it; every later one
+ * only locks it (one round trip).
+ */
+export async function lockHead(trx: Kysely<Database>, chain: string): Promise<LockedHead> {
+  const locked = () => trx.selectFrom('audit_heads').select(['seq', 'hash']).where('chain', '=', chain).forUpdate().executeTakeFirst();
+  const head = await locked();
+  if (head) return head;
+  await trx.insertInto('audit_heads').values({ chain, seq: 0, hash: GENESIS_HASH, jws: '' }).onConflict((oc) => oc.column('chain').doNothing()).execute();
+  const created = await locked();
+  if (!created) throw new Error(`audit head of chain ${chain} could not be created`);
+  return created;
+}
+
+/** A chain's head as its locked row holds it: seq 0 is the placeholder of a chain with no event yet. */
+export interface LockedHead {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * The append once the chain's head row is locked (`locked`, as read under the lock): the records
+ * linked after it, then the last rows, the new head and `alongside` (a mint batch's credentials)
+ * in one statement (a data-modifying CTE): one round trip fewer.
+ */
+export async function appendLocked(trx: Kysely<Database>, ctx: AppendContext, inputs: readonly AuditEventInput[], locked: LockedHead, alongside: CredentialsTable[] = []): Promise<AuditRecord[]> {
   const { chain, time, seal, hashing } = ctx;
-  const lockHead = () => trx.selectFrom('audit_heads').select(['chain', 'seq', 'hash']).where('chain', '=', chain).forUpdate().executeTakeFirst();
-  // The chain's first append creates its head row; every later one only locks it (one round trip).
-  let locked = await lockHead();
-  if (!locked) {
-    await trx.insertInto('audit_heads').values({ chain, seq: 0, hash: GENESIS_HASH, jws: '' }).onConflict((oc) => oc.column('chain').doNothing()).execute();
-    locked = await lockHead();
-    if (!locked) throw new Error(`audit head of chain ${chain} could not be created`);
-  }
-  const records = linkEvents(chain, locked.seq === 0 ? null : locked, inputs, time, hashing);
+  const records = linkEvents(chain, locked.seq === 0 ? null : { chain, ...locked }, inputs, time, hashing);
   const lastChunk = Math.floor((records.length - 1) / ROWS_PER_INSERT) * ROWS_PER_INSERT;
   for (let i = 0; i < lastChunk; i += ROWS_PER_INSERT) {
     await trx.insertInto('audit_events').values(records.slice(i, i + ROWS_PER_INSERT).map(toRow)).execute();
@@ -48,11 +69,17 @@ export async function appendInTransaction(trx: Kysely<Database>, ctx: AppendCont
   const next: ChainHead = { chain, seq: last.seq, hash: last.hash };
   // Sealing inside the transaction: if the signer fails, nothing of the append is stored.
   const jws = seal(next, time);
-  // The last rows and the new head in one statement (a data-modifying CTE): one round trip fewer.
-  await trx
-    .with('appended', (db) => db.insertInto('audit_events').values(records.slice(lastChunk).map(toRow)))
-    .updateTable('audit_heads').set({ seq: next.seq, hash: next.hash, jws }).where('chain', '=', chain)
-    .execute();
+  const rows = records.slice(lastChunk).map(toRow);
+  const head = { seq: next.seq, hash: next.hash, jws };
+  if (alongside.length === 0) {
+    await trx.with('appended', (db) => db.insertInto('audit_events').values(rows)).updateTable('audit_heads').set(head).where('chain', '=', chain).execute();
+  } else {
+    await trx
+      .with('issued', (db) => db.insertInto('credentials').values(alongside))
+      .with('appended', (db) => db.insertInto('audit_events').values(rows))
+      .updateTable('audit_heads').set(head).where('chain', '=', chain)
+      .execute();
+  }
   return records;
 }
 

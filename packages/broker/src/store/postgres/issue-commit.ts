@@ -1,12 +1,11 @@
 import { sql, type Kysely } from 'kysely';
-import type { AuditEventInput, ChainHashing } from '../../core/audit-chain.ts';
+import type { AuditEventInput, AuditRecord, ChainHashing } from '../../core/audit-chain.ts';
 import type { MandateStatus } from '../../core/mandate.ts';
 import type { AuditAppend } from '../../ports/audit-sink.ts';
 import type { CommittedIssue, CredentialRepository, IssueOutcome, IssueWrite } from '../../ports/mandates.ts';
 import { isSpent, type ReplayClaim } from '../../ports/replay-cache.ts';
 import type { Database } from '../schema.ts';
-import { appendInTransaction } from './audit-sink.ts';
-import { recordIds } from './replay-cache.ts';
+import { appendLocked, lockHead, type LockedHead } from './audit-sink.ts';
 import { rejectEach, turnBatcher } from '../turn-batcher.ts';
 import { retried } from './retry.ts';
 
@@ -33,22 +32,26 @@ const OVERLAP_AFTER_MS = 1000;
  * batch at a time per process; the mints requested while a batch commits wait and share the next
  * transaction (every batch of a chain ends on that chain's head row lock, so two at once mostly
  * queue there, each paying its own round trips and commit), unless the running batch has taken
- * longer than OVERLAP_AFTER_MS. A batch has a fixed number of statements whatever its count:
+ * longer than OVERLAP_AFTER_MS. A batch is five statements whatever its count (`begin`, three,
+ * `commit`):
  *
- * 0. the single-use ids of every mint, in one `INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`
- *    in key order (the replay cache's own statement, as one): a mint whose id was seen before, was
- *    presented by an earlier mint of the batch or has expired (`isSpent`) is `replayed`; every id
- *    not seen before stays recorded whatever follows;
- * 1. the agents' and the mandates' rows, locked `FOR SHARE` in id order (a revocation or a
- *    suspension, an UPDATE of those rows, waits for this commit and then sees the new credentials;
- *    or this waits for it and sees the new status);
+ * 1. one statement of materialized CTEs, evaluated in this order:
+ *    - the single-use ids of every mint, in one `INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`
+ *      in key order (the replay cache's own statement, for many ids): a mint whose id was seen
+ *      before, was presented by an earlier mint of the batch or has expired (`isSpent`) is
+ *      `replayed`; every id not seen before stays recorded whatever follows;
+ *    - the agents' and the mandates' rows, locked `FOR SHARE` in id order (a revocation or a
+ *      suspension, an UPDATE of those rows, waits for this commit and then sees the new
+ *      credentials; or this waits for it and sees the new status);
+ *    - this replica's chain head, locked `FOR UPDATE` (agents, mandates, then the head, as every
+ *      write path; the head is this replica's alone, so the slots after it wait on no one who
+ *      waits on it);
  * 2. the status-list slots of the live mints, in one `INSERT … ON CONFLICT DO UPDATE … WHERE`
  *    (a slot held by a live token is not taken over; two mints of the batch never claim one index);
- * 3. the credentials of the mints whose slot was claimed, in one INSERT;
- * 4. every audit event of the batch, appended to this replica's chain with one sealed head (the head
- *    row lock comes last, as in every other write path).
+ * 3. the credentials of the mints whose slot was claimed, every audit event of the batch (appended
+ *    to this replica's chain after the locked head) and the new sealed head, in one statement.
  *
- * A mint refused at 0, 1 or 2 stores nothing of its own but its ids; if the transaction fails, every mint of the
+ * A mint refused at 1 or 2 stores nothing of its own but its ids; if the transaction fails, every mint of the
  * batch fails and nothing is stored. A deadlock, a serialization failure or a stale prepared plan
  * (prepared.ts) runs the batch again.
  */
@@ -71,19 +74,34 @@ export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHa
 }
 
 /**
- * The agents' and the mandates' rows of a batch, locked `FOR SHARE` in id order (agents first, as
- * every other path), in one statement: each locking SELECT in its own materialized CTE, evaluated
- * in turn.
+ * Step 1 (see above) in one statement of fixed text, so PostgreSQL plans it once per connection
+ * (prepared.ts): the ids as arrays, each locking SELECT in its own materialized CTE, read in turn by
+ * the `union all`. `head` is null when the chain has no head row yet (its first append creates it).
  */
-async function lockLive(trx: Kysely<Database>, agentIds: string[], mandateIds: string[]) {
-  const { rows } = await sql<{ kind: 'agent' | 'mandate'; id: string; status: string }>`
-    with a as materialized (select id, status from agents where id = any(${agentIds}::text[]) order by id for share),
-         m as materialized (select id, status from mandates where id = any(${mandateIds}::text[]) order by id for share)
-    select 'agent' as kind, id, status from a
-    union all
-    select 'mandate' as kind, id, status from m`.execute(trx);
-  const of = (kind: string) => new Map(rows.filter((r) => r.kind === kind).map((r) => [r.id, r.status]));
-  return { agents: of('agent'), mandates: of('mandate') };
+async function claimAndLock(trx: Kysely<Database>, ids: FreshId[], agentIds: string[], mandateIds: string[], chain: string, now: number) {
+  const { rows } = await sql<{ kind: 'id' | 'agent' | 'mandate' | 'head'; k: string; v: string | null; n: number | null }>`
+    with i as (insert into replay_cache (namespace, id, expires_at)
+                 select * from unnest(${ids.map((x) => x.namespace)}::text[], ${ids.map((x) => x.id)}::text[], ${ids.map((x) => x.expires_at)}::bigint[])
+                 on conflict (namespace, id) do update set expires_at = excluded.expires_at where replay_cache.expires_at <= ${now}
+                 returning namespace, id),
+         a as materialized (select id, status from agents where id = any(${agentIds}::text[]) order by id for share),
+         m as materialized (select id, status from mandates where id = any(${mandateIds}::text[]) order by id for share),
+         h as materialized (select seq, hash from audit_heads where chain = ${chain} for update)
+    select 'id' as kind, namespace as k, id as v, null::bigint as n from i
+    union all select 'agent', id, status, null from a
+    union all select 'mandate', id, status, null from m
+    union all select 'head', hash, null, seq from h`.execute(trx);
+  const of = (kind: string) => new Map(rows.filter((r) => r.kind === kind).map((r) => [r.k, r.v ?? '']));
+  const recorded = new Set(rows.filter((r) => r.kind === 'id').map((r) => `${r.k}\u0000${r.v}`));
+  const headRow = rows.find((r) => r.kind === 'head');
+  const head: LockedHead | null = headRow ? { seq: Number(headRow.n), hash: headRow.k } : null;
+  return { recorded, agents: of('agent'), mandates: of('mandate'), head };
+}
+
+interface FreshId {
+  namespace: string;
+  id: string;
+  expires_at: number;
 }
 
 async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: readonly Pending[]): Promise<CommittedIssue[]> {
@@ -95,9 +113,9 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
     replays[i] = replayed;
   };
 
-  // 0. Single-use ids: each once per batch, then the check-and-insert of them all.
+  // 1. Single-use ids: each once per batch, then the check-and-insert of them all with the locks.
   const presented = new Set<string>();
-  const fresh: Array<{ namespace: string; id: string; expires_at: number }> = [];
+  const fresh: FreshId[] = [];
   batch.forEach(({ write: { singleUse, now } }, i) => {
     for (const claim of singleUse) {
       const key = `${claim.namespace}\u0000${claim.id}`;
@@ -109,20 +127,18 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
       fresh.push({ namespace: claim.namespace, id: claim.id, expires_at: claim.expiresAt });
     }
   });
-  if (fresh.length > 0) {
-    const now = Math.min(...batch.map((p) => p.write.now));
-    fresh.sort((a, b) => (a.namespace === b.namespace ? (a.id < b.id ? -1 : 1) : a.namespace < b.namespace ? -1 : 1));
-    const inserted = new Set((await recordIds(trx, fresh, now)).map((r) => `${r.namespace}\u0000${r.id}`));
-    batch.forEach(({ write: { singleUse } }, i) => {
-      const seen = singleUse.find((c) => !inserted.has(`${c.namespace}\u0000${c.id}`));
-      if (seen) refuse(i, 'replayed', seen);
-    });
-  }
-
-  // 1. Live: the agent active, the mandate (if any) in one of the write's live states.
+  fresh.sort((a, b) => (a.namespace === b.namespace ? (a.id < b.id ? -1 : 1) : a.namespace < b.namespace ? -1 : 1));
   const agentIds = [...new Set(batch.map((p) => p.write.credential.agentId))].sort();
   const mandateIds = [...new Set(batch.flatMap((p) => (p.write.credential.mandateId === null ? [] : [p.write.credential.mandateId])))].sort();
-  const { agents, mandates } = await lockLive(trx, agentIds, mandateIds);
+  const chain = batch[0]!.audit.chain;
+  const locked = await claimAndLock(trx, fresh, agentIds, mandateIds, chain, Math.min(...batch.map((p) => p.write.now)));
+  batch.forEach(({ write: { singleUse } }, i) => {
+    const seen = singleUse.find((c) => !locked.recorded.has(`${c.namespace}\u0000${c.id}`));
+    if (seen) refuse(i, 'replayed', seen);
+  });
+
+  // Live: the agent active, the mandate (if any) in one of the write's live states.
+  const { agents, mandates } = locked;
   batch.forEach(({ write: { credential, live } }, i) => {
     if (agents.get(credential.agentId) !== 'active') refuse(i, 'not_live');
     else if (credential.mandateId !== null && !live.includes((mandates.get(credential.mandateId) ?? '') as MandateStatus)) refuse(i, 'not_live');
@@ -154,19 +170,20 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
     batch.forEach(({ write: { slot } }, i) => outcomes[i] === 'issued' && !claimed.has(slot.jti) && refuse(i, 'slot_taken'));
   }
 
-  // 3. Credentials of the mints still issued.
+  // 3. Credentials of the mints still issued, their audit events (the last mint's time and seal: its
+  // log writes the checkpoint) and the new head. The chain's first batch creates its head row now.
   const issued = batch.filter((_, i) => outcomes[i] === 'issued');
   const refused = (i: number): CommittedIssue => ({ outcome: outcomes[i]!, records: [], ...(replays[i] ? { replayed: replays[i] } : {}) });
   if (issued.length === 0) return batch.map((_, i) => refused(i));
-  await trx.insertInto('credentials').values(issued.map(({ write: { credential: c } }) => ({
+  const credentials = issued.map(({ write: { credential: c } }) => ({
     jti: c.jti, mandate_id: c.mandateId, agent_id: c.agentId, subject: c.subject, audience: c.audience,
     jkt: c.jkt, issued_at: c.issuedAt, expires_at: c.expiresAt, revoked_at: c.revokedAt,
-  }))).execute();
-
-  // 4. The audit events of all of them, one append: the last mint's time and seal (its log writes the checkpoint).
+  }));
   const last = issued[issued.length - 1]!.audit;
   const inputs = issued.flatMap((p) => p.events);
-  const records = inputs.length > 0 ? await appendInTransaction(trx, { chain: last.chain, time: last.time, seal: last.seal, hashing }, inputs) : [];
+  let records: AuditRecord[] = [];
+  if (inputs.length > 0) records = await appendLocked(trx, { chain, time: last.time, seal: last.seal, hashing }, inputs, locked.head ?? (await lockHead(trx, chain)), credentials);
+  else await trx.insertInto('credentials').values(credentials).execute();
   let offset = 0;
   return batch.map((p, i) => {
     if (outcomes[i] !== 'issued') return refused(i);
