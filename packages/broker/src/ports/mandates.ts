@@ -86,6 +86,12 @@ export interface IssueWrite {
   credential: Credential;
   /** Mandate statuses under which the credential may be stored; the agent must be active too. */
   live: readonly MandateStatus[];
+  /**
+   * The human whose approval the token carries (its mandate's approver), who must be active at the
+   * commit, else `approver_disabled` (PROTOCOL §8 backstop: disabling a human and the cascade to
+   * their mandates are two commits); null for a token without a mandate.
+   */
+  approverId: string | null;
   /** The token's Token Status List index, claimed as `StatusListRepository.claim` does. */
   slot: StatusListSlot;
   /**
@@ -98,7 +104,7 @@ export interface IssueWrite {
 }
 
 /** `issued`: everything is stored; otherwise nothing is but the single-use ids (see `IssueWrite`). */
-export type IssueOutcome = 'issued' | 'not_live' | 'slot_taken' | 'replayed';
+export type IssueOutcome = 'issued' | 'not_live' | 'approver_disabled' | 'slot_taken' | 'replayed';
 
 export interface CommittedIssue {
   outcome: IssueOutcome;

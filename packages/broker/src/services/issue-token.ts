@@ -64,21 +64,22 @@ export function createTokenIssuer(deps: LoopDeps) {
   };
 
   /**
-   * One transaction (docs/audit.md "One commit per token"): the live check, the status-list slot,
-   * the credential and the audit events commit together. A taken slot (a random index collided)
+   * One transaction (docs/audit.md "One commit per token"): the live check (agent, mandate and
+   * approver), the status-list slot, the credential and the audit events commit together. A taken slot (a random index collided)
    * stores nothing and the next candidate is tried.
    */
-  const commit = async (credential: Credential, exp: number, events: AuditEventInput[], held: HeldIds | undefined): Promise<StatusReference> => {
+  const commit = async (credential: Credential, approverId: string | null, exp: number, events: AuditEventInput[], held: HeldIds | undefined): Promise<StatusReference> => {
     const { commitIssue } = store.credentials;
     const { within } = deps.audit;
     if (!commitIssue || !within) throw new Error('minting needs a store and an audit log that commit a token in one transaction');
     for await (const slot of statusLists.candidates(credential.jti, exp)) {
-      const write = { credential, live: LIVE, slot, singleUse: held?.pending() ?? [], now: clock.now() };
+      const write = { credential, live: LIVE, approverId, slot, singleUse: held?.pending() ?? [], now: clock.now() };
       const { outcome, replayed } = await within((append) => commitIssue(write, append, events));
       held?.recorded();
       if (replayed) throw replayError(replayed);
       if (outcome === 'issued') return statusLists.reference(slot);
       if (outcome === 'not_live') notLive(credential);
+      if (outcome === 'approver_disabled') throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', { mandate_error: 'approver_disabled' });
     }
     throw new Error('unreachable: status-list candidates never end');
   };
@@ -122,7 +123,7 @@ export function createTokenIssuer(deps: LoopDeps) {
     };
     let status: StatusReference;
     try {
-      status = await commit(credential, exp, events, input.held);
+      status = await commit(credential, input.mandate?.approverId ?? null, exp, events, input.held);
     } catch (error) {
       if (usesLeft !== null && error instanceof MandateError && error.code === 'ERR_AUDIT_UNAVAILABLE') await store.counters.release(input.mandate!.id);
       throw error;

@@ -6,7 +6,7 @@ import { parseAgentTask } from './agent-task.ts';
 import { verifyPresentedAttestation } from './actor-attestation.ts';
 import { brokenAncestor } from './delegation-tree.ts';
 import { createTokenIssuer, type IssuedToken } from './issue-token.ts';
-import { approverIsActive, sha256b64url, type LoopDeps } from './loop-deps.ts';
+import { sha256b64url, type LoopDeps } from './loop-deps.ts';
 import { createSubGrantRedeemer } from './sub-grant-redeem.ts';
 import type { HeldIds } from '../proof/single-use.ts';
 import { createSubGrantIssuer, type IssuedSubGrant } from './sub-grant.ts';
@@ -74,10 +74,10 @@ export function createMintService(deps: LoopDeps) {
     if (input.resources[0] !== mandate.task.locations[0]) throw new MandateError('ERR_MINT_TARGET', 'resource is not the audience of this mandate');
   };
 
+  /** The approver is checked by the token's commit, under a lock (issue-token.ts): no read of it here. */
   const checkActive = async (mandate: Mandate) => {
     const status = effectiveStatus(mandate, clock.now());
     if (status !== 'active') reject('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, INACTIVE_REASON[status] ?? 'mandate_not_active');
-    if (!(await approverIsActive(store, mandate.approverId))) reject('ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', 'approver_disabled');
     // PROTOCOL §10: a sub-grant's mandate renews only while every mandate above it stands.
     const broken = mandate.hop ? await brokenAncestor(store, clock, mandate) : null;
     if (broken) reject('ERR_MINT_MANDATE_INACTIVE', `mandate ${broken.id} above this one is ${broken.status}`, 'parent_inactive');

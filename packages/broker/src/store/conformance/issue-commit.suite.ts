@@ -21,6 +21,7 @@ const issued = (jti: string): AuditEventInput[] => [{ type: 'token.issued', acto
 const write = (jti: string, idx: number, overrides: Partial<IssueWrite> = {}): IssueWrite => ({
   credential: aCredential(jti, 'agt_1', 'mdt_1', { issuedAt: AT, expiresAt: AT + 60_000 }),
   live: ['active', 'exhausted'],
+  approverId: 'usr_1',
   slot: { listId: '1', idx, jti, reusableAt: AT + 120_000 },
   singleUse: [],
   now: AT,
@@ -76,7 +77,7 @@ export function issueCommitSuite(makeFixture: MakeFixture): void {
     test('an autonomous mint (no mandate) needs only an active agent', async () => {
       const f = fixture();
       await seed(f.a);
-      const autonomous = write('jti-a', 9, { credential: aCredential('jti-a', 'agt_1', null, { issuedAt: AT, expiresAt: AT + 60_000 }), live: ['active'] });
+      const autonomous = write('jti-a', 9, { credential: aCredential('jti-a', 'agt_1', null, { issuedAt: AT, expiresAt: AT + 60_000 }), live: ['active'], approverId: null });
       assert.equal((await f.a.credentials.commitIssue!(autonomous, append, [{ type: 'token.issued', actor: 'agt_1', jti: 'jti-a' }])).outcome, 'issued');
       assert.deepEqual(await seen(f, 'jti-a'), { credential: true, slot: true, events: 1 });
     });
@@ -118,6 +119,16 @@ export function issueCommitSuite(makeFixture: MakeFixture): void {
       assert.equal(await f.b.agents.setStatus('agt_1', 'suspended', ['active']), true);
       assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1'))).outcome, 'not_live');
       assert.deepEqual(await seen(f, 'jti-1'), { credential: false, slot: false, events: 0 });
+    });
+
+    test('a disabled approver (the cascade to their mandates not yet run): approver_disabled, and nothing is stored', async () => {
+      const f = fixture();
+      await seed(f.a);
+      assert.equal(await f.b.humans.disable('usr_1', AT), true);
+      const committed = await f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1'));
+      assert.deepEqual(committed, { outcome: 'approver_disabled', records: [] });
+      assert.deepEqual(await seen(f, 'jti-1'), { credential: false, slot: false, events: 0 });
+      assert.equal(await f.b.audit.head('main'), null);
     });
 
     test('a status-list index held by a live token: slot_taken, and nothing is stored', async () => {

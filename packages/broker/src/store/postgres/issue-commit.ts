@@ -40,9 +40,9 @@ const OVERLAP_AFTER_MS = 1000;
  *      in key order (the replay cache's own statement, for many ids): a mint whose id was seen
  *      before, was presented by an earlier mint of the batch or has expired (`isSpent`) is
  *      `replayed`; every id not seen before stays recorded whatever follows;
- *    - the agents' and the mandates' rows, locked `FOR SHARE` in id order (a revocation or a
- *      suspension, an UPDATE of those rows, waits for this commit and then sees the new
- *      credentials; or this waits for it and sees the new status);
+ *    - the agents', the mandates' and the approvers' rows, locked `FOR SHARE` in id order (a
+ *      revocation, a suspension or a human's disabling, an UPDATE of those rows, waits for this
+ *      commit and then sees the new credentials; or this waits for it and sees the new status);
  *    - this replica's chain head, locked `FOR UPDATE` (agents, mandates, then the head, as every
  *      write path; the head is this replica's alone, so the slots after it wait on no one who
  *      waits on it);
@@ -78,24 +78,26 @@ export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHa
  * (prepared.ts): the ids as arrays, each locking SELECT in its own materialized CTE, read in turn by
  * the `union all`. `head` is null when the chain has no head row yet (its first append creates it).
  */
-async function claimAndLock(trx: Kysely<Database>, ids: FreshId[], agentIds: string[], mandateIds: string[], chain: string, now: number) {
-  const { rows } = await sql<{ kind: 'id' | 'agent' | 'mandate' | 'head'; k: string; v: string | null; n: number | null }>`
+async function claimAndLock(trx: Kysely<Database>, ids: FreshId[], agentIds: string[], mandateIds: string[], humanIds: string[], chain: string, now: number) {
+  const { rows } = await sql<{ kind: 'id' | 'agent' | 'mandate' | 'human' | 'head'; k: string; v: string | null; n: number | null }>`
     with i as (insert into replay_cache (namespace, id, expires_at)
                  select * from unnest(${ids.map((x) => x.namespace)}::text[], ${ids.map((x) => x.id)}::text[], ${ids.map((x) => x.expires_at)}::bigint[])
                  on conflict (namespace, id) do update set expires_at = excluded.expires_at where replay_cache.expires_at <= ${now}
                  returning namespace, id),
          a as materialized (select id, status from agents where id = any(${agentIds}::text[]) order by id for share),
          m as materialized (select id, status from mandates where id = any(${mandateIds}::text[]) order by id for share),
+         u as materialized (select id, status from humans where id = any(${humanIds}::text[]) order by id for share),
          h as materialized (select seq, hash from audit_heads where chain = ${chain} for update)
     select 'id' as kind, namespace as k, id as v, null::bigint as n from i
     union all select 'agent', id, status, null from a
     union all select 'mandate', id, status, null from m
+    union all select 'human', id, status, null from u
     union all select 'head', hash, null, seq from h`.execute(trx);
   const of = (kind: string) => new Map(rows.filter((r) => r.kind === kind).map((r) => [r.k, r.v ?? '']));
   const recorded = new Set(rows.filter((r) => r.kind === 'id').map((r) => `${r.k}\u0000${r.v}`));
   const headRow = rows.find((r) => r.kind === 'head');
   const head: LockedHead | null = headRow ? { seq: Number(headRow.n), hash: headRow.k } : null;
-  return { recorded, agents: of('agent'), mandates: of('mandate'), head };
+  return { recorded, agents: of('agent'), mandates: of('mandate'), humans: of('human'), head };
 }
 
 interface FreshId {
@@ -130,18 +132,20 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
   fresh.sort((a, b) => (a.namespace === b.namespace ? (a.id < b.id ? -1 : 1) : a.namespace < b.namespace ? -1 : 1));
   const agentIds = [...new Set(batch.map((p) => p.write.credential.agentId))].sort();
   const mandateIds = [...new Set(batch.flatMap((p) => (p.write.credential.mandateId === null ? [] : [p.write.credential.mandateId])))].sort();
+  const humanIds = [...new Set(batch.flatMap((p) => (p.write.approverId === null ? [] : [p.write.approverId])))].sort();
   const chain = batch[0]!.audit.chain;
-  const locked = await claimAndLock(trx, fresh, agentIds, mandateIds, chain, Math.min(...batch.map((p) => p.write.now)));
+  const locked = await claimAndLock(trx, fresh, agentIds, mandateIds, humanIds, chain, Math.min(...batch.map((p) => p.write.now)));
   batch.forEach(({ write: { singleUse } }, i) => {
     const seen = singleUse.find((c) => !locked.recorded.has(`${c.namespace}\u0000${c.id}`));
     if (seen) refuse(i, 'replayed', seen);
   });
 
-  // Live: the agent active, the mandate (if any) in one of the write's live states.
-  const { agents, mandates } = locked;
-  batch.forEach(({ write: { credential, live } }, i) => {
+  // Live: the agent active, the mandate (if any) in one of the write's live states, its approver active.
+  const { agents, mandates, humans } = locked;
+  batch.forEach(({ write: { credential, live, approverId } }, i) => {
     if (agents.get(credential.agentId) !== 'active') refuse(i, 'not_live');
     else if (credential.mandateId !== null && !live.includes((mandates.get(credential.mandateId) ?? '') as MandateStatus)) refuse(i, 'not_live');
+    else if (approverId !== null && humans.get(approverId) !== 'active') refuse(i, 'approver_disabled');
   });
 
   // 2. Slots: one index once per batch; then the claim, which skips indexes held by live tokens.

@@ -266,7 +266,7 @@ describe('PostgreSQL specifics', () => {
   /** `commitIssue` of one token of agent `n` under mandate `n` (both active), as the token route calls it. */
   const minter = (store: PostgresStore, at: number) => (n: number, jti: string, idx: number) =>
     store.credentials.commitIssue!(
-      { credential: aCredential(jti, `agt_${n}`, `mdt_${n}`, { issuedAt: at, expiresAt: at + 60_000 }), live: ['active'], slot: { listId: '1', idx, jti, reusableAt: at + 120_000 }, singleUse: [], now: at },
+      { credential: aCredential(jti, `agt_${n}`, `mdt_${n}`, { issuedAt: at, expiresAt: at + 60_000 }), live: ['active'], approverId: null, slot: { listId: '1', idx, jti, reusableAt: at + 120_000 }, singleUse: [], now: at },
       { chain: 'main', time: at, seal: () => 'sealed' },
       [{ type: 'token.issued', actor: `agt_${n}`, jti }],
     );

@@ -19,6 +19,7 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
   const { db } = handle;
   const agentStatus = prepared<{ id: string }, { status: string }>((p) => db.selectFrom('agents').select('status').where('id', '=', p('id')));
   const mandateStatus = prepared<{ id: string }, { status: string }>((p) => db.selectFrom('mandates').select('status').where('id', '=', p('id')));
+  const humanStatus = prepared<{ id: string }, { status: string }>((p) => db.selectFrom('humans').select('status').where('id', '=', p('id')));
   const insertRow = prepared<CredentialsTable>((p) => db.insertInto('credentials').values({
     jti: p('jti'), mandate_id: p('mandate_id'), agent_id: p('agent_id'), subject: p('subject'), audience: p('audience'),
     jkt: p('jkt'), issued_at: p('issued_at'), expires_at: p('expires_at'), revoked_at: p('revoked_at'),
@@ -50,6 +51,7 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
         const { credential } = write;
         const agent = agentStatus({ id: credential.agentId });
         const mandate = credential.mandateId === null ? null : mandateStatus({ id: credential.mandateId });
+        const approver = write.approverId === null ? null : humanStatus({ id: write.approverId });
         const claimSlot = claim(write);
         const insert = insertRow(toRow(credential));
         const ids = write.singleUse.map((c) => ({ claim: c, query: recordId({ namespace: c.namespace, id: c.id, expiresAt: c.expiresAt, now: write.now }) }));
@@ -59,6 +61,7 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
           if (replayed) return { outcome: 'replayed', records: [], replayed };
           const live = q.first(agent)?.status === 'active' && (mandate === null || write.live.includes((q.first(mandate)?.status ?? '') as MandateStatus));
           if (!live) return { outcome: 'not_live', records: [] };
+          if (approver !== null && q.first(approver)?.status !== 'active') return { outcome: 'approver_disabled', records: [] };
           if (q.run(claimSlot) !== 1) return { outcome: 'slot_taken', records: [] };
           q.run(insert);
           return { outcome: 'issued', records: events.length > 0 ? appendLocked(handle, q, { ...audit, hashing }, events) : [] };
