@@ -2,7 +2,7 @@
  * The peer cases: panva `oidc-provider` (bench/peer-oidc-provider.ts, its own process pinned to
  * CPU 0, NODE_ENV=production) minting `client_credentials` JWT access tokens (ES256) for a client
  * authenticating with `private_key_jwt` (ES256), with and without DPoP. The load is the same as the
- * attested mint's (bench/http-load.ts): closed loop, 16 in flight, a fresh client assertion (unique
+ * attested mint's (bench/http-load.ts): closed loop, 50 in flight, a fresh client assertion (unique
  * jti) and, in the DPoP case, a fresh DPoP proof per request (no nonce). The first token of every
  * run is verified with jose `jwtVerify` against the peer's JWKS (and its `cnf.jkt` in the DPoP case).
  */

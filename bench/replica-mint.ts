@@ -1,7 +1,7 @@
 /**
  * P9: server CPU-seconds per attested mint, (b) two replicas on one PostgreSQL ÷ (a) one replica
  * on SQLite. The load is the attested-mint case's (bench/attested-mint.ts: token exchange, fresh
- * client assertion and DPoP proof per request, 16 in flight, durable audit); in (b) the requests
+ * client assertion and DPoP proof per request, 50 in flight, durable audit); in (b) the requests
  * alternate between the replicas. CPU-seconds are those of every server process: the broker(s)
  * and, in (b), the postmaster and every backend it forked (bench/tree-cpu.ts), all on CPU 0.
  */
