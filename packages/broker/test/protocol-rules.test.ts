@@ -1071,6 +1071,7 @@ describe('§8 backstop: an approver disabled in the store, without the cascade',
   let active: Active;
   let approvedAuthReqId: string;
   let approvedId: string;
+  let limited: { mandateId: string; grant: string };
   before(async () => {
     dave = await fx.addHuman('dave-disabled-in-store');
     a = await newActor({ owners: [dave.human.id] });
@@ -1079,6 +1080,11 @@ describe('§8 backstop: an approver disabled in the store, without the cascade',
     const collected = await poll(a, first.authReqId);
     assert.equal(collected.status, 200, JSON.stringify(collected.body));
     active = { mandateId: first.mandateId, grant: collected.body.refresh_token as string, token: collected.body.access_token as string };
+    const counted = await pending(a, { login_hint: dave.human.id, authorization_details: JSON.stringify([task({ constraints: { notAfter: nowSeconds() + 3600, maxUses: 3 } })]) });
+    await approve(counted.mandateId, dave.secret);
+    const countedToken = await poll(a, counted.authReqId);
+    assert.equal(countedToken.status, 200, JSON.stringify(countedToken.body));
+    limited = { mandateId: counted.mandateId, grant: countedToken.body.refresh_token as string };
     const second = await pending(a, { login_hint: dave.human.id });
     await approve(second.mandateId, dave.secret);
     approvedAuthReqId = second.authReqId;
@@ -1091,6 +1097,12 @@ describe('§8 backstop: an approver disabled in the store, without the cascade',
   test('token exchange → approver_disabled (ERR_MINT_MANDATE_INACTIVE)', async () => {
     assertOAuthError(await exchange(a, active.grant), 'ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', 'approver_disabled');
   });
+  test('token exchange of a maxUses mandate → approver_disabled, and the use it took is given back (the cascade must find the mandate live)', async () => {
+    assert.equal(await fx.app.store.counters.remaining(limited.mandateId), 2, 'collecting took the first of 3');
+    for (let i = 0; i < 3; i++) assertOAuthError(await exchange(a, limited.grant), 'ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', 'approver_disabled');
+    assert.equal(await fx.app.store.counters.remaining(limited.mandateId), 2);
+    assert.equal((await fx.app.loop.decisions.get(limited.mandateId)).status, 'active');
+  });
   test('introspection of its token → active false', async () => {
     assert.deepEqual((await introspect(active.token)).body, { active: false });
   });
@@ -1101,8 +1113,8 @@ describe('§8 backstop: an approver disabled in the store, without the cascade',
     const response = await fx.adminApi('POST', `/admin/v1/humans/${dave.human.id}/disable`, fx.secrets.admin);
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.equal(response.body.status, 'disabled');
-    const ended = await Promise.all([active.mandateId, approvedId].map(async (id) => fx.app.loop.decisions.get(id)));
-    assert.deepEqual(ended.map((m) => [m.status, m.endReason]), [['revoked', 'human_disabled'], ['revoked', 'human_disabled']]);
+    const ended = await Promise.all([active.mandateId, approvedId, limited.mandateId].map(async (id) => fx.app.loop.decisions.get(id)));
+    assert.deepEqual(ended.map((m) => [m.status, m.endReason]), [['revoked', 'human_disabled'], ['revoked', 'human_disabled'], ['revoked', 'human_disabled']]);
   });
 });
 

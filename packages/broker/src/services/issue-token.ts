@@ -58,6 +58,14 @@ export function createTokenIssuer(deps: LoopDeps) {
     throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate has no uses left', { mandate_error: 'mandate_exhausted' });
   };
 
+  /**
+   * A use taken for a token that is not minted goes back when the mandate stands: the commit failed,
+   * or the approver was disabled (the cascade to their mandates is a commit of its own, which must
+   * still find the mandate live, not exhausted by refused requests).
+   */
+  const givesUseBack = (error: unknown) =>
+    error instanceof MandateError && (error.code === 'ERR_AUDIT_UNAVAILABLE' || error.details.mandate_error === 'approver_disabled');
+
   const notLive = (credential: Credential): never => {
     if (credential.mandateId === null) throw new MandateError('ERR_CLIENT_INACTIVE', 'the agent was suspended or retired while the token was being minted');
     throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate ended while the token was being minted', { mandate_error: 'mandate_not_active' });
@@ -125,7 +133,7 @@ export function createTokenIssuer(deps: LoopDeps) {
     try {
       status = await commit(credential, input.mandate?.approverId ?? null, exp, events, input.held);
     } catch (error) {
-      if (usesLeft !== null && error instanceof MandateError && error.code === 'ERR_AUDIT_UNAVAILABLE') await store.counters.release(input.mandate!.id);
+      if (usesLeft !== null && givesUseBack(error)) await store.counters.release(input.mandate!.id);
       throw error;
     }
     // PROTOCOL §5: at zero the mandate is exhausted; the token just minted stays valid until `exp`.

@@ -131,6 +131,31 @@ export function issueCommitSuite(makeFixture: MakeFixture): void {
       assert.equal(await f.b.audit.head('main'), null);
     });
 
+    test('mints of one turn, one of them with a disabled approver: that one approver_disabled, the others issued with their own events', async () => {
+      const f = fixture();
+      await seed(f.a);
+      await f.a.humans.insert(aHuman(2));
+      await f.a.mandates.insert(aMandate(2, 'agt_1', 'usr_2', { status: 'active' }));
+      assert.equal(await f.b.humans.disable('usr_2', AT), true);
+      const ofDisabled = write('jti-2', 8, { credential: aCredential('jti-2', 'agt_1', 'mdt_2', { issuedAt: AT, expiresAt: AT + 60_000 }), approverId: 'usr_2' });
+      const committed = await Promise.all([
+        f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1')),
+        f.a.credentials.commitIssue!(ofDisabled, append, issued('jti-2')),
+        f.a.credentials.commitIssue!(write('jti-3', 9), append, issued('jti-3')),
+      ]);
+      assert.deepEqual(committed.map((c) => [c.outcome, c.records.map((r) => r.jti)]), [['issued', ['jti-1']], ['approver_disabled', []], ['issued', ['jti-3']]]);
+      assert.deepEqual(await seen(f, 'jti-2'), { credential: false, slot: false, events: 0 });
+      assert.deepEqual([await seen(f, 'jti-1'), await seen(f, 'jti-3')], [{ credential: true, slot: true, events: 1 }, { credential: true, slot: true, events: 1 }]);
+    });
+
+    test('a suspended agent whose approver is disabled too: not_live comes first', async () => {
+      const f = fixture();
+      await seed(f.a);
+      assert.equal(await f.b.agents.setStatus('agt_1', 'suspended', ['active']), true);
+      assert.equal(await f.b.humans.disable('usr_1', AT), true);
+      assert.equal((await f.a.credentials.commitIssue!(write('jti-1', 7), append, issued('jti-1'))).outcome, 'not_live');
+    });
+
     test('a status-list index held by a live token: slot_taken, and nothing is stored', async () => {
       const f = fixture();
       await seed(f.a);

@@ -67,10 +67,12 @@ export function createPostgresChangeFeed(db: Kysely<Database>, options: Postgres
      * The mandate's or the agent's row, the credentials (their status-list bits), the change row
      * with its NOTIFY and the audit events, in one transaction. Locks are taken in that order by
      * every revocation (the credentials by jti); the audit service's own appends lock only the
-     * chain's head row, last here too. A mint batch locks its agents' and mandates' rows `FOR SHARE`
-     * and then no row a revocation holds (its new credentials are not visible to it), so they
-     * cannot deadlock: whichever locks the agent's row first, the other waits for its commit (a
-     * mint batch that comes second waits out the whole revocation, its other agents' mints too).
+     * chain's head row, last here too. A mint batch locks its agents', mandates' and approvers' rows
+     * `FOR SHARE`, then its status-list slots (which no revocation locks) and last its chain's head,
+     * which a revocation too takes only after all its rows (its new credentials are not visible to
+     * a revocation), so they cannot deadlock: whichever locks the agent's row first, the other
+     * waits for its commit (a mint batch that comes second waits out the whole revocation, its other
+     * agents' mints too).
      */
     async commitRevocation(write, audit, events) {
       const stateful = changesState(write);

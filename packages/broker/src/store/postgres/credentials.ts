@@ -8,9 +8,9 @@ import { kyselyOnlyHandle } from './shared-adapters.ts';
 
 /**
  * Revocations and reads are the shared single conditional statements. `commitIssue` is the batched
- * mint transaction (issue-commit.ts): it locks the agent and mandate rows `FOR SHARE` before it
- * inserts, so a concurrent revocation or suspension (an UPDATE of those rows) waits for its commit
- * and then sees the new credentials, or it waits for the revocation and sees the new status.
+ * mint transaction (issue-commit.ts): it locks the agent, mandate and approver rows `FOR SHARE`
+ * before it inserts, so a concurrent revocation, suspension or disabling (an UPDATE of those rows)
+ * waits for its commit and then sees the new credentials, or it waits for it and sees the new status.
  */
 export function createPostgresCredentials(db: Kysely<Database>, hashing: ChainHashing): CredentialRepository {
   const shared = createSqliteCredentials(kyselyOnlyHandle(db));

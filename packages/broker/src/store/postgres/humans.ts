@@ -4,7 +4,7 @@ import type { Database } from '../schema.ts';
 import { createSqliteHumans, humanFromRow } from '../sqlite/humans.ts';
 import { coalescedReads } from './coalesced-reads.ts';
 
-/** The shared plain-Kysely adapter, but `get` (a mint's approver check) is coalesced per event-loop turn (coalesced-reads.ts). */
+/** The shared plain-Kysely adapter, but `get` (introspection's and the sub-grant paths' approver check) is coalesced per event-loop turn (coalesced-reads.ts). */
 export function createPostgresHumans(db: Kysely<Database>): HumanRepository {
   const rowsOf = coalescedReads((ids) => db.selectFrom('humans').selectAll().where('id', '=', sql<string>`any(${ids}::text[])`).execute(), (row) => row.id);
   return {

@@ -32,25 +32,26 @@ const OVERLAP_AFTER_MS = 1000;
  * batch at a time per process; the mints requested while a batch commits wait and share the next
  * transaction (every batch of a chain ends on that chain's head row lock, so two at once mostly
  * queue there, each paying its own round trips and commit), unless the running batch has taken
- * longer than OVERLAP_AFTER_MS. A batch is five statements whatever its count (`begin`, three,
- * `commit`):
+ * longer than OVERLAP_AFTER_MS. A batch is normally five statements whatever its count (`begin`,
+ * three, `commit`; a batch whose mints are all refused at 1 stops there, and a chain's first batch
+ * creates its head row first):
  *
- * 1. one statement of materialized CTEs, evaluated in this order:
- *    - the single-use ids of every mint, in one `INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`
- *      in key order (the replay cache's own statement, for many ids): a mint whose id was seen
- *      before, was presented by an earlier mint of the batch or has expired (`isSpent`) is
- *      `replayed`; every id not seen before stays recorded whatever follows;
- *    - the agents', the mandates' and the approvers' rows, locked `FOR SHARE` in id order (a
- *      revocation, a suspension or a human's disabling, an UPDATE of those rows, waits for this
- *      commit and then sees the new credentials; or this waits for it and sees the new status);
- *    - this replica's chain head, locked `FOR UPDATE` (agents, mandates, then the head, as every
- *      write path; the head is this replica's alone, so the slots after it wait on no one who
- *      waits on it);
- * 2. the status-list slots of the live mints, in one `INSERT … ON CONFLICT DO UPDATE … WHERE`
- *    (a slot held by a live token is not taken over; two mints of the batch never claim one index);
+ * 1. the single-use ids of every mint, in one `INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`
+ *    in key order (the replay cache's own statement, for many ids): a mint whose id was seen
+ *    before, was presented by an earlier mint of the batch or has expired (`isSpent`) is
+ *    `replayed`; every id not seen before stays recorded whatever follows. Then, in the same
+ *    statement, the agents', the mandates' and the approvers' rows, locked `FOR SHARE` in id order
+ *    (a revocation, a suspension or a human's disabling, an UPDATE of those rows, waits for this
+ *    commit and then sees the new credentials; or this waits for it and sees the new status);
+ * 2. the status-list slots of the live mints, in one `INSERT … ON CONFLICT DO UPDATE … WHERE` (a
+ *    slot held by a live token is not taken over; two mints of the batch never claim one index),
+ *    then, in the same statement, this replica's chain head locked `FOR UPDATE`: the head row lock
+ *    comes last, as in every other write path;
  * 3. the credentials of the mints whose slot was claimed, every audit event of the batch (appended
- *    to this replica's chain after the locked head) and the new sealed head, in one statement.
+ *    to the chain after the locked head) and the new sealed head, in one statement.
  *
+ * Statements 1 and 2 have a fixed text (arrays, not rows), so PostgreSQL plans each once per
+ * connection (prepared.ts); their parts are CTEs read in turn by a `union all`, in the order above.
  * A mint refused at 1 or 2 stores nothing of its own but its ids; if the transaction fails, every mint of the
  * batch fails and nothing is stored. A deadlock, a serialization failure or a stale prepared plan
  * (prepared.ts) runs the batch again.
@@ -73,31 +74,41 @@ export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHa
   return (write, audit, events) => new Promise<CommittedIssue>((resolve, reject) => enqueue({ write, audit, events, resolve, reject }));
 }
 
-/**
- * Step 1 (see above) in one statement of fixed text, so PostgreSQL plans it once per connection
- * (prepared.ts): the ids as arrays, each locking SELECT in its own materialized CTE, read in turn by
- * the `union all`. `head` is null when the chain has no head row yet (its first append creates it).
- */
-async function claimAndLock(trx: Kysely<Database>, ids: FreshId[], agentIds: string[], mandateIds: string[], humanIds: string[], chain: string, now: number) {
-  const { rows } = await sql<{ kind: 'id' | 'agent' | 'mandate' | 'human' | 'head'; k: string; v: string | null; n: number | null }>`
+/** Step 1 (see above): the ids recorded (those new, or taking over an expired entry) and the rows' statuses. */
+async function claimAndLock(trx: Kysely<Database>, ids: FreshId[], agentIds: string[], mandateIds: string[], humanIds: string[], now: number) {
+  const { rows } = await sql<{ kind: 'id' | 'agent' | 'mandate' | 'human'; k: string; v: string }>`
     with i as (insert into replay_cache (namespace, id, expires_at)
                  select * from unnest(${ids.map((x) => x.namespace)}::text[], ${ids.map((x) => x.id)}::text[], ${ids.map((x) => x.expires_at)}::bigint[])
                  on conflict (namespace, id) do update set expires_at = excluded.expires_at where replay_cache.expires_at <= ${now}
                  returning namespace, id),
          a as materialized (select id, status from agents where id = any(${agentIds}::text[]) order by id for share),
          m as materialized (select id, status from mandates where id = any(${mandateIds}::text[]) order by id for share),
-         u as materialized (select id, status from humans where id = any(${humanIds}::text[]) order by id for share),
-         h as materialized (select seq, hash from audit_heads where chain = ${chain} for update)
-    select 'id' as kind, namespace as k, id as v, null::bigint as n from i
-    union all select 'agent', id, status, null from a
-    union all select 'mandate', id, status, null from m
-    union all select 'human', id, status, null from u
-    union all select 'head', hash, null, seq from h`.execute(trx);
-  const of = (kind: string) => new Map(rows.filter((r) => r.kind === kind).map((r) => [r.k, r.v ?? '']));
+         u as materialized (select id, status from humans where id = any(${humanIds}::text[]) order by id for share)
+    select 'id' as kind, namespace as k, id as v from i
+    union all select 'agent', id, status from a
+    union all select 'mandate', id, status from m
+    union all select 'human', id, status from u`.execute(trx);
+  const of = (kind: string) => new Map(rows.filter((r) => r.kind === kind).map((r) => [r.k, r.v]));
   const recorded = new Set(rows.filter((r) => r.kind === 'id').map((r) => `${r.k}\u0000${r.v}`));
+  return { recorded, agents: of('agent'), mandates: of('mandate'), humans: of('human') };
+}
+
+/**
+ * Step 2 (see above): the jtis whose slot was claimed, and the chain's head as locked (null when
+ * the chain has no head row yet: its first append creates it).
+ */
+async function claimSlotsAndLockHead(trx: Kysely<Database>, slots: Array<IssueWrite['slot']>, chain: string, now: number) {
+  const { rows } = await sql<{ kind: 'slot' | 'head'; k: string; n: number | null }>`
+    with s as (insert into status_list_slots (list_id, idx, jti, reusable_at)
+                 select * from unnest(${slots.map((x) => x.listId)}::text[], ${slots.map((x) => x.idx)}::int[], ${slots.map((x) => x.jti)}::text[], ${slots.map((x) => x.reusableAt)}::bigint[])
+                 on conflict (list_id, idx) do update set jti = excluded.jti, reusable_at = excluded.reusable_at where status_list_slots.reusable_at <= ${now}
+                 returning jti),
+         h as materialized (select seq, hash from audit_heads where chain = ${chain} for update)
+    select 'slot' as kind, jti as k, null::bigint as n from s
+    union all select 'head', hash, seq from h`.execute(trx);
   const headRow = rows.find((r) => r.kind === 'head');
   const head: LockedHead | null = headRow ? { seq: Number(headRow.n), hash: headRow.k } : null;
-  return { recorded, agents: of('agent'), mandates: of('mandate'), humans: of('human'), head };
+  return { claimed: new Set(rows.filter((r) => r.kind === 'slot').map((r) => r.k)), head };
 }
 
 interface FreshId {
@@ -114,6 +125,7 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
     outcomes[i] = outcome;
     replays[i] = replayed;
   };
+  const refused = (i: number): CommittedIssue => ({ outcome: outcomes[i]!, records: [], ...(replays[i] ? { replayed: replays[i] } : {}) });
 
   // 1. Single-use ids: each once per batch, then the check-and-insert of them all with the locks.
   const presented = new Set<string>();
@@ -133,8 +145,7 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
   const agentIds = [...new Set(batch.map((p) => p.write.credential.agentId))].sort();
   const mandateIds = [...new Set(batch.flatMap((p) => (p.write.credential.mandateId === null ? [] : [p.write.credential.mandateId])))].sort();
   const humanIds = [...new Set(batch.flatMap((p) => (p.write.approverId === null ? [] : [p.write.approverId])))].sort();
-  const chain = batch[0]!.audit.chain;
-  const locked = await claimAndLock(trx, fresh, agentIds, mandateIds, humanIds, chain, Math.min(...batch.map((p) => p.write.now)));
+  const locked = await claimAndLock(trx, fresh, agentIds, mandateIds, humanIds, Math.min(...batch.map((p) => p.write.now)));
   batch.forEach(({ write: { singleUse } }, i) => {
     const seen = singleUse.find((c) => !locked.recorded.has(`${c.namespace}\u0000${c.id}`));
     if (seen) refuse(i, 'replayed', seen);
@@ -158,26 +169,14 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
   // In (list, index) order, as every batch: two batches of one replica overlapping (a stuck one)
   // cannot lock colliding slots crosswise.
   const claiming = batch.filter((_, i) => outcomes[i] === 'issued').sort((x, y) => Number(x.write.slot.listId) - Number(y.write.slot.listId) || x.write.slot.idx - y.write.slot.idx);
-  if (claiming.length > 0) {
-    const now = Math.min(...claiming.map((p) => p.write.now));
-    const claimed = new Set((await trx
-      .insertInto('status_list_slots')
-      .values(claiming.map(({ write: { slot } }) => ({ list_id: slot.listId, idx: slot.idx, jti: slot.jti, reusable_at: slot.reusableAt })))
-      .onConflict((oc) =>
-        oc
-          .columns(['list_id', 'idx'])
-          .doUpdateSet({ jti: (eb) => eb.ref('excluded.jti'), reusable_at: (eb) => eb.ref('excluded.reusable_at') })
-          .where('status_list_slots.reusable_at', '<=', now),
-      )
-      .returning('jti')
-      .execute()).map((r) => r.jti));
-    batch.forEach(({ write: { slot } }, i) => outcomes[i] === 'issued' && !claimed.has(slot.jti) && refuse(i, 'slot_taken'));
-  }
+  if (claiming.length === 0) return batch.map((_, i) => refused(i));
+  const chain = batch[0]!.audit.chain;
+  const { claimed, head } = await claimSlotsAndLockHead(trx, claiming.map((p) => p.write.slot), chain, Math.min(...claiming.map((p) => p.write.now)));
+  batch.forEach(({ write: { slot } }, i) => outcomes[i] === 'issued' && !claimed.has(slot.jti) && refuse(i, 'slot_taken'));
 
   // 3. Credentials of the mints still issued, their audit events (the last mint's time and seal: its
   // log writes the checkpoint) and the new head. The chain's first batch creates its head row now.
   const issued = batch.filter((_, i) => outcomes[i] === 'issued');
-  const refused = (i: number): CommittedIssue => ({ outcome: outcomes[i]!, records: [], ...(replays[i] ? { replayed: replays[i] } : {}) });
   if (issued.length === 0) return batch.map((_, i) => refused(i));
   const credentials = issued.map(({ write: { credential: c } }) => ({
     jti: c.jti, mandate_id: c.mandateId, agent_id: c.agentId, subject: c.subject, audience: c.audience,
@@ -186,7 +185,7 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
   const last = issued[issued.length - 1]!.audit;
   const inputs = issued.flatMap((p) => p.events);
   let records: AuditRecord[] = [];
-  if (inputs.length > 0) records = await appendLocked(trx, { chain, time: last.time, seal: last.seal, hashing }, inputs, locked.head ?? (await lockHead(trx, chain)), credentials);
+  if (inputs.length > 0) records = await appendLocked(trx, { chain, time: last.time, seal: last.seal, hashing }, inputs, head ?? (await lockHead(trx, chain)), credentials);
   else await trx.insertInto('credentials').values(credentials).execute();
   let offset = 0;
   return batch.map((p, i) => {

@@ -331,6 +331,38 @@ describe('PostgreSQL specifics', () => {
     });
   });
 
+  test('issue commit: a batch waiting on a status-list slot another transaction holds has not locked the chain head yet: the next batch commits beside it', async () => {
+    await withStore(async (_store, url) => {
+      const store = await createPostgresStore({ url, poolSize: 4 });
+      try {
+        const at = 1_700_000_900_000;
+        await store.humans.insert(aHuman(1));
+        await store.statusLists.ensureList('1', 1024, at);
+        for (const n of [1, 2]) {
+          await store.agents.insert(anAgent(n, ['usr_1']));
+          await store.mandates.insert(aMandate(n, `agt_${n}`, 'usr_1', { status: 'active' }));
+        }
+        const mint = minter(store, at);
+        // The chain's head row exists, and slot 3 is held by a live token.
+        assert.equal((await mint(2, 'first', 3)).outcome, 'issued');
+        const release = await holdLocks(store.raw.db, sql`select idx from status_list_slots where list_id = '1' and idx = 3 for update`);
+        let stuckDone = false;
+        const stuck = mint(1, 'stuck', 3).finally(() => (stuckDone = true));
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const next = await Promise.race([mint(2, 'next', 4), new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting'))]);
+          assert.equal((next as { outcome?: string }).outcome, 'issued', 'the next batch took the head the stuck one has not');
+          assert.equal(stuckDone, false, 'the first batch still waits on the slot');
+        } finally {
+          await release();
+        }
+        assert.equal((await stuck).outcome, 'slot_taken');
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   /** A one-connection Kysely on `url` with `prepareStatements`, as open.ts wires it, so every statement meets the same connection's prepared ones. */
   const oneConnection = (url: string, max?: number) => {
     const pool = new pg.Pool({ connectionString: url, max: 1 });
