@@ -300,7 +300,13 @@ describe('PostgreSQL specifics', () => {
     });
   });
 
-  test('issue commit: a batch stuck on a row lock another transaction holds lets the next batch start after a second', async () => {
+  /**
+   * Agents 1 and 2, each with an active mandate; after `before`, an open transaction takes the
+   * locks of `hold`, and agent 1's mint (status-list index `stuckIdx`) waits on them. Agent 2's mint
+   * (index `nextIdx`), asked 50 ms later, must commit beside it within 10 s; once the locks go,
+   * agent 1's mint ends with `stuckOutcome`.
+   */
+  const besideAStuckBatch = async (scenario: { before?: (mint: ReturnType<typeof minter>) => Promise<void>; hold: RawBuilder<unknown>; stuckIdx: number; nextIdx: number; stuckOutcome: string }) => {
     await withStore(async (_store, url) => {
       const store = await createPostgresStore({ url, poolSize: 4 });
       try {
@@ -312,54 +318,38 @@ describe('PostgreSQL specifics', () => {
           await store.mandates.insert(aMandate(n, `agt_${n}`, 'usr_1', { status: 'active' }));
         }
         const mint = minter(store, at);
-        // An administrator's open transaction holds agent 1's row: a batch with agent 1's mint waits on it.
-        const release = await holdLocks(store.raw.db, sql`select id from agents where id = 'agt_1' for update`);
+        await scenario.before?.(mint);
+        const release = await holdLocks(store.raw.db, scenario.hold);
         let stuckDone = false;
-        const stuck = mint(1, 'stuck', 1).finally(() => (stuckDone = true));
+        const stuck = mint(1, 'stuck', scenario.stuckIdx).finally(() => (stuckDone = true));
         try {
           await new Promise((resolve) => setTimeout(resolve, 50));
-          const next = await Promise.race([mint(2, 'next', 2), new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting'))]);
+          const next = await Promise.race([mint(2, 'next', scenario.nextIdx), new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting'))]);
           assert.equal((next as { outcome?: string }).outcome, 'issued', 'the next batch committed beside the stuck one');
           assert.equal(stuckDone, false, 'the first batch still waits on the lock');
         } finally {
           await release();
         }
-        assert.equal((await stuck).outcome, 'issued');
+        assert.equal((await stuck).outcome, scenario.stuckOutcome);
       } finally {
         await store.close();
       }
     });
+  };
+
+  test('issue commit: a batch stuck on a row lock another transaction holds lets the next batch start after a second', async () => {
+    // An administrator's open transaction holds agent 1's row: a batch with agent 1's mint waits on it.
+    await besideAStuckBatch({ hold: sql`select id from agents where id = 'agt_1' for update`, stuckIdx: 1, nextIdx: 2, stuckOutcome: 'issued' });
   });
 
   test('issue commit: a batch waiting on a status-list slot another transaction holds has not locked the chain head yet: the next batch commits beside it', async () => {
-    await withStore(async (_store, url) => {
-      const store = await createPostgresStore({ url, poolSize: 4 });
-      try {
-        const at = 1_700_000_900_000;
-        await store.humans.insert(aHuman(1));
-        await store.statusLists.ensureList('1', 1024, at);
-        for (const n of [1, 2]) {
-          await store.agents.insert(anAgent(n, ['usr_1']));
-          await store.mandates.insert(aMandate(n, `agt_${n}`, 'usr_1', { status: 'active' }));
-        }
-        const mint = minter(store, at);
-        // The chain's head row exists, and slot 3 is held by a live token.
-        assert.equal((await mint(2, 'first', 3)).outcome, 'issued');
-        const release = await holdLocks(store.raw.db, sql`select idx from status_list_slots where list_id = '1' and idx = 3 for update`);
-        let stuckDone = false;
-        const stuck = mint(1, 'stuck', 3).finally(() => (stuckDone = true));
-        try {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          const next = await Promise.race([mint(2, 'next', 4), new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting'))]);
-          assert.equal((next as { outcome?: string }).outcome, 'issued', 'the next batch took the head the stuck one has not');
-          assert.equal(stuckDone, false, 'the first batch still waits on the slot');
-        } finally {
-          await release();
-        }
-        assert.equal((await stuck).outcome, 'slot_taken');
-      } finally {
-        await store.close();
-      }
+    await besideAStuckBatch({
+      // The chain's head row exists, and slot 3 is held by a live token.
+      before: async (mint) => assert.equal((await mint(2, 'first', 3)).outcome, 'issued'),
+      hold: sql`select idx from status_list_slots where list_id = '1' and idx = 3 for update`,
+      stuckIdx: 3,
+      nextIdx: 4,
+      stuckOutcome: 'slot_taken',
     });
   });
 
