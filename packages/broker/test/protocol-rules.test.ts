@@ -1072,6 +1072,7 @@ describe('§8 backstop: an approver disabled in the store, without the cascade',
   let approvedAuthReqId: string;
   let approvedId: string;
   let limited: { mandateId: string; grant: string };
+  let spent: { mandateId: string; token: string };
   before(async () => {
     dave = await fx.addHuman('dave-disabled-in-store');
     a = await newActor({ owners: [dave.human.id] });
@@ -1085,6 +1086,13 @@ describe('§8 backstop: an approver disabled in the store, without the cascade',
     const countedToken = await poll(a, counted.authReqId);
     assert.equal(countedToken.status, 200, JSON.stringify(countedToken.body));
     limited = { mandateId: counted.mandateId, grant: countedToken.body.refresh_token as string };
+    // maxUses 1: collecting takes the only use, and the mandate ends exhausted with its token still out.
+    const once = await pending(a, { login_hint: dave.human.id, authorization_details: JSON.stringify([task({ constraints: { notAfter: nowSeconds() + 3600, maxUses: 1 } })]) });
+    await approve(once.mandateId, dave.secret);
+    const onceToken = await poll(a, once.authReqId);
+    assert.equal(onceToken.status, 200, JSON.stringify(onceToken.body));
+    spent = { mandateId: once.mandateId, token: onceToken.body.access_token as string };
+    assert.equal((await fx.app.loop.decisions.get(spent.mandateId)).status, 'exhausted');
     const second = await pending(a, { login_hint: dave.human.id });
     await approve(second.mandateId, dave.secret);
     approvedAuthReqId = second.authReqId;
@@ -1109,12 +1117,15 @@ describe('§8 backstop: an approver disabled in the store, without the cascade',
   test('collecting an approved request → invalid_grant (ERR_CIBA_INVALID_GRANT)', async () => {
     assertOAuthError(await poll(a, approvedAuthReqId), 'ERR_CIBA_INVALID_GRANT', 'unknown auth_req_id');
   });
-  test('disabling through the admin API then finishes the cascade that never ran: 200, its mandates revoked', async () => {
+  test('disabling through the admin API then finishes the cascade that never ran: 200, its mandates revoked, the exhausted one and its token too', async () => {
     const response = await fx.adminApi('POST', `/admin/v1/humans/${dave.human.id}/disable`, fx.secrets.admin);
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.equal(response.body.status, 'disabled');
-    const ended = await Promise.all([active.mandateId, approvedId, limited.mandateId].map(async (id) => fx.app.loop.decisions.get(id)));
-    assert.deepEqual(ended.map((m) => [m.status, m.endReason]), [['revoked', 'human_disabled'], ['revoked', 'human_disabled'], ['revoked', 'human_disabled']]);
+    const ended = await Promise.all([active.mandateId, approvedId, limited.mandateId, spent.mandateId].map(async (id) => fx.app.loop.decisions.get(id)));
+    assert.deepEqual(ended.map((m) => [m.status, m.endReason]), Array.from({ length: 4 }, () => ['revoked', 'human_disabled']));
+    const spentTokens = await fx.app.store.credentials.listByMandate(spent.mandateId);
+    assert.equal(spentTokens.length, 1);
+    assert.ok(spentTokens.every((c) => c.revokedAt !== null), 'the token of the exhausted mandate is revoked');
   });
 });
 

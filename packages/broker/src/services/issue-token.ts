@@ -59,9 +59,9 @@ export function createTokenIssuer(deps: LoopDeps) {
   };
 
   /**
-   * A use taken for a token that is not minted goes back when the mandate stands: the commit failed,
-   * or the approver was disabled (the cascade to their mandates is a commit of its own, which must
-   * still find the mandate live, not exhausted by refused requests).
+   * A use taken for a token that is not minted goes back when the mandate stands: the commit
+   * failed, or the approver was disabled (refused requests must not exhaust the mandate; the
+   * cascade to the approver's mandates revokes exhausted ones too).
    */
   const givesUseBack = (error: unknown) =>
     error instanceof MandateError && (error.code === 'ERR_AUDIT_UNAVAILABLE' || error.details.mandate_error === 'approver_disabled');

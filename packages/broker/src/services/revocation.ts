@@ -117,10 +117,14 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
       return count + (await revokeAgentCredentials(agentId, 'agent.retired')).credentialsRevoked;
     },
 
-    /** PROTOCOL §8: disabling a human revokes every mandate they approved (they are its `sub`). */
+    /**
+     * PROTOCOL §8: disabling a human revokes every mandate they approved (they are its `sub`),
+     * exhausted ones too: their tokens are still out, as with an agent's retirement.
+     */
     async revokeHumanMandates(humanId: string, ctx: ActionContext): Promise<number> {
+      const exhausted = await store.mandates.list({ approverId: humanId, status: 'exhausted' }, EXHAUSTED_LIMIT);
       // A sub-grant's mandate has the same approver, so the list holds the whole trees already.
-      return decisions.revokeAll(await store.mandates.listLive({ approverId: humanId }), 'human_disabled', ctx);
+      return decisions.revokeAll([...(await store.mandates.listLive({ approverId: humanId })), ...exhausted], 'human_disabled', ctx);
     },
   };
 }

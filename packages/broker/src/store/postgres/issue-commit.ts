@@ -21,7 +21,7 @@ interface Pending {
 const MAX_BATCH = 128;
 /**
  * A batch normally commits in milliseconds; one still running after this long most likely waits on
- * a lock (an agent or mandate row a long transaction holds, another replica's uncommitted id or
+ * a lock (an agent, mandate or approver row a long transaction holds, another replica's uncommitted id or
  * slot), and the next batch may start beside it rather than hold up every mint of the replica (at
  * most two batches at once: turn-batcher.ts).
  */
@@ -33,8 +33,8 @@ const OVERLAP_AFTER_MS = 1000;
  * transaction (every batch of a chain ends on that chain's head row lock, so two at once mostly
  * queue there, each paying its own round trips and commit), unless the running batch has taken
  * longer than OVERLAP_AFTER_MS. A batch is normally five statements whatever its count (`begin`,
- * three, `commit`; a batch whose mints are all refused at 1 stops there, and a chain's first batch
- * creates its head row first):
+ * three, `commit`; a batch whose mints are all refused at 1 or 2 stops there, and a chain's first
+ * batch creates its head row after 2):
  *
  * 1. the single-use ids of every mint, in one `INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`
  *    in key order (the replay cache's own statement, for many ids): a mint whose id was seen
