@@ -13,7 +13,7 @@ import { commitRevocation } from './revocation-commit.ts';
  * of PROTOCOL §8 and §10: a suspended agent's mandates are suspended, a disabled human's are
  * revoked, and a revoked mandate takes every mandate delegated below it along.
  */
-/** How many exhausted mandates of one agent a retirement walks (their trees may still mint). */
+/** How many exhausted mandates of one agent or approver a cascade walks (their tokens are still out, their trees may still mint). */
 const EXHAUSTED_LIMIT = 10_000;
 
 export function createRevocationService(deps: LoopDeps, decisions: DecisionService) {
@@ -25,6 +25,10 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
     for (const mandate of mandates) count += await decisions.revokeAll(await descendantsOf(store, mandate.id), PARENT_REVOKED, ctx);
     return count;
   };
+
+  /** The mandates a retirement or a disabling ends: the live ones and the exhausted ones (their tokens are still out). */
+  const revocable = async (filter: { agentId: string } | { approverId: string }): Promise<Mandate[]> =>
+    [...(await store.mandates.listLive(filter)), ...(await store.mandates.list({ ...filter, status: 'exhausted' }, EXHAUSTED_LIMIT))];
 
   /** Revokes `mandates` and everything delegated below them; a cascade never stops halfway. */
   const revokeTrees = async (mandates: readonly Mandate[], reason: string, ctx: ActionContext): Promise<number> =>
@@ -109,22 +113,17 @@ export function createRevocationService(deps: LoopDeps, decisions: DecisionServi
 
     /** Retiring an agent ends every mandate it holds and revokes its tokens; returns how many of both (0: nothing left to do). */
     async revokeAgentMandates(agentId: string, ctx: ActionContext): Promise<number> {
-      const exhausted = await store.mandates.list({ agentId, status: 'exhausted' }, EXHAUSTED_LIMIT);
       // A retirement a failure interrupted may have revoked a mandate but not those below it: asked again, walk them too.
       const interrupted = (await store.mandates.list({ agentId, status: 'revoked' }, EXHAUSTED_LIMIT)).filter((m) => m.endReason === 'agent_retired');
-      const count = (await revokeTrees([...(await store.mandates.listLive({ agentId })), ...exhausted], 'agent_retired', ctx)) + (await revokeDescendants(interrupted, ctx));
+      const count = (await revokeTrees(await revocable({ agentId }), 'agent_retired', ctx)) + (await revokeDescendants(interrupted, ctx));
       // Autonomous tokens belong to no mandate: the feed tells resource servers (SSF push) about them too.
       return count + (await revokeAgentCredentials(agentId, 'agent.retired')).credentialsRevoked;
     },
 
-    /**
-     * PROTOCOL §8: disabling a human revokes every mandate they approved (they are its `sub`),
-     * exhausted ones too: their tokens are still out, as with an agent's retirement.
-     */
+    /** PROTOCOL §8: disabling a human revokes every mandate they approved (they are its `sub`), exhausted ones too. */
     async revokeHumanMandates(humanId: string, ctx: ActionContext): Promise<number> {
-      const exhausted = await store.mandates.list({ approverId: humanId, status: 'exhausted' }, EXHAUSTED_LIMIT);
       // A sub-grant's mandate has the same approver, so the list holds the whole trees already.
-      return decisions.revokeAll([...(await store.mandates.listLive({ approverId: humanId })), ...exhausted], 'human_disabled', ctx);
+      return decisions.revokeAll(await revocable({ approverId: humanId }), 'human_disabled', ctx);
     },
   };
 }

@@ -6,6 +6,8 @@ import type { CommittedIssue, CredentialRepository, IssueOutcome, IssueWrite } f
 import { isSpent, type ReplayClaim } from '../../ports/replay-cache.ts';
 import type { Database } from '../schema.ts';
 import { appendLocked, lockHead, type LockedHead } from './audit-sink.ts';
+import { recordIdsStatement, type RecordedId } from './replay-cache.ts';
+import { claimSlotsStatement } from './status-lists.ts';
 import { rejectEach, turnBatcher } from '../turn-batcher.ts';
 import { retried } from './retry.ts';
 
@@ -75,12 +77,9 @@ export function createPostgresIssueCommit(db: Kysely<Database>, hashing: ChainHa
 }
 
 /** Step 1 (see above): the ids recorded (those new, or taking over an expired entry) and the rows' statuses. */
-async function claimAndLock(trx: Kysely<Database>, ids: FreshId[], agentIds: string[], mandateIds: string[], humanIds: string[], now: number) {
+async function claimAndLock(trx: Kysely<Database>, ids: RecordedId[], agentIds: string[], mandateIds: string[], humanIds: string[], now: number) {
   const { rows } = await sql<{ kind: 'id' | 'agent' | 'mandate' | 'human'; k: string; v: string }>`
-    with i as (insert into replay_cache (namespace, id, expires_at)
-                 select * from unnest(${ids.map((x) => x.namespace)}::text[], ${ids.map((x) => x.id)}::text[], ${ids.map((x) => x.expires_at)}::bigint[])
-                 on conflict (namespace, id) do update set expires_at = excluded.expires_at where replay_cache.expires_at <= ${now}
-                 returning namespace, id),
+    with i as (${recordIdsStatement(ids, now)}),
          a as materialized (select id, status from agents where id = any(${agentIds}::text[]) order by id for share),
          m as materialized (select id, status from mandates where id = any(${mandateIds}::text[]) order by id for share),
          u as materialized (select id, status from humans where id = any(${humanIds}::text[]) order by id for share)
@@ -99,22 +98,13 @@ async function claimAndLock(trx: Kysely<Database>, ids: FreshId[], agentIds: str
  */
 async function claimSlotsAndLockHead(trx: Kysely<Database>, slots: Array<IssueWrite['slot']>, chain: string, now: number) {
   const { rows } = await sql<{ kind: 'slot' | 'head'; k: string; n: number | null }>`
-    with s as (insert into status_list_slots (list_id, idx, jti, reusable_at)
-                 select * from unnest(${slots.map((x) => x.listId)}::text[], ${slots.map((x) => x.idx)}::int[], ${slots.map((x) => x.jti)}::text[], ${slots.map((x) => x.reusableAt)}::bigint[])
-                 on conflict (list_id, idx) do update set jti = excluded.jti, reusable_at = excluded.reusable_at where status_list_slots.reusable_at <= ${now}
-                 returning jti),
+    with s as (${claimSlotsStatement(slots, now)}),
          h as materialized (select seq, hash from audit_heads where chain = ${chain} for update)
     select 'slot' as kind, jti as k, null::bigint as n from s
     union all select 'head', hash, seq from h`.execute(trx);
   const headRow = rows.find((r) => r.kind === 'head');
   const head: LockedHead | null = headRow ? { seq: Number(headRow.n), hash: headRow.k } : null;
   return { claimed: new Set(rows.filter((r) => r.kind === 'slot').map((r) => r.k)), head };
-}
-
-interface FreshId {
-  namespace: string;
-  id: string;
-  expires_at: number;
 }
 
 async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: readonly Pending[]): Promise<CommittedIssue[]> {
@@ -129,7 +119,7 @@ async function commitBatch(trx: Kysely<Database>, hashing: ChainHashing, batch: 
 
   // 1. Single-use ids: each once per batch, then the check-and-insert of them all with the locks.
   const presented = new Set<string>();
-  const fresh: FreshId[] = [];
+  const fresh: RecordedId[] = [];
   batch.forEach(({ write: { singleUse, now } }, i) => {
     for (const claim of singleUse) {
       const key = `${claim.namespace}\u0000${claim.id}`;

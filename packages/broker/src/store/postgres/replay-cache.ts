@@ -4,22 +4,24 @@ import type { Database } from '../schema.ts';
 import { coalescedReads } from './coalesced-reads.ts';
 import type { BatchedStatement } from './group-commit.ts';
 
+/** A single-use id as `replay_cache` holds it. */
+export interface RecordedId {
+  namespace: string;
+  id: string;
+  expires_at: number;
+}
+
 /**
- * The check-and-insert of `rows` (distinct ids) in one statement; returns the ids that are new (or
- * took over an expired entry). Also run inside the mint's batch (issue-commit.ts).
+ * The check-and-insert of `rows` (distinct ids, in key order) as one statement of fixed text
+ * (arrays, not rows): returns the ids that are new (or took over an expired entry). Run alone by
+ * `checkAndInsert`, and as the first part of the mint batch's first statement (issue-commit.ts).
  */
-export async function recordIds(trx: Kysely<Database>, rows: Array<{ namespace: string; id: string; expires_at: number }>, now: number) {
-  return trx
-    .insertInto('replay_cache')
-    .values(rows)
-    .onConflict((oc) =>
-      oc
-        .columns(['namespace', 'id'])
-        .doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') })
-        .where('replay_cache.expires_at', '<=', now),
-    )
-    .returning(['namespace', 'id'])
-    .execute();
+export function recordIdsStatement(rows: readonly RecordedId[], now: number) {
+  return sql<{ namespace: string; id: string }>`
+    insert into replay_cache (namespace, id, expires_at)
+    select * from unnest(${rows.map((x) => x.namespace)}::text[], ${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.expires_at)}::bigint[])
+    on conflict (namespace, id) do update set expires_at = excluded.expires_at where replay_cache.expires_at <= ${now}
+    returning namespace, id`;
 }
 
 interface SeenRow {
@@ -60,7 +62,7 @@ export function createPostgresReplayCache(db: Kysely<Database>, batch: <T>(state
   };
   return {
     checkAndInsert: (namespace, id, expiresAt, now) => batch({ order: `0:${namespace}:${id}`, run: async (trx) =>
-      (await recordIds(trx, [{ namespace, id, expires_at: expiresAt }], now)).length === 1 }),
+      (await recordIdsStatement([{ namespace, id, expires_at: expiresAt }], now).execute(trx)).rows.length === 1 }),
     async seen(namespace, id, now) {
       const rows = await seenIn(namespace)(id);
       return rows.some((row) => row.expires_at > now);
