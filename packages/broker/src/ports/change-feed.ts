@@ -70,8 +70,14 @@ export interface RevocationWrite {
    */
   agent?: { id: string; from: readonly AgentStatus[]; to: AgentStatus };
   /**
+   * A human's disabling (PROTOCOL §8), only while not disabled, `disabledAt` = `at`; when it changes
+   * no row (unknown, or disabled already), nothing at all is written. Alone: the mandates the human
+   * approved are revoked by the cascade that follows, each in its own write.
+   */
+  human?: { id: string; at: number };
+  /**
    * The credentials revoked (those not revoked yet), with `revokedAt` = `change.at`; that is also
-   * their status-list bit. Without `mandate` or `agent`, revoking none writes nothing.
+   * their status-list bit. Without `mandate`, `agent` or `human`, revoking none writes nothing.
    * `mandateTree`: the tokens of that mandate and of every mandate delegated below it, found by the
    * statement itself (a recursive query), so a tree of any size is one bounded statement.
    */

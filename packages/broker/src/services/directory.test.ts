@@ -19,6 +19,19 @@ const directory = () => t.app.directory;
 const newHuman = (name = 'someone') => directory().addHuman({ name }, ctx);
 const lastEvents = async (n: number) => t.app.store.audit.tail(n);
 
+/** After `skip` revocation commits go through, the next one fails (as when the audit store is down); later ones go through. */
+function failRevocationCommit(skip = 0): void {
+  const changes = t.app.store.changes;
+  const real = changes.commitRevocation!;
+  let left = skip;
+  changes.commitRevocation = async (...args) => {
+    if (left-- > 0) return real(...args);
+    changes.commitRevocation = real;
+    throw new Error('audit store down');
+  };
+}
+const revoked = async (jtis: string[]) => Promise.all(jtis.map(async (jti) => (await t.app.store.credentials.get(jti))!.revokedAt !== null));
+
 async function agentInput(overrides: Partial<AddAgentInput> = {}): Promise<AddAgentInput> {
   const owner = overrides.owners ? undefined : await newHuman('owner');
   return { name: `agent-${++names}`, owners: owner ? [owner.id] : [], policy: 'default', jwk: ecPublicJwk(), ...overrides };
@@ -151,6 +164,43 @@ describe('disabling a human', () => {
     assert.notEqual(events[1]!.data.agent_id, shared.id);
   });
 
+  /** A human approving one active mandate with a token, and the human's audit events so far. */
+  async function approverWithMandate(n: number) {
+    const human = await newHuman('approver');
+    const agent = await directory().addAgent(await agentInput({ owners: [human.id] }), ctx);
+    const mandate = aMandate(n, agent.id, human.id, { status: 'active' });
+    await t.app.store.mandates.insert(mandate);
+    await t.app.store.credentials.insert(aCredential(`jti-disable-${n}`, agent.id, mandate.id));
+    return { human, mandate, jti: `jti-disable-${n}` };
+  }
+  const disabledEventsOf = async (humanId: string) => (await t.app.store.audit.tail(200)).filter((e) => e.type === 'human.disabled' && e.data.human_id === humanId).length;
+
+  test('a failed commit changes nothing (status, audit, mandates); the retry does it all, audited once', async () => {
+    const { human, mandate, jti } = await approverWithMandate(95_001);
+    failRevocationCommit();
+    await rejects(directory().disableHuman(human.id, ctx), 'ERR_AUDIT_UNAVAILABLE', /could not commit/);
+    assert.equal((await directory().getHuman(human.id)).status, 'active', 'not disabled without its audit event');
+    assert.equal(await disabledEventsOf(human.id), 0);
+    assert.equal((await t.app.store.mandates.get(mandate.id))!.status, 'active');
+    assert.equal((await directory().disableHuman(human.id, ctx)).status, 'disabled');
+    assert.equal(await disabledEventsOf(human.id), 1);
+    assert.equal((await t.app.store.mandates.get(mandate.id))!.status, 'revoked');
+    assert.deepEqual(await revoked([jti]), [true]);
+  });
+
+  test('when the cascade fails, the human is disabled and audited; the retry revokes the mandates and audits nothing twice', async () => {
+    const { human, mandate, jti } = await approverWithMandate(95_002);
+    failRevocationCommit(1); // the human's own commit goes through, the mandate's revocation fails
+    await rejects(directory().disableHuman(human.id, ctx), 'ERR_AUDIT_UNAVAILABLE', /could not commit/);
+    assert.equal((await directory().getHuman(human.id)).status, 'disabled');
+    assert.equal(await disabledEventsOf(human.id), 1);
+    assert.equal((await t.app.store.mandates.get(mandate.id))!.status, 'active', 'not revoked without its audit event');
+    assert.equal((await directory().disableHuman(human.id, ctx)).status, 'disabled');
+    assert.equal((await t.app.store.mandates.get(mandate.id))!.status, 'revoked');
+    assert.deepEqual(await revoked([jti]), [true]);
+    assert.equal(await disabledEventsOf(human.id), 1);
+  });
+
   test('disabling twice changes nothing and audits nothing', async () => {
     const human = await newHuman();
     await directory().disableHuman(human.id, ctx);
@@ -178,18 +228,6 @@ describe('a suspension or retirement: one commit, then the cascade a retry finis
     await t.app.store.credentials.insert(aCredential(`jti-retry-${n}-a`, agent.id, null));
     return { agent, mandate, jtis: [`jti-retry-${n}-m`, `jti-retry-${n}-a`] };
   }
-  /** After `skip` revocation commits go through, the next one fails (as when the audit store is down); later ones go through. */
-  function failRevocationCommit(skip = 0): void {
-    const changes = t.app.store.changes;
-    const real = changes.commitRevocation!;
-    let left = skip;
-    changes.commitRevocation = async (...args) => {
-      if (left-- > 0) return real(...args);
-      changes.commitRevocation = real;
-      throw new Error('audit store down');
-    };
-  }
-  const revoked = async (jtis: string[]) => Promise.all(jtis.map(async (jti) => (await t.app.store.credentials.get(jti))!.revokedAt !== null));
   const eventsOf = async (type: string, agentId: string) => (await t.app.store.audit.tail(200)).filter((e) => e.type === type && e.data.agent_id === agentId).length;
   const changesOf = async (agentId: string) => (await t.app.store.changes.since(0, 10_000)).filter((c) => c.key === agentId).map((c) => c.topic);
 

@@ -62,9 +62,6 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
   const { store, audit, clock } = deps;
   const getHuman = async (id: string) => (await store.humans.get(id)) ?? notFound('ERR_HUMAN_NOT_FOUND', `no human ${id}`);
   const getAgent = async (id: string) => (await store.agents.get(id)) ?? notFound('ERR_AGENT_NOT_FOUND', `no agent ${id}`);
-  const event = (type: AuditEventInput['type'], ctx: ActionContext, data: Record<string, unknown>): AuditEventInput => ({
-    type, actor: ctx.actor, requestId: ctx.requestId, data,
-  });
 
   /** PROTOCOL §8: suspending an agent suspends its mandates; retiring ends them. Returns how much it changed. */
   const cascade = async (id: string, to: 'suspended' | 'retired', ctx: ActionContext) =>
@@ -105,20 +102,18 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
       const human = await getHuman(id);
       await checkMayDisable(store, id, ctx);
       const now = clock.now();
-      // The store disables conditionally: a concurrent call that got there first did the auditing.
-      // The cascade runs again anyway, so a repeated call finishes one that stopped halfway.
-      if (human.status === 'disabled' || !(await store.humans.disable(id, now))) {
-        await deps.cascade?.revokeHumanMandates(id, ctx);
-        return getHuman(id);
-      }
-      // PROTOCOL §8: disabling revokes every mandate the human approved (they are its `sub`).
+      // The status and its audit events (the human's, and one per agent it leaves without an active
+      // owner) commit together (docs/revocation.md). Conditional in the store: of two concurrent
+      // calls one applies and audits.
+      const applied = human.status !== 'disabled' && (await commitRevocation(deps, {
+        human: { id, at: now },
+        change: { topic: 'human.disabled', key: id, at: now, publish: false },
+      }, disabledEvents(id, await orphanedBy(store, id), ctx))).applied;
+      // PROTOCOL §8: disabling revokes every mandate the human approved (they are its `sub`), each
+      // mandate in its own audited commit after this one. Asking again finishes a cascade a failure
+      // interrupted, without auditing the disabling twice.
       await deps.cascade?.revokeHumanMandates(id, ctx);
-      const orphans = await orphanedBy(store, id);
-      await audit.record(
-        event('human.disabled', ctx, { human_id: id }),
-        ...orphans.map((agent) => event('agent.orphaned', ctx, { agent_id: agent.id, owners: agent.owners, cause: 'owner_disabled' })),
-      );
-      return { ...human, status: 'disabled', disabledAt: now };
+      return applied ? { ...human, status: 'disabled', disabledAt: now } : getHuman(id);
     },
     async addAgent(input, ctx) {
       const checked = await checkAgentRegistration(deps, input);
@@ -149,14 +144,26 @@ export function makeHuman(input: AddHumanInput, id: string, now: number): Human 
   return { id, name: input.name, email: input.email ?? null, status: 'active', createdAt: now, disabledAt: null };
 }
 
+function event(type: AuditEventInput['type'], ctx: ActionContext, data: Record<string, unknown>): AuditEventInput {
+  return { type, actor: ctx.actor, requestId: ctx.requestId, data };
+}
+
+/** The audit events of a human's disabling: `human.disabled`, and `agent.orphaned` for each agent in `orphans`. */
+function disabledEvents(id: string, orphans: Agent[], ctx: ActionContext) {
+  return () => [
+    event('human.disabled', ctx, { human_id: id }),
+    ...orphans.map((agent) => event('agent.orphaned', ctx, { agent_id: agent.id, owners: agent.owners, cause: 'owner_disabled' })),
+  ];
+}
+
 function notFound(code: 'ERR_HUMAN_NOT_FOUND' | 'ERR_AGENT_NOT_FOUND', message: string): never {
   throw new MandateError(code, message);
 }
 
-/** Agents (not retired) that `humanId` owned and that now have no active owner left. */
+/** Agents (not retired) that `humanId` owns and that have no active owner left once it is disabled. */
 async function orphanedBy(store: Store, humanId: string): Promise<Agent[]> {
   const agents = (await store.agents.listByOwner(humanId)).filter((agent) => agent.status !== 'retired');
-  const active = new Map<string, boolean>();
+  const active = new Map<string, boolean>([[humanId, false]]);
   const isActive = async (id: string) => {
     if (!active.has(id)) active.set(id, (await store.humans.get(id))?.status === 'active');
     return active.get(id)!;

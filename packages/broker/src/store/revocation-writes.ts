@@ -3,6 +3,7 @@ import type { RevocationWrite } from '../ports/change-feed.ts';
 import type { Database } from './schema.ts';
 import { transitionStatement } from './mandate-rows.ts';
 import { agentStatusStatement } from './sqlite/agents.ts';
+import { disableHumanStatement } from './sqlite/humans.ts';
 
 /**
  * The statements of one revocation (`ChangeFeed.commitRevocation`) as SQLite runs them,
@@ -23,23 +24,25 @@ export function revocationStatements(db: Kysely<Database>, write: RevocationWrit
 }
 
 /**
- * Whether the write names a row whose state it changes (a mandate or an agent): then that change
- * decides whether the write applies, else whether it revoked any credential.
+ * Whether the write names a row whose state it changes (a mandate, an agent or a human): then that
+ * change decides whether the write applies, else whether it revoked any credential.
  */
 export function changesState(write: RevocationWrite): boolean {
-  if (write.mandate && write.agent) throw new Error('a revocation changes a mandate or an agent, not both');
-  const stateful = write.mandate !== undefined || write.agent !== undefined;
+  const rows = [write.mandate, write.agent, write.human].filter((row) => row !== undefined).length;
+  if (rows > 1) throw new Error('a revocation changes one mandate, agent or human at most');
+  const stateful = rows === 1;
   // Tokens revoked without a change row would never reach resource servers (push) or replicas.
   if (!stateful && write.change.publish === false) throw new Error('a revocation of tokens alone must publish its change');
   return stateful;
 }
 
 /**
- * The mandate's or the agent's conditional transition, or null when the write names neither or no
- * state it may leave (a stateful write then does not apply).
+ * The mandate's, the agent's or the human's conditional transition, or null when the write names
+ * none or no state it may leave (a stateful write then does not apply).
  */
-export function stateTransition(db: Kysely<Database>, { mandate, agent }: RevocationWrite) {
+export function stateTransition(db: Kysely<Database>, { mandate, agent, human }: RevocationWrite) {
   if (mandate) return mandate.from.length > 0 ? transitionStatement(db, mandate.id, mandate.from, mandate.patch) : null;
+  if (human) return disableHumanStatement(db, human.id, human.at);
   return agent && agent.from.length > 0 ? agentStatusStatement(db, agent.id, agent.to, agent.from) : null;
 }
 

@@ -167,8 +167,31 @@ export function revocationCommitSuite(makeFixture: MakeFixture): void {
       assert.deepEqual((await f.a.changes.commitRevocation!(retire, append, event)).outcome, { applied: false, credentialsRevoked: 0, cursor: null });
       assert.equal((await f.b.agents.get('agt_1'))!.status, 'suspended');
       assert.equal((await f.b.changes.since(0, 10)).length, 1);
-      await assert.rejects(f.a.changes.commitRevocation!({ ...mandateRevoked(1), agent: retire.agent }, append, () => []), /a mandate or an agent, not both/);
+      await assert.rejects(f.a.changes.commitRevocation!({ ...mandateRevoked(1), agent: retire.agent }, append, () => []), /one mandate, agent or human at most/);
       assert.equal((await f.b.mandates.get('mdt_1'))!.status, 'active');
+    });
+
+    test('a human\'s disabling with its audit events: one of concurrent writes applies; the first disabledAt stays; a failed append changes nothing', async () => {
+      const f = fixture();
+      await seed(f.a, 1);
+      const disable = (at: number): RevocationWrite => ({ human: { id: 'usr_1', at }, change: { topic: 'human.disabled', key: 'usr_1', at, publish: false } });
+      const event: RevocationEvents = () => [{ type: 'human.disabled', actor: 'usr_9', data: { human_id: 'usr_1' } }];
+      const failing: AuditAppend = { ...append, seal: () => { throw new Error('signer down'); } };
+      await assert.rejects(f.a.changes.commitRevocation!(disable(AT), failing, event), /signer down/);
+      assert.equal((await f.b.humans.get('usr_1'))!.status, 'active', 'not disabled without its audit event');
+      assert.equal(await f.b.audit.head('main'), null);
+      const results = await onBoth(f, 6, (store, i) => store.changes.commitRevocation!(disable(AT + i), append, event));
+      assert.deepEqual(results.map((r) => r.outcome).filter((o) => o.applied), [{ applied: true, credentialsRevoked: 0, cursor: null }]);
+      const human = (await f.b.humans.get('usr_1'))!;
+      assert.equal(human.status, 'disabled');
+      assert.equal(human.disabledAt, AT + results.findIndex((r) => r.outcome.applied));
+      assert.deepEqual((await f.b.audit.read('main', 1, 10)).map((e) => e.type), ['human.disabled']);
+      assert.deepEqual(await f.b.changes.since(0, 10), [], 'no change row: the cascade\'s revocations publish');
+      assert.equal((await f.b.mandates.get('mdt_1'))!.status, 'active', 'the mandates are the cascade\'s, not this write\'s');
+      assert.equal((await f.a.changes.commitRevocation!(disable(AT + 50), append, event)).outcome.applied, false);
+      assert.equal((await f.a.changes.commitRevocation!({ human: { id: 'usr_404', at: AT }, change: disable(AT).change }, append, event)).outcome.applied, false, 'unknown');
+      await assert.rejects(f.a.changes.commitRevocation!({ ...disable(AT), agent: { id: 'agt_1', from: ['active'], to: 'retired' } }, append, () => []), /one mandate, agent or human at most/);
+      assert.equal((await f.b.audit.read('main', 1, 10)).length, 1);
     });
 
     test('when the audit append of an agent\'s status change fails, neither the status nor a token changes', async () => {

@@ -4,6 +4,11 @@ import type { HumanRepository } from '../../ports/directory.ts';
 import type { Database, HumansTable } from '../schema.ts';
 import { prepared } from '../prepared.ts';
 
+/** A human's disabling, conditional: it changes no row when the human is unknown or disabled already. Shared with the revocation writes (store/revocation-writes.ts). */
+export function disableHumanStatement(db: Kysely<Database>, id: string, at: number) {
+  return db.updateTable('humans').set({ status: 'disabled', disabled_at: at }).where('id', '=', id).where('status', '!=', 'disabled');
+}
+
 export function createSqliteHumans(db: Kysely<Database>): HumanRepository {
   /** On the mint path (the approver must be active): compiled once (store/prepared.ts). */
   const byId = prepared<{ id: string }, Selectable<HumansTable>>((p) => db.selectFrom('humans').selectAll().where('id', '=', p('id')));
@@ -21,12 +26,7 @@ export function createSqliteHumans(db: Kysely<Database>): HumanRepository {
     },
     /** False when unknown or already disabled (the first `disabledAt` stays). */
     async disable(id, at) {
-      const result = await db
-        .updateTable('humans')
-        .set({ status: 'disabled', disabled_at: at })
-        .where('id', '=', id)
-        .where('status', '!=', 'disabled')
-        .executeTakeFirst();
+      const result = await disableHumanStatement(db, id, at).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
   };
