@@ -15,6 +15,7 @@ import { createMetrics } from './observability/metrics.ts';
 import type { DestinationStream } from 'pino';
 import { createKeyService } from './keys/key-service.ts';
 import { syncKeysAcrossReplicas } from './keys/replica-sync.ts';
+import { cacheHotReads, type HotReads } from './services/read-cache.ts';
 import { protectAtRest } from './keys/at-rest-config.ts';
 import type { Attestor } from './ports/attestor.ts';
 import type { Clock } from './ports/clock.ts';
@@ -106,6 +107,11 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const changes = instrumentChangeFeed(store.changes, metrics, () => clock.now());
   store.changes = changes;
   const propagation = changes.observeRemote((error) => process.stderr.write(`change feed subscription failed: ${error.message}\n`));
+  // On PostgreSQL the token endpoint's agent and mandate reads are kept in memory while active,
+  // emptied by any change on the feed (docs/deployment.md); SQLite reads them in-process.
+  const hot = config.store.url === undefined ? null : cacheHotReads(store, {
+    clock, pollIntervalMs: config.store.pollInterval, onError: (error) => process.stderr.write(`read cache subscription failed: ${error.message}\n`),
+  });
   const audit = createAuditLog({
     sink: store.audit, keys, clock, chain: config.audit.chain, issuer: config.issuer, checkpointFile: config.audit.checkpointFile,
     onCheckpointError: (error) => process.stderr.write(`audit checkpoint write failed: ${error.message}\n`),
@@ -120,8 +126,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const loop = instrumentLoop(metrics, await createLoop(
     { store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }), notifier: notifications.notifier },
     overrides.attestors,
+    hot,
   ));
-  registerCacheGauges(metrics, loop);
+  registerCacheGauges(metrics, loop, hot);
   const directory = createDirectoryService({ store, audit, clock, random, policies: config.attestation.policies, cascade: loop.revocation });
   const adminTokens = createAdminTokenService({ store, audit, clock, random });
   const findings = createFindingsService({ store, audit, clock, random, audiences: config.audiences, policies: config.attestation.policies });
@@ -156,6 +163,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       serving.markDraining();
       await propagation?.close();
       await keySync?.close();
+      await hot?.subscription?.close();
       clearInterval(purge);
       clearInterval(resumeSweep);
       clearInterval(sweep);
@@ -171,7 +179,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 }
 
 /** The core loop: proofs, attestation, asking, deciding, minting, introspection, revocation. */
-async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors'] = (attestors) => attestors): Promise<LoopServices> {
+async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors'] = (attestors) => attestors, hot: HotReads | null = null): Promise<LoopServices> {
   const { store, clock, random, config, keys, audit } = deps;
   const sharedKey = async (name: string) => Buffer.from(await store.secrets.getOrCreate(name, random.base64url(32), clock.now()), 'base64url');
   const nonces = createDpopNonces(await sharedKey('dpop-nonce'), clock, config.dpop.nonceLifetime / 1000);
@@ -190,10 +198,12 @@ async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors
     },
   });
   return {
-    authenticateClient: createClientAuthenticator({ agents: store.agents, replay: store.replay, clock, issuer: config.issuer, skewSeconds: CLIENT_ASSERTION_SKEW_SECONDS }),
+    authenticateClient: createClientAuthenticator({
+      agents: store.agents, ...(hot ? { committedAgents: hot.agents } : {}), replay: store.replay, clock, issuer: config.issuer, skewSeconds: CLIENT_ASSERTION_SKEW_SECONDS,
+    }),
     verifyDpop: createDpopVerifier({ replay: store.replay, clock, nonces, requireNonce: config.dpop.requireNonce, iatWindowSeconds: config.dpop.iatWindow / 1000 }),
     nonces, challenges, attest, verifyAttestation: deps.verifyAttestation,
-    ask: createAskService(deps), decisions, collect: createCollectService(deps), mint: createMintService(deps),
+    ask: createAskService(deps), decisions, collect: createCollectService(deps), mint: createMintService(deps, hot ? { mandateByGrantHash: hot.mandateByGrantHash } : {}),
     mintAutonomous: createAutonomousService(deps), introspect: createIntrospectionService(deps), revocation,
     keyEnrolment: createKeyEnrolmentService({
       enrolment: tpm?.ekCaFile === undefined ? null : createEnrolment(tpm, { repository: store.attestationKeys, clock }),

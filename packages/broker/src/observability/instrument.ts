@@ -4,6 +4,7 @@ import type { AuditAppend } from '../ports/audit-sink.ts';
 import type { ChangeFeed, ChangeSubscription, RevocationEvents, RevocationWrite } from '../ports/change-feed.ts';
 import type { Metrics, MintGrant } from '../ports/metrics.ts';
 import { popKeyCacheSize } from '../services/actor-attestation.ts';
+import type { HotReads } from '../services/read-cache.ts';
 import { outcomeOf } from './outcome.ts';
 
 /** Change-feed topics that end access somewhere: counted and timed as revocations. */
@@ -43,12 +44,16 @@ export function instrumentLoop(metrics: Metrics, loop: LoopServices): LoopServic
 }
 
 /** The in-memory caches of the hot path, read at each scrape (`mandate_cache_entries{cache}`). */
-export function registerCacheGauges(metrics: Metrics, loop: LoopServices): void {
+export function registerCacheGauges(metrics: Metrics, loop: LoopServices, hot: Pick<HotReads, 'sizes'> | null = null): void {
   const sizeOf = (verifier: unknown) => () => (verifier as Partial<{ cacheSize(): number }>).cacheSize?.() ?? 0;
   metrics.cacheSize('dpop_keys', sizeOf(loop.verifyDpop));
   metrics.cacheSize('client_keys', sizeOf(loop.authenticateClient));
   metrics.cacheSize('attestation_results', sizeOf(loop.verifyAttestation));
   metrics.cacheSize('pop_keys', popKeyCacheSize);
+  if (hot) {
+    metrics.cacheSize('agents', () => hot.sizes().agents);
+    metrics.cacheSize('mandates', () => hot.sizes().mandates);
+  }
 }
 
 /** Wraps `run` so each call reports its success word or its failure, then answers as before. */

@@ -11,6 +11,13 @@ import { isPlainJti, useOnce, type HeldIds } from './single-use.ts';
 
 export interface ClientAuthOptions {
   agents: Pick<AgentRepository, 'get' | 'touch'>;
+  /**
+   * Read instead of `agents` by a request that holds its single-use ids for a token's commit
+   * (`held`): that commit checks the agent's status again under a lock, so a copy kept in memory
+   * (services/read-cache.ts) can delay a refusal to the commit, never issue a token to an agent
+   * that is not active.
+   */
+  committedAgents?: Pick<AgentRepository, 'get' | 'touch'>;
   replay: ReplayCache;
   clock: Clock;
   issuer: string;
@@ -54,7 +61,8 @@ export function createClientAuthenticator(options: ClientAuthOptions) {
     if (typeof iss !== 'string' || !isIdOf('agent', iss)) fail('ERR_CLIENT_UNKNOWN', 'iss is not an agent id');
     if (params.client_id !== undefined && params.client_id !== iss) fail('ERR_CLIENT_ID_MISMATCH', 'client_id does not match iss');
     if (sub !== iss) fail('ERR_CLIENT_ASSERTION_ISS_SUB', 'sub must equal iss');
-    const agent = await options.agents.get(iss);
+    const agents = held && options.committedAgents ? options.committedAgents : options.agents;
+    const agent = await agents.get(iss);
     if (!agent) fail('ERR_CLIENT_UNKNOWN', 'unknown client');
     verifySignature(jws, keyOf(agent));
     if (aud !== options.issuer) fail('ERR_CLIENT_ASSERTION_AUD', 'aud must be exactly the issuer');
@@ -72,7 +80,7 @@ export function createClientAuthenticator(options: ClientAuthOptions) {
     if (agent.status !== 'active') fail('ERR_CLIENT_INACTIVE', `the agent is ${agent.status}`);
     // Last seen (for lifecycle reviews), written at most once a minute per agent to spare the hot path.
     const nowMs = options.clock.now();
-    if (agent.lastSeenAt === null || nowMs - agent.lastSeenAt >= LAST_SEEN_RESOLUTION_MS) await options.agents.touch(agent.id, nowMs);
+    if (agent.lastSeenAt === null || nowMs - agent.lastSeenAt >= LAST_SEEN_RESOLUTION_MS) await agents.touch(agent.id, nowMs);
     return agent;
   }, { cacheSize: () => keyCache.size });
 }

@@ -48,9 +48,19 @@ const INACTIVE_REASON: Partial<Record<Mandate['status'], string>> = {
   denied: 'mandate_denied',
 };
 
+export interface MintOptions {
+  /**
+   * Where the grant's mandate is read; the store by default. Its token's commit checks the mandate
+   * (and its agent and approver) again under a lock, so a copy kept in memory
+   * (services/read-cache.ts) never issues a token under a mandate that has ended.
+   */
+  mandateByGrantHash?: (hash: string) => Promise<Mandate | null>;
+}
+
 /** PROTOCOL §5: token exchange of the mandate grant plus a fresh attestation result. */
-export function createMintService(deps: LoopDeps) {
+export function createMintService(deps: LoopDeps, options: MintOptions = {}) {
   const { store, clock, config } = deps;
+  const mandateByGrantHash = options.mandateByGrantHash ?? ((hash: string) => store.mandates.getByGrantHash(hash));
   const issue = createTokenIssuer(deps);
   const reject = (code: ErrorCode, message: string, mandateError: string): never => {
     throw new MandateError(code, message, { mandate_error: mandateError });
@@ -63,7 +73,7 @@ export function createMintService(deps: LoopDeps) {
 
   const loadMandate = async (input: MintInput) => {
     if (!input.subjectToken) return reject('ERR_MINT_SUBJECT_TOKEN', 'subject_token is required', 'grant_missing');
-    const mandate = await store.mandates.getByGrantHash(sha256b64url(input.subjectToken));
+    const mandate = await mandateByGrantHash(sha256b64url(input.subjectToken));
     if (!mandate) return reject('ERR_MINT_SUBJECT_TOKEN', 'subject_token is not a mandate grant', 'grant_invalid');
     if (mandate.agentId !== input.agent.id) return reject('ERR_MINT_CLIENT_MISMATCH', 'the mandate belongs to another agent', 'client_mismatch');
     return mandate;
