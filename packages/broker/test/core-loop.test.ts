@@ -229,7 +229,7 @@ test('a revocation that lands while a token is being minted: the mint is refused
   }
   const error = await minting;
   assert.ok(error instanceof OAuthResponseError, String(error));
-  assert.equal(error.mandateError, 'mandate_not_active');
+  assert.equal(error.mandateError, 'mandate_revoked', 'the refusal names the status the commit found');
   // The racing mint's credential is never stored (it is written only with the check that the
   // mandate is live); the first token's credential is revoked with the mandate.
   const credentials = await fx.app.store.credentials.listByMandate(mandateId);

@@ -76,6 +76,19 @@ export interface Mandate {
 /** Mandates that can still yield tokens, now or after a decision. */
 export const LIVE_STATUSES: readonly MandateStatus[] = ['pending', 'approved', 'active', 'suspended'];
 
+/** The `mandate_error` of a token request refused because its mandate is in this status (docs/oauth.md). */
+export function inactiveReason(status: MandateStatus): string {
+  return INACTIVE_REASON[status] ?? 'mandate_not_active';
+}
+
+const INACTIVE_REASON: Partial<Record<MandateStatus, string>> = {
+  revoked: 'mandate_revoked',
+  exhausted: 'mandate_exhausted',
+  expired: 'mandate_expired',
+  suspended: 'mandate_suspended',
+  denied: 'mandate_denied',
+};
+
 /** The status as of `now`: an approved or active mandate past `notAfter` is expired. */
 export function effectiveStatus(mandate: Pick<Mandate, 'status' | 'task' | 'requestExpiresAt'>, now: number): MandateStatus {
   if ((mandate.status === 'active' || mandate.status === 'approved' || mandate.status === 'suspended') && now >= mandate.task.constraints.notAfter * 1000) return 'expired';

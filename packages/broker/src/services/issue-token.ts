@@ -3,7 +3,7 @@ import type { AuditEventInput } from '../core/audit-chain.ts';
 import { accessTokenClaims, type AccessTokenInput } from '../core/access-token.ts';
 import { MandateError } from '../core/errors.ts';
 import { accessTokenJti } from '../core/ids.ts';
-import type { Mandate, MandateStatus } from '../core/mandate.ts';
+import { effectiveStatus, inactiveReason, type Mandate, type MandateStatus } from '../core/mandate.ts';
 import type { Credential } from '../ports/mandates.ts';
 import type { LoopDeps, AttestationSummary } from './loop-deps.ts';
 import { createStatusListService, type StatusReference } from './status-list.ts';
@@ -66,8 +66,18 @@ export function createTokenIssuer(deps: LoopDeps) {
   const givesUseBack = (error: unknown) =>
     error instanceof MandateError && (error.code === 'ERR_AUDIT_UNAVAILABLE' || error.details.mandate_error === 'approver_disabled');
 
-  const notLive = (credential: Credential): never => {
+  /**
+   * The commit found the agent or the mandate no longer live: ended while the token was being
+   * minted, or before the request on a replica whose copy in memory had not heard of it yet
+   * (services/read-cache.ts). The refusal names what the store holds now, as the earlier checks do.
+   */
+  const notLive = async (credential: Credential): Promise<never> => {
+    const agent = await store.agents.get(credential.agentId);
+    if (agent?.status !== 'active') throw new MandateError('ERR_CLIENT_INACTIVE', `the agent is ${agent?.status ?? 'gone'}`);
     if (credential.mandateId === null) throw new MandateError('ERR_CLIENT_INACTIVE', 'the agent was suspended or retired while the token was being minted');
+    const mandate = await store.mandates.get(credential.mandateId);
+    const status = mandate ? effectiveStatus(mandate, clock.now()) : null;
+    if (status !== null && !LIVE.includes(status)) throw new MandateError('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, { mandate_error: inactiveReason(status) });
     throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate ended while the token was being minted', { mandate_error: 'mandate_not_active' });
   };
 
@@ -86,7 +96,7 @@ export function createTokenIssuer(deps: LoopDeps) {
       held?.recorded();
       if (replayed) throw replayError(replayed);
       if (outcome === 'issued') return statusLists.reference(slot);
-      if (outcome === 'not_live') notLive(credential);
+      if (outcome === 'not_live') await notLive(credential);
       if (outcome === 'approver_disabled') throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', { mandate_error: 'approver_disabled' });
     }
     throw new Error('unreachable: status-list candidates never end');

@@ -1,6 +1,6 @@
 import { SUB_GRANT_TOKEN_TYPE, TOKEN_TYPE } from '@mandate/sdk/protocol';
 import { MandateError, type ErrorCode } from '../core/errors.ts';
-import { effectiveStatus, widening, type AgentTask, type Mandate } from '../core/mandate.ts';
+import { effectiveStatus, inactiveReason, widening, type AgentTask, type Mandate } from '../core/mandate.ts';
 import type { Agent } from '../core/model.ts';
 import { parseAgentTask } from './agent-task.ts';
 import { verifyPresentedAttestation } from './actor-attestation.ts';
@@ -39,14 +39,6 @@ export interface Minted {
 
 /** What a token exchange yields: an access token, or a sub-grant for a child agent. */
 export type Exchanged = ({ kind: 'access_token' } & Minted) | { kind: 'sub_grant'; subGrant: IssuedSubGrant };
-
-const INACTIVE_REASON: Partial<Record<Mandate['status'], string>> = {
-  revoked: 'mandate_revoked',
-  exhausted: 'mandate_exhausted',
-  expired: 'mandate_expired',
-  suspended: 'mandate_suspended',
-  denied: 'mandate_denied',
-};
 
 export interface MintOptions {
   /**
@@ -87,7 +79,7 @@ export function createMintService(deps: LoopDeps, options: MintOptions = {}) {
   /** The approver is checked by the token's commit, under a lock (issue-token.ts): no read of it here. */
   const checkActive = async (mandate: Mandate) => {
     const status = effectiveStatus(mandate, clock.now());
-    if (status !== 'active') reject('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, INACTIVE_REASON[status] ?? 'mandate_not_active');
+    if (status !== 'active') reject('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, inactiveReason(status));
     // PROTOCOL §10: a sub-grant's mandate renews only while every mandate above it stands.
     const broken = mandate.hop ? await brokenAncestor(store, clock, mandate) : null;
     if (broken) reject('ERR_MINT_MANDATE_INACTIVE', `mandate ${broken.id} above this one is ${broken.status}`, 'parent_inactive');
