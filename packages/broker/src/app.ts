@@ -163,7 +163,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       serving.markDraining();
       await propagation?.close();
       await keySync?.close();
-      await hot?.subscription?.close();
+      await hot?.subscription.close();
       clearInterval(purge);
       clearInterval(resumeSweep);
       clearInterval(sweep);

@@ -9,6 +9,7 @@ import { verifyAudit } from '../src/audit/verify.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { nodeChainHashing } from '../src/store/chain-hashing.ts';
 import type { PostgresStore } from '../src/store/postgres/index.ts';
+import { OAuthResponseError } from '@mandate/sdk';
 import { TEST_POLICIES } from './support/app-fixture.ts';
 import { runCli } from './support/cli-runner.ts';
 import { API, startLoopFixture, startResourceServer, type LoopFixture, type ResourceServer } from './support/loop-fixture.ts';
@@ -71,6 +72,65 @@ test('attest → ask → approve → token → mint → call → revoke → refu
   assert.ok(issued.includes('mandate.revoked'));
   const report = await verifyAudit({ sink: store.audit, keys: await verificationKeysFromStore(store.keys), checkpointFile: fx.app.config.audit.checkpointFile, hashing: nodeChainHashing });
   assert.equal(report.ok, true, JSON.stringify(report.faults));
+});
+
+/** A new agent of alice's with an approved mandate at API and one token minted under it (so both rows are held in memory). */
+async function agentWithMintedMandate() {
+  const agent = await fx.addAgent();
+  const client = agent.client();
+  const notAfter = new Date(fx.clock.now() + 3_600_000);
+  const { authReqId } = await client.ask({ loginHint: fx.alice.id, bindingMessage: 'Read the items', task: { purpose: 'Read the items', audience: API, actions: ['read'], notAfter } });
+  const mandateId = await fx.pendingMandateOf(agent.agent.id);
+  assert.equal((await fx.adminApi('POST', `/admin/v1/mandates/${mandateId}/approve`, fx.secrets.alice)).status, 200);
+  await client.waitForApproval(authReqId, { interval: 0.05, timeoutMs: 10_000 });
+  await client.mint({ resource: API });
+  return { agent, client, mandateId };
+}
+
+/** `mandate_cache_entries{cache}` as /metrics shows it. */
+async function cached(cache: 'agents' | 'mandates'): Promise<number> {
+  const line = (await fx.app.metrics.render()).split('\n').find((l) => l.startsWith(`mandate_cache_entries{cache="${cache}"}`));
+  return Number(line?.split(' ').pop());
+}
+
+const refusal = (check: (error: OAuthResponseError) => void) => (error: unknown) => {
+  assert.ok(error instanceof OAuthResponseError, String(error));
+  check(error);
+  return true;
+};
+
+test('active agents and mandates held in memory: a change the feed never announced is still refused by the token\'s commit', async () => {
+  const { agent, client, mandateId } = await agentWithMintedMandate();
+  const held = [await cached('agents'), await cached('mandates')];
+  assert.ok(held[0]! >= 1 && held[1]! >= 1, `both rows are held: ${held}`);
+  const tokens = async () => (await fx.app.store.credentials.listByMandate(mandateId)).length;
+  const before = await tokens();
+
+  // Written straight to the store: no change row, so this replica still holds the agent as active.
+  assert.equal(await fx.app.store.agents.setStatus(agent.agent.id, 'suspended', ['active']), true);
+  await assert.rejects(client.mint({ resource: API }), refusal((error) => {
+    assert.equal(error.oauthError, 'invalid_client');
+    assert.equal(error.errorDescription, 'the agent is suspended');
+  }));
+  assert.deepEqual([await cached('agents'), await cached('mandates')], held, 'the stale rows were what the request read');
+  assert.equal(await fx.app.store.agents.setStatus(agent.agent.id, 'active', ['suspended']), true);
+
+  assert.equal(await fx.app.store.mandates.transition(mandateId, ['active'], { status: 'revoked', endedAt: fx.clock.now(), endReason: 'test' }), true);
+  await assert.rejects(client.mint({ resource: API }), refusal((error) => assert.equal(error.mandateError, 'mandate_revoked')));
+  assert.equal(await tokens(), before, 'no credential was stored for either request');
+});
+
+test('a change on the feed empties the replica\'s copies: the next request is refused at authentication', async () => {
+  const { agent, client } = await agentWithMintedMandate();
+  assert.ok((await cached('agents')) >= 1);
+  assert.equal((await fx.adminApi('POST', `/admin/v1/agents/${agent.agent.id}/suspend`, fx.secrets.admin)).status, 200);
+  const started = performance.now();
+  while ((await cached('agents')) > 0 || (await cached('mandates')) > 0) {
+    assert.ok(performance.now() - started < 3_000, 'the suspension\'s change did not empty the caches');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await assert.rejects(client.mint({ resource: API }), refusal((error) => assert.equal(error.errorDescription, 'the agent is suspended')));
+  assert.equal(await cached('agents'), 0, 'a suspended agent is not kept');
 });
 
 test('`mandate audit verify` checks the audit log in PostgreSQL (store.url from MANDATE_STORE_URL), read-only', async () => {

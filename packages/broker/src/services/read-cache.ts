@@ -68,8 +68,8 @@ export interface HotReads {
   /** For the token exchange of a mandate grant, whose token's commit checks the mandate again (services/mint.ts). */
   mandateByGrantHash(hash: string): Promise<Mandate | null>;
   sizes(): { agents: number; mandates: number };
-  /** The change-feed subscription that empties the caches; null when the store has no feed to subscribe to. */
-  subscription: ChangeSubscription | null;
+  /** The change-feed subscription that empties the caches. */
+  subscription: ChangeSubscription;
 }
 
 export interface HotReadOptions {
@@ -92,12 +92,11 @@ export function cacheHotReads(store: Store, options: HotReadOptions): HotReads {
   const now = () => options.clock.now();
   const agents = createReadCache((id) => store.agents.get(id), { keep: (agent: Agent) => agent.status === 'active', now });
   const mandates = createReadCache((hash) => store.mandates.getByGrantHash(hash), { keep: (mandate: Mandate) => mandate.status === 'active', now });
-  const subscription = store.changes.subscribe
-    ? store.changes.subscribe(() => {
-        agents.clear();
-        mandates.clear();
-      }, { pollIntervalMs: options.pollIntervalMs, ...(options.onError ? { onError: options.onError } : {}) })
-    : null;
+  if (!store.changes.subscribe) throw new Error('keeping agents and mandates in memory needs a change feed that empties them');
+  const subscription = store.changes.subscribe(() => {
+    agents.clear();
+    mandates.clear();
+  }, { pollIntervalMs: options.pollIntervalMs, ...(options.onError ? { onError: options.onError } : {}) });
   return {
     agents: {
       get: (id) => agents.get(id),
