@@ -109,7 +109,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const propagation = changes.observeRemote((error) => process.stderr.write(`change feed subscription failed: ${error.message}\n`));
   // On PostgreSQL the token endpoint's agent and mandate reads are kept in memory while active,
   // emptied by any change on the feed (docs/deployment.md); SQLite reads them in-process.
-  const hot = config.store.url === undefined ? null : cacheHotReads(store, {
+  const hot = config.store.url === undefined ? null : await cacheHotReads(store, {
     clock, pollIntervalMs: config.store.pollInterval, onError: (error) => process.stderr.write(`read cache subscription failed: ${error.message}\n`),
   });
   const audit = createAuditLog({
@@ -124,7 +124,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   );
   const notifications = createNotifications({ store, clock, random, config, env: overrides.env ?? process.env, ...(overrides.fetch ? { fetch: overrides.fetch } : {}) });
   const loop = instrumentLoop(metrics, await createLoop(
-    { store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }), notifier: notifications.notifier },
+    {
+      store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }), notifier: notifications.notifier,
+      ...(hot ? { forgetReads: hot.clear } : {}),
+    },
     overrides.attestors,
     hot,
   ));

@@ -10,9 +10,10 @@ import { loadConfig } from '../src/config/load.ts';
 import { nodeChainHashing } from '../src/store/chain-hashing.ts';
 import type { PostgresStore } from '../src/store/postgres/index.ts';
 import { OAuthResponseError } from '@mandate/sdk';
+import { GRANT_TYPE, TOKEN_TYPE } from '@mandate/sdk/protocol';
 import { TEST_POLICIES } from './support/app-fixture.ts';
 import { runCli } from './support/cli-runner.ts';
-import { API, startLoopFixture, startResourceServer, type LoopFixture, type ResourceServer } from './support/loop-fixture.ts';
+import { API, assertOAuthError, clientAuth, generateDpopKey, startLoopFixture, startResourceServer, type LoopFixture, type ResourceServer } from './support/loop-fixture.ts';
 import { databaseFactory, startPostgres, type PostgresCluster } from './support/postgres.ts';
 
 /**
@@ -75,16 +76,26 @@ test('attest → ask → approve → token → mint → call → revoke → refu
 });
 
 /** A new agent of alice's with an approved mandate at API and one token minted under it (so both rows are held in memory). */
-async function agentWithMintedMandate() {
+async function agentWithMintedMandate(maxUses?: number) {
   const agent = await fx.addAgent();
-  const client = agent.client();
+  const key = await generateDpopKey();
+  const client = agent.client({ dpopKey: key.pair });
   const notAfter = new Date(fx.clock.now() + 3_600_000);
-  const { authReqId } = await client.ask({ loginHint: fx.alice.id, bindingMessage: 'Read the items', task: { purpose: 'Read the items', audience: API, actions: ['read'], notAfter } });
+  const task = { purpose: 'Read the items', audience: API, actions: ['read'], notAfter, ...(maxUses ? { maxUses } : {}) };
+  const { authReqId } = await client.ask({ loginHint: fx.alice.id, bindingMessage: 'Read the items', task });
   const mandateId = await fx.pendingMandateOf(agent.agent.id);
   assert.equal((await fx.adminApi('POST', `/admin/v1/mandates/${mandateId}/approve`, fx.secrets.alice)).status, 200);
-  await client.waitForApproval(authReqId, { interval: 0.05, timeoutMs: 10_000 });
+  const { grant } = await client.waitForApproval(authReqId, { interval: 0.05, timeoutMs: 10_000 });
   await client.mint({ resource: API });
-  return { agent, client, mandateId };
+  /** The grant's token exchange with an attestation result obtained now (the SDK's `mint` attests first, and `/attest` reads the store). */
+  const exchanger = async () => {
+    const actorToken = (await client.attest()).attestation;
+    return async () => fx.post('/token', {
+      ...(await clientAuth(agent)), grant_type: GRANT_TYPE.tokenExchange, subject_token: grant, subject_token_type: TOKEN_TYPE.refreshToken,
+      actor_token: actorToken, actor_token_type: TOKEN_TYPE.jwt, resource: API,
+    }, { dpop: await fx.proof(key, '/token') });
+  };
+  return { agent, client, mandateId, exchanger };
 }
 
 /** `mandate_cache_entries{cache}` as /metrics shows it. */
@@ -99,25 +110,29 @@ const refusal = (check: (error: OAuthResponseError) => void) => (error: unknown)
   return true;
 };
 
-test('active agents and mandates held in memory: a change the feed never announced is still refused by the token\'s commit', async () => {
-  const { agent, client, mandateId } = await agentWithMintedMandate();
-  const held = [await cached('agents'), await cached('mandates')];
-  assert.ok(held[0]! >= 1 && held[1]! >= 1, `both rows are held: ${held}`);
+test('active agents and mandates held in memory: a change the feed never announced is still refused by the token\'s commit, which empties the copies and gives the use back', async () => {
+  const { agent, mandateId, exchanger } = await agentWithMintedMandate(4); // the CIBA token and one mint: 2 uses left
+  const exchange = await exchanger();
   const tokens = async () => (await fx.app.store.credentials.listByMandate(mandateId)).length;
+  const both = async () => [await cached('agents'), await cached('mandates')];
   const before = await tokens();
+  assert.ok((await both()).every((n) => n >= 1), 'both rows are held');
 
-  // Written straight to the store: no change row, so this replica still holds the agent as active.
+  // Written straight to the store, without a change row: this replica still holds the agent as active.
   assert.equal(await fx.app.store.agents.setStatus(agent.agent.id, 'suspended', ['active']), true);
-  await assert.rejects(client.mint({ resource: API }), refusal((error) => {
-    assert.equal(error.oauthError, 'invalid_client');
-    assert.equal(error.errorDescription, 'the agent is suspended');
-  }));
-  assert.deepEqual([await cached('agents'), await cached('mandates')], held, 'the stale rows were what the request read');
+  assertOAuthError(await exchange(), 'ERR_CLIENT_INACTIVE', 'the agent is suspended');
+  assert.deepEqual(await both(), [0, 0], 'the refusal emptied the copies');
+  assert.equal(await fx.app.store.counters.remaining(mandateId), 2, 'the refused request\'s use came back');
+  assertOAuthError(await exchange(), 'ERR_CLIENT_INACTIVE', 'the agent is suspended'); // now refused before its commit
   assert.equal(await fx.app.store.agents.setStatus(agent.agent.id, 'active', ['suspended']), true);
+  assert.equal((await exchange()).status, 200);
+  assert.ok((await both()).every((n) => n >= 1), 'held again');
 
-  assert.equal(await fx.app.store.mandates.transition(mandateId, ['active'], { status: 'revoked', endedAt: fx.clock.now(), endReason: 'test' }), true);
-  await assert.rejects(client.mint({ resource: API }), refusal((error) => assert.equal(error.mandateError, 'mandate_revoked')));
-  assert.equal(await tokens(), before, 'no credential was stored for either request');
+  assert.equal(await fx.app.store.mandates.transition(mandateId, ['active'], { status: 'suspended', endReason: 'test' }), true);
+  assertOAuthError(await exchange(), 'ERR_MINT_MANDATE_INACTIVE', 'the mandate is suspended', 'mandate_suspended');
+  assert.deepEqual(await both(), [0, 0]);
+  assert.equal(await fx.app.store.counters.remaining(mandateId), 1, 'given back');
+  assert.equal(await tokens(), before + 1, 'no credential was stored for a refused request');
 });
 
 test('a change on the feed empties the replica\'s copies: the next request is refused at authentication', async () => {

@@ -20,6 +20,7 @@ export interface AgentRepository {
    * changes exactly one wins); false for an unknown id or another status.
    */
   setStatus(id: string, status: AgentStatus, from: readonly AgentStatus[]): Promise<boolean>;
+  /** Moves an active agent's `lastSeenAt` forward to `at` (never back; a suspended or retired agent's stays). */
   touch(id: string, at: number): Promise<void>;
 }
 

@@ -13,9 +13,11 @@ export interface ClientAuthOptions {
   agents: Pick<AgentRepository, 'get' | 'touch'>;
   /**
    * Read instead of `agents` by a request that holds its single-use ids for a token's commit
-   * (`held`): that commit checks the agent's status again under a lock, so a copy kept in memory
-   * (services/read-cache.ts) can delay a refusal to the commit, never issue a token to an agent
-   * that is not active.
+   * (`held`, POST /token): that commit checks the agent's status again under a lock, so a copy kept
+   * in memory (services/read-cache.ts) can delay a refusal to the commit, never issue a token to an
+   * agent that is not active. A sub-grant's issuance has no token commit: it checks that the parent
+   * token is not revoked, and an agent's suspension or retirement revokes every token of the agent
+   * in its own commit (services/directory.ts).
    */
   committedAgents?: Pick<AgentRepository, 'get' | 'touch'>;
   replay: ReplayCache;

@@ -201,6 +201,14 @@ describe('disabling a human', () => {
     assert.equal(await disabledEventsOf(human.id), 1);
   });
 
+  test('two co-owners disabled at once: the agent they leave without an active owner is recorded as orphaned', async () => {
+    const [one, two] = [await newHuman('one'), await newHuman('two')];
+    const agent = await directory().addAgent(await agentInput({ owners: [one.id, two.id] }), ctx);
+    await Promise.all([directory().disableHuman(one.id, ctx), directory().disableHuman(two.id, ctx)]);
+    const orphaned = (await lastEvents(20)).filter((e) => e.type === 'agent.orphaned' && e.data.agent_id === agent.id);
+    assert.ok(orphaned.length >= 1, 'each call read the other owner as active before either committed');
+  });
+
   test('disabling twice changes nothing and audits nothing', async () => {
     const human = await newHuman();
     await directory().disableHuman(human.id, ctx);

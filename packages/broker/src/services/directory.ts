@@ -105,10 +105,15 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
       // The status and its audit events (the human's, and one per agent it leaves without an active
       // owner) commit together (docs/revocation.md). Conditional in the store: of two concurrent
       // calls one applies and audits.
+      const orphans = human.status === 'disabled' ? [] : await orphanedBy(store, id);
       const applied = human.status !== 'disabled' && (await commitRevocation(deps, {
         human: { id, at: now },
         change: { topic: 'human.disabled', key: id, at: now, publish: false },
-      }, disabledEvents(id, await orphanedBy(store, id), ctx))).applied;
+      }, disabledEvents(id, orphans, ctx))).applied;
+      // A co-owner disabled at the same time was still active when `orphans` was read: the agents
+      // the two leave without an owner are found now that this commit is in.
+      const missed = applied ? (await orphanedBy(store, id)).filter((agent) => !orphans.some((o) => o.id === agent.id)) : [];
+      if (missed.length > 0) await audit.record(...missed.map((agent) => orphanedEvent(agent, ctx)));
       // PROTOCOL §8: disabling revokes every mandate the human approved (they are its `sub`), each
       // mandate in its own audited commit after this one. Asking again finishes a cascade a failure
       // interrupted, without auditing the disabling twice.
@@ -150,10 +155,11 @@ function event(type: AuditEventInput['type'], ctx: ActionContext, data: Record<s
 
 /** The audit events of a human's disabling: `human.disabled`, and `agent.orphaned` for each agent in `orphans`. */
 function disabledEvents(id: string, orphans: Agent[], ctx: ActionContext) {
-  return () => [
-    event('human.disabled', ctx, { human_id: id }),
-    ...orphans.map((agent) => event('agent.orphaned', ctx, { agent_id: agent.id, owners: agent.owners, cause: 'owner_disabled' })),
-  ];
+  return () => [event('human.disabled', ctx, { human_id: id }), ...orphans.map((agent) => orphanedEvent(agent, ctx))];
+}
+
+function orphanedEvent(agent: Agent, ctx: ActionContext): AuditEventInput {
+  return event('agent.orphaned', ctx, { agent_id: agent.id, owners: agent.owners, cause: 'owner_disabled' });
 }
 
 function notFound(code: 'ERR_HUMAN_NOT_FOUND' | 'ERR_AGENT_NOT_FOUND', message: string): never {

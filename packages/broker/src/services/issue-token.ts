@@ -59,12 +59,17 @@ export function createTokenIssuer(deps: LoopDeps) {
   };
 
   /**
-   * A use taken for a token that is not minted goes back when the mandate stands: the commit
-   * failed, or the approver was disabled (refused requests must not exhaust the mandate; the
-   * cascade to the approver's mandates revokes exhausted ones too).
+   * A use taken for a token that is not minted goes back: the commit failed, or it refused the
+   * token (the agent or mandate no longer live, the approver disabled). Refused requests must not
+   * exhaust a mandate that may stand again (a suspension can be resumed); one that has ended does
+   * not mind (the cascade to a disabled approver's mandates revokes exhausted ones too).
    */
-  const givesUseBack = (error: unknown) =>
-    error instanceof MandateError && (error.code === 'ERR_AUDIT_UNAVAILABLE' || error.details.mandate_error === 'approver_disabled');
+  const givesUseBack = (error: unknown) => error instanceof MandateError && (error.code === 'ERR_AUDIT_UNAVAILABLE' || refusedAtCommit.has(error));
+  const refusedAtCommit = new WeakSet<MandateError>();
+  const refuseAtCommit = (error: MandateError): never => {
+    refusedAtCommit.add(error);
+    throw error;
+  };
 
   /**
    * The commit found the agent or the mandate no longer live: ended while the token was being
@@ -72,13 +77,14 @@ export function createTokenIssuer(deps: LoopDeps) {
    * (services/read-cache.ts). The refusal names what the store holds now, as the earlier checks do.
    */
   const notLive = async (credential: Credential): Promise<never> => {
+    deps.forgetReads?.();
     const agent = await store.agents.get(credential.agentId);
-    if (agent?.status !== 'active') throw new MandateError('ERR_CLIENT_INACTIVE', `the agent is ${agent?.status ?? 'gone'}`);
-    if (credential.mandateId === null) throw new MandateError('ERR_CLIENT_INACTIVE', 'the agent was suspended or retired while the token was being minted');
-    const mandate = await store.mandates.get(credential.mandateId);
+    if (agent?.status !== 'active') refuseAtCommit(new MandateError('ERR_CLIENT_INACTIVE', `the agent is ${agent?.status ?? 'gone'}`));
+    if (credential.mandateId === null) refuseAtCommit(new MandateError('ERR_CLIENT_INACTIVE', 'the agent was suspended or retired while the token was being minted'));
+    const mandate = await store.mandates.get(credential.mandateId!);
     const status = mandate ? effectiveStatus(mandate, clock.now()) : null;
-    if (status !== null && !LIVE.includes(status)) throw new MandateError('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, { mandate_error: inactiveReason(status) });
-    throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate ended while the token was being minted', { mandate_error: 'mandate_not_active' });
+    if (status !== null && !LIVE.includes(status)) refuseAtCommit(new MandateError('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, { mandate_error: inactiveReason(status) }));
+    return refuseAtCommit(new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate ended while the token was being minted', { mandate_error: 'mandate_not_active' }));
   };
 
   /**
@@ -97,7 +103,7 @@ export function createTokenIssuer(deps: LoopDeps) {
       if (replayed) throw replayError(replayed);
       if (outcome === 'issued') return statusLists.reference(slot);
       if (outcome === 'not_live') await notLive(credential);
-      if (outcome === 'approver_disabled') throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', { mandate_error: 'approver_disabled' });
+      if (outcome === 'approver_disabled') refuseAtCommit(new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', { mandate_error: 'approver_disabled' }));
     }
     throw new Error('unreachable: status-list candidates never end');
   };

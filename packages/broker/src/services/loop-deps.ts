@@ -36,6 +36,8 @@ export interface LoopDeps {
   verifyAttestation: AttestationResultVerifier;
   /** Notifies humans (inbox, live console pages, webhooks): never store calls sprinkled around. */
   notifier: Pick<Notifier, 'notify'>;
+  /** Called when a token's commit finds its agent or mandate no longer live: copies held in memory (services/read-cache.ts) are dropped. */
+  forgetReads?: () => void;
 }
 
 /** PROTOCOL §8 backstop: a mandate whose approver is disabled yields nothing, even if a cascade is pending. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Agent } from '../core/model.ts';
-import type { ChangeListener, ChangeSubscription } from '../ports/change-feed.ts';
+import type { ChangeListener, ChangeSubscription, SubscribeOptions } from '../ports/change-feed.ts';
 import type { Store } from '../ports/store.ts';
 import { cacheHotReads, createReadCache } from './read-cache.ts';
 
@@ -95,7 +95,7 @@ describe('cacheHotReads', () => {
   } as unknown as Agent);
 
   function fakeStore() {
-    const state = { agent: agent('active'), agentReads: 0, mandateReads: 0, touched: [] as number[], listener: null as ChangeListener | null, closed: false };
+    const state = { agent: agent('active'), agentReads: 0, mandateReads: 0, touched: [] as number[], listener: null as ChangeListener | null, options: null as SubscribeOptions | null, closed: false };
     const store = {
       agents: {
         get: async () => { state.agentReads++; return { ...state.agent }; },
@@ -103,8 +103,10 @@ describe('cacheHotReads', () => {
       },
       mandates: { getByGrantHash: async () => { state.mandateReads++; return { id: 'mdt_1', status: 'active' }; } },
       changes: {
-        subscribe: (listener: ChangeListener): ChangeSubscription => {
+        latest: async () => 42,
+        subscribe: (listener: ChangeListener, options: SubscribeOptions): ChangeSubscription => {
           state.listener = listener;
+          state.options = options;
           return { close: async () => void (state.closed = true) };
         },
       },
@@ -114,7 +116,7 @@ describe('cacheHotReads', () => {
 
   test('any change on the feed empties both caches', async () => {
     const { store, state } = fakeStore();
-    const hot = cacheHotReads(store, { clock: { now: () => 0 }, pollIntervalMs: 1_000 });
+    const hot = await cacheHotReads(store, { clock: { now: () => 0 }, pollIntervalMs: 1_000 });
     await hot.agents.get('agt_1');
     await hot.mandateByGrantHash('hash');
     await hot.agents.get('agt_1');
@@ -132,7 +134,7 @@ describe('cacheHotReads', () => {
 
   test('touch writes through and moves the held agent\'s lastSeenAt, never backwards', async () => {
     const { store, state } = fakeStore();
-    const hot = cacheHotReads(store, { clock: { now: () => 0 }, pollIntervalMs: 1_000 });
+    const hot = await cacheHotReads(store, { clock: { now: () => 0 }, pollIntervalMs: 1_000 });
     await hot.agents.get('agt_1');
     await hot.agents.touch('agt_1', 70_000);
     await hot.agents.touch('agt_1', 60_000);
@@ -141,9 +143,19 @@ describe('cacheHotReads', () => {
     assert.equal(state.agentReads, 1);
   });
 
-  test('a store without a feed to subscribe to is refused: nothing would ever empty the caches', () => {
+  test('a store without a feed to subscribe to is refused: nothing would ever empty the caches', async () => {
     const { store } = fakeStore();
     delete (store.changes as { subscribe?: unknown }).subscribe;
-    assert.throws(() => cacheHotReads(store, { clock: { now: () => 0 }, pollIntervalMs: 1_000 }), /needs a change feed/);
+    await assert.rejects(cacheHotReads(store, { clock: { now: () => 0 }, pollIntervalMs: 1_000 }), /needs a change feed/);
+  });
+
+  test('follows the feed from its newest cursor as read before any cached read; clear() empties both caches', async () => {
+    const { store, state } = fakeStore();
+    const hot = await cacheHotReads(store, { clock: { now: () => 0 }, pollIntervalMs: 1_000 });
+    assert.deepEqual(state.options, { from: 42, pollIntervalMs: 1_000 });
+    await hot.agents.get('agt_1');
+    await hot.mandateByGrantHash('hash');
+    hot.clear();
+    assert.deepEqual(hot.sizes(), { agents: 0, mandates: 0 });
   });
 });

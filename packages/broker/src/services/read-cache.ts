@@ -67,6 +67,8 @@ export interface HotReads {
   agents: Pick<AgentRepository, 'get' | 'touch'>;
   /** For the token exchange of a mandate grant, whose token's commit checks the mandate again (services/mint.ts). */
   mandateByGrantHash(hash: string): Promise<Mandate | null>;
+  /** Forgets both caches: a token's commit found a row they may hold no longer live (a change the feed never announced). */
+  clear(): void;
   sizes(): { agents: number; mandates: number };
   /** The change-feed subscription that empties the caches. */
   subscription: ChangeSubscription;
@@ -86,17 +88,22 @@ export interface HotReadOptions {
  * empties both. Until it arrives a replica may still find a just-suspended agent or revoked mandate
  * active here, which is why only requests whose token's commit checks them again under a lock
  * (the agent active, the mandate live, the approver not disabled: store `commitIssue`) read here:
- * no token is ever issued from a stale entry.
+ * no token is ever issued from a stale entry. A commit that finds one empties both caches
+ * (`LoopDeps.forgetReads`), which also covers the changes the feed does not carry.
  */
-export function cacheHotReads(store: Store, options: HotReadOptions): HotReads {
+export async function cacheHotReads(store: Store, options: HotReadOptions): Promise<HotReads> {
   const now = () => options.clock.now();
   const agents = createReadCache((id) => store.agents.get(id), { keep: (agent: Agent) => agent.status === 'active', now });
   const mandates = createReadCache((hash) => store.mandates.getByGrantHash(hash), { keep: (mandate: Mandate) => mandate.status === 'active', now });
-  if (!store.changes.subscribe) throw new Error('keeping agents and mandates in memory needs a change feed that empties them');
-  const subscription = store.changes.subscribe(() => {
+  const clear = () => {
     agents.clear();
     mandates.clear();
-  }, { pollIntervalMs: options.pollIntervalMs, ...(options.onError ? { onError: options.onError } : {}) });
+  };
+  if (!store.changes.subscribe) throw new Error('keeping agents and mandates in memory needs a change feed that empties them');
+  // From the feed's newest cursor before any read here: a change committed after it is delivered,
+  // and one committed before it is seen by every read.
+  const from = await store.changes.latest();
+  const subscription = store.changes.subscribe(clear, { from, pollIntervalMs: options.pollIntervalMs, ...(options.onError ? { onError: options.onError } : {}) });
   return {
     agents: {
       get: (id) => agents.get(id),
@@ -106,6 +113,7 @@ export function cacheHotReads(store: Store, options: HotReadOptions): HotReads {
       },
     },
     mandateByGrantHash: (hash) => mandates.get(hash),
+    clear,
     sizes: () => ({ agents: agents.size(), mandates: mandates.size() }),
     subscription,
   };

@@ -65,6 +65,7 @@ export function createSqliteAgents(handle: SqliteHandle): AgentRepository {
         .updateTable('agents')
         .set({ last_seen_at: at })
         .where('id', '=', id)
+        .where('status', '=', 'active')
         .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', at)]))
         .execute();
     },
