@@ -1,12 +1,9 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { GENESIS_HASH, hashedContent, linkEvents, type AuditEventInput, type AuditRecord, type ChainHashing, type ChainHead } from '../../core/audit-chain.ts';
 import type { AuditSink } from '../../ports/audit-sink.ts';
 import type { AuditEventsTable, CredentialsTable, Database } from '../schema.ts';
 import { createSqliteAuditSink, type AppendContext } from '../sqlite/audit-sink.ts';
 import { kyselyOnlyHandle } from './shared-adapters.ts';
-
-/** Rows per INSERT: 13 parameters a row, far below PostgreSQL's 65535 bound parameters. */
-const ROWS_PER_INSERT = 1000;
 
 /**
  * PROTOCOL §9 on PostgreSQL: the chain's lock is its head row, locked `FOR UPDATE` inside the
@@ -55,32 +52,40 @@ export interface LockedHead {
 
 /**
  * The append once the chain's head row is locked (`locked`, as read under the lock): the records
- * linked after it, then the last rows, the new head and `alongside` (a mint batch's credentials)
- * in one statement (a data-modifying CTE): one round trip fewer.
+ * linked after it, the new sealed head and `alongside` (a mint batch's credentials) in one
+ * statement (`appendStatement`).
  */
 export async function appendLocked(trx: Kysely<Database>, ctx: AppendContext, inputs: readonly AuditEventInput[], locked: LockedHead, alongside: CredentialsTable[] = []): Promise<AuditRecord[]> {
   const { chain, time, seal, hashing } = ctx;
   const records = linkEvents(chain, locked.seq === 0 ? null : { chain, ...locked }, inputs, time, hashing);
-  const lastChunk = Math.floor((records.length - 1) / ROWS_PER_INSERT) * ROWS_PER_INSERT;
-  for (let i = 0; i < lastChunk; i += ROWS_PER_INSERT) {
-    await trx.insertInto('audit_events').values(records.slice(i, i + ROWS_PER_INSERT).map(toRow)).execute();
-  }
   const last = records[records.length - 1]!;
   const next: ChainHead = { chain, seq: last.seq, hash: last.hash };
   // Sealing inside the transaction: if the signer fails, nothing of the append is stored.
-  const jws = seal(next, time);
-  const rows = records.slice(lastChunk).map(toRow);
-  const head = { seq: next.seq, hash: next.hash, jws };
-  if (alongside.length === 0) {
-    await trx.with('appended', (db) => db.insertInto('audit_events').values(rows)).updateTable('audit_heads').set(head).where('chain', '=', chain).execute();
-  } else {
-    await trx
-      .with('issued', (db) => db.insertInto('credentials').values(alongside))
-      .with('appended', (db) => db.insertInto('audit_events').values(rows))
-      .updateTable('audit_heads').set(head).where('chain', '=', chain)
-      .execute();
-  }
+  await appendStatement(next, seal(next, time), records.map(toRow), alongside).execute(trx);
   return records;
+}
+
+/**
+ * The credentials, the audit events and the new head as one data-modifying statement of fixed text
+ * (one array per column, not a row of parameters each): PostgreSQL parses and plans it once per
+ * connection (prepared.ts), whatever the number of rows, where a multi-row `VALUES` was a new text
+ * for every batch size, planned again each time.
+ */
+function appendStatement(head: ChainHead, jws: string, events: readonly AuditEventsTable[], credentials: readonly CredentialsTable[]) {
+  const column = <T, K extends keyof T>(rows: readonly T[], key: K) => rows.map((row) => row[key]);
+  const c = (key: keyof CredentialsTable) => column(credentials, key);
+  const e = (key: keyof AuditEventsTable) => column(events, key);
+  return sql`
+    with issued as (
+      insert into credentials (jti, mandate_id, agent_id, subject, audience, jkt, issued_at, expires_at, revoked_at)
+      select * from unnest(${c('jti')}::text[], ${c('mandate_id')}::text[], ${c('agent_id')}::text[], ${c('subject')}::text[], ${c('audience')}::text[],
+        ${c('jkt')}::text[], ${c('issued_at')}::bigint[], ${c('expires_at')}::bigint[], ${c('revoked_at')}::bigint[])),
+    appended as (
+      insert into audit_events (chain, seq, time, type, actor, approver, mandate_id, jti, evidence_digest, request_id, data, prev_hash, hash)
+      select * from unnest(${e('chain')}::text[], ${e('seq')}::bigint[], ${e('time')}::bigint[], ${e('type')}::text[], ${e('actor')}::text[],
+        ${e('approver')}::text[], ${e('mandate_id')}::text[], ${e('jti')}::text[], ${e('evidence_digest')}::text[], ${e('request_id')}::text[],
+        ${e('data')}::text[], ${e('prev_hash')}::text[], ${e('hash')}::text[]))
+    update audit_heads set seq = ${head.seq}, hash = ${head.hash}, jws = ${jws} where chain = ${head.chain}`;
 }
 
 /** The row is the hashed content (wire names) plus the hash, with `data` as JSON text. */
