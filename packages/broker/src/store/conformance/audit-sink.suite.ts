@@ -63,6 +63,19 @@ export function auditSinkSuite(makeFixture: MakeFixture): void {
       assert.deepEqual(head, { chain: 'main', seq: total, hash: last.hash, jws: sealed.get(`main:${total}:${last.time}`) });
     });
 
+    test('one append of 6,000 events (more than 65,535 parameters as rows of 13) is stored whole, awkward text intact', async () => {
+      const { a, b } = fixture();
+      const { seal } = recordingSealer();
+      const awkward = 'quote " backslash \\ braces {} comma , null NULL é 🙂';
+      const inputs = events(6_000, 'big').map((input, i) => ({ ...input, requestId: i % 2 === 0 ? awkward : null, data: { text: awkward, i } }));
+      const records = await a.audit.append('main', inputs, 7000, seal);
+      assert.equal(records.length, 6_000);
+      const stored = await b.audit.read('main', 1, 10_000);
+      assert.deepEqual(stored, records);
+      assert.deepEqual([stored[0]!.requestId, stored[1]!.requestId, stored[5_999]!.data], [awkward, null, { text: awkward, i: 5_999 }]);
+      assert.deepEqual(checkChain(stored, nodeChainHashing), []);
+    });
+
     test('when sealing fails nothing is stored and the chain continues from the old head', async () => {
       const { a, b } = fixture();
       const { seal } = recordingSealer();

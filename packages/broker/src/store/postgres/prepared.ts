@@ -15,9 +15,9 @@ export function isStalePlan(error: unknown): boolean {
 /** Statement texts given a name at most, per process: beyond it, new texts run unnamed (each connection holds every named statement it ran). */
 export const MAX_NAMED_STATEMENTS = 256;
 /**
- * Statements with more parameters run unnamed: a batch's multi-row inserts, whose text changes with
- * the row count, would otherwise fill the bound with large plans, and they are already shared by
- * the batch's mints.
+ * Statements with more parameters run unnamed: multi-row inserts, whose text changes with the row
+ * count, would otherwise fill the bound with large plans. The hot ones (the mint batch, the audit
+ * append) pass one array per column instead, so their text is fixed and named.
  */
 export const MAX_NAMED_PARAMETERS = 32;
 
