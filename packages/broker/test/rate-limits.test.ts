@@ -111,7 +111,31 @@ describe('per client: every request of an authenticated client', () => {
     assertLimited(attestAgain, 'client');
   });
 
-  test('a used client assertion replayed spends none of its client\'s budget (refused before the limit counts it)', async () => {
+  test('a replayed assertion is counted and given back while half the burst is left; below that it is looked up first and refused uncounted', async () => {
+    const victim = await newActor();
+    const ip = newAddress();
+    const replay = fx.app.store.replay;
+    const realSeen = replay.seen;
+    let lookups = 0;
+    replay.seen = async (...args) => (lookups++, realSeen.apply(replay, args));
+    try {
+      const form = { ...(await clientAuth(victim.agent)), grant_type: GRANT_TYPE.ciba, auth_req_id: 'no-such-request' };
+      const send = async (ip: string) => fx.post('/token', form, from(ip, { dpop: await fx.proof(victim.key, '/token') }));
+      assertOAuthError(await send(ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/); // 2 of 3 left
+      assertOAuthError(await send(newAddress()), 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
+      assert.equal(lookups, 0, 'with 2 of 3 left no lookup: the replay was found when it was recorded, and given back');
+      assertOAuthError(await poll(victim, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/); // 1 left
+      assertOAuthError(await send(newAddress()), 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
+      assert.equal(lookups, 1, 'with 1 of 3 left the replay is looked up before it is counted');
+      assertOAuthError(await poll(victim, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/); // 0 left
+      assert.equal(lookups, 2);
+      assertLimited(await poll(victim, ip), 'client');
+    } finally {
+      replay.seen = realSeen;
+    }
+  });
+
+  test('a used client assertion replayed spends none of its client\'s budget (given back once refused)', async () => {
     const victim = await newActor();
     const ip = newAddress();
     const form = { ...(await clientAuth(victim.agent)), grant_type: GRANT_TYPE.ciba, auth_req_id: 'no-such-request' };

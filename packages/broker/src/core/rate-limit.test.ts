@@ -39,6 +39,30 @@ test('peek answers without counting', () => {
   assert.deepEqual(l.peek('a', 0), { allowed: false, retryAfterMs: 1000 });
 });
 
+test('headroom: how many requests would pass now, one after the other; it refills at the rate', () => {
+  const l = limiter(10, 5);
+  assert.equal(l.headroom('a', 1000), 5, 'a key with no state has its whole burst');
+  l.take('a', 1000);
+  l.take('a', 1000);
+  assert.equal(l.headroom('a', 1000), 3);
+  assert.equal(l.headroom('a', 1099), 3);
+  assert.equal(l.headroom('a', 1100), 4);
+  for (let i = 0; i < 3; i++) l.take('a', 1000);
+  assert.equal(l.headroom('a', 1000), 0);
+  assert.equal(l.take('a', 1000).allowed, false, 'headroom 0: the next take is refused');
+  assert.equal(l.headroom('a', 10_000), 5, 'never above the burst');
+  fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 30 }), (gaps) => {
+    const k = limiter(7, 4);
+    let now = 0;
+    for (const gap of gaps) {
+      now += gap;
+      const room = k.headroom('k', now);
+      for (let i = 0; i < room; i++) assert.equal(k.take('k', now).allowed, true);
+      assert.equal(k.take('k', now).allowed, false, 'exactly headroom requests pass');
+    }
+  }));
+});
+
 test('reserve counts before the outcome: concurrent requests cannot all pass, refund gives the slot back', () => {
   const l = limiter(1, 3);
   // Three in flight at once take the whole burst; a fourth, still at the same instant, is refused.

@@ -35,6 +35,8 @@ export interface RateLimiter {
   refund(key: string): void;
   /** Whether one more request for `key` would be allowed, without counting it. */
   peek(key: string, now: number): RateDecision;
+  /** How many requests for `key` would be allowed now, one after the other (`burst` for a key with no state). */
+  headroom(key: string, now: number): number;
   /** Keys currently held (for tests and the memory bound). */
   size(): number;
 }
@@ -101,6 +103,10 @@ export function createRateLimiter(settings: RateLimitSettings): RateLimiter {
       if (tat !== undefined) tats.set(key, tat - interval);
     },
     peek: (key, now) => decide(key, now).decision,
+    headroom(key, now) {
+      const tat = Math.max(tats.get(key) ?? now, now);
+      return Math.max(0, Math.floor((now + ahead - tat + EPSILON_MS) / interval) + 1);
+    },
     size: () => tats.size,
   };
 }

@@ -32,6 +32,8 @@ export interface RateLimits {
   perNetwork: RateLimiter;
   /** Milliseconds on a monotonic clock: a wall-clock step must not refill or drain budgets. */
   now(): number;
+  /** Below this headroom of the per-client budget, a request holding its ids is checked for a replayed assertion before it is counted (`limitClient`). */
+  replayCheckBelow: number;
 }
 
 declare module 'fastify' {
@@ -55,6 +57,7 @@ export function createRateLimits(settings: Config['limits'], now: () => number =
     perAddress: limiter(settings.perAddressFailures),
     perNetwork: limiter(settings.perIpv6NetworkFailures),
     now,
+    replayCheckBelow: settings.perClient.burst / 2,
   };
 }
 
@@ -68,6 +71,9 @@ interface Held {
   reserved: Array<[RateLimiter, string]>;
   address: string;
   failed: boolean;
+  /** The client whose budget `limitClient` counted this request against, to give back if it was a replayed assertion. */
+  client?: string;
+  assertionReplayed?: boolean;
 }
 const held = new WeakMap<FastifyRequest, Held>();
 
@@ -102,6 +108,7 @@ export function installRateLimits(app: FastifyInstance, limits: RateLimits | nul
     if (isMandateError(error) && error.code === 'ERR_RATE_LIMITED') reply.header('retry-after', String(error.details.retry_after));
     const entry = held.get(request);
     if (entry && isCountedFailure(error)) entry.failed = true;
+    if (entry && isMandateError(error) && error.code === 'ERR_CLIENT_ASSERTION_REPLAY') entry.assertionReplayed = true;
   });
   // Anything but a counted failure gives its slots back once its response is written ('finish' or
   // 'error'). A request whose response never is (its client went away) keeps them: they drain at the
@@ -109,6 +116,8 @@ export function installRateLimits(app: FastifyInstance, limits: RateLimits | nul
   app.addHook('onResponse', async (request) => {
     const entry = held.get(request);
     if (entry && !entry.failed) release(entry);
+    // A replayed client assertion authenticated no one: its client's budget gets the request back.
+    if (entry?.client !== undefined && entry.assertionReplayed) limits.perClient.refund(entry.client);
   });
 }
 
@@ -142,12 +151,28 @@ export function claimedClient(body: unknown): string {
   return '-';
 }
 
-/** Route step, right after `authenticateClient`: the authenticated client spends one request. */
-export function limitClient(ctx: RouteContext): void {
+/**
+ * Route step, right after `authenticateClient`: the authenticated client spends one request.
+ *
+ * A request that holds its single-use ids for its token's commit (POST /token) has not had its
+ * client assertion checked for a replay yet: that is found at the commit (or when a refusal is
+ * answered), and the request given back to the budget then (`onResponse`). So a replayed
+ * assertion costs its client nothing, yet holds a slot while it is in flight: once the client has
+ * less than half of its burst left, the assertion is checked first, by a read of the replay cache,
+ * so replays cannot take the rest. The other routes record the assertion when they check it.
+ */
+export async function limitClient(ctx: RouteContext): Promise<void> {
   const limits = ctx.request.server.rateLimits;
   if (!limits || !ctx.agent) return;
-  const decision = limits.perClient.take(ctx.agent.id, limits.now());
+  const key = ctx.agent.id;
+  if (ctx.held && limits.perClient.headroom(key, limits.now()) < limits.replayCheckBelow) {
+    const replayed = await ctx.held.replayedBefore(ctx.deps.clock.now());
+    if (replayed) throw replayed;
+  }
+  const decision = limits.perClient.take(key, limits.now());
   if (!decision.allowed) throw rateLimited('too many requests from this client', decision.retryAfterMs);
+  const entry = held.get(ctx.request);
+  if (entry && ctx.held) entry.client = key;
 }
 
 /**

@@ -102,10 +102,18 @@ describe('private_key_jwt', () => {
     await first.recordNow(now);
     await rejects(second.recordNow(now), 'ERR_CLIENT_ASSERTION_REPLAY');
   });
-  test('with the request holding its ids back, an assertion already recorded is refused at once (before any rate limit counts it)', async () => {
+  test('with the request holding its ids back, an assertion already recorded is found by a lookup (records nothing) and refused when recorded', async () => {
     const a = await assertion();
     await authenticate(params(a));
-    await rejects(authenticator()(params(a), createHeldIds(store.replay)), 'ERR_CLIENT_ASSERTION_REPLAY');
+    const held = createHeldIds(store.replay);
+    assert.equal((await authenticator()(params(a), held)).id, AGENT_ID);
+    const replayed = await held.replayedBefore(now);
+    assert.equal(replayed?.code, 'ERR_CLIENT_ASSERTION_REPLAY');
+    assert.equal(held.pending().length, 1, 'the lookup recorded nothing');
+    await rejects(held.recordNow(now), 'ERR_CLIENT_ASSERTION_REPLAY');
+    const fresh = createHeldIds(store.replay);
+    await authenticator()(params(await assertion()), fresh);
+    assert.equal(await fresh.replayedBefore(now), null);
   });
   test('suspended agent', async () => {
     await store.agents.setStatus(AGENT_ID, 'suspended', ['active']);

@@ -75,9 +75,8 @@ export function createClientAuthenticator(options: ClientAuthOptions) {
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) fail('ERR_CLIENT_ASSERTION_JTI', 'jti is required');
     if (!isPlainJti(jti)) fail('ERR_CLIENT_ASSERTION_JTI', 'jti must not hold control characters or lone surrogates');
     const claim = { namespace: 'client-assertion', id: `${iss}:${jti}`, expiresAt: (exp + options.skewSeconds) * 1000, code: 'ERR_CLIENT_ASSERTION_REPLAY', message: 'the client assertion was already used' } as const;
-    // Held for the commit, an assertion seen before is still refused here: before the rate limit
-    // counts the request against the agent's budget, or its last-seen time moves.
-    if (held && (await options.replay.seen(claim.namespace, claim.id, options.clock.now()))) fail(claim.code, claim.message);
+    // Held for the token's commit, a replayed assertion is refused there (or when a refusal is
+    // answered); the rate limit gives back what it counted for it (http/rate-limit.ts `limitClient`).
     await useOnce(options.replay, claim, options.clock.now(), held);
     if (agent.status !== 'active') fail('ERR_CLIENT_INACTIVE', `the agent is ${agent.status}`);
     // Last seen (for lifecycle reviews), written at most once a minute per agent to spare the hot path.

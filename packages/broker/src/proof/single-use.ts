@@ -38,6 +38,8 @@ export interface HeldIds {
    * any later check). A failure to record leaves the refusal as it was.
    */
   recordRefused(now: number): Promise<MandateError | null>;
+  /** The error of the first pending id recorded before (a read: nothing is recorded), else null. */
+  replayedBefore(now: number): Promise<MandateError | null>;
 }
 
 export function createHeldIds(replay: ReplayCache): HeldIds {
@@ -51,6 +53,10 @@ export function createHeldIds(replay: ReplayCache): HeldIds {
       if (replayed) throw replayed;
     },
     recordRefused: (now) => record(now).catch(() => null),
+    async replayedBefore(now) {
+      for (const claim of held) if (await replay.seen(claim.namespace, claim.id, now)) return replayError(claim);
+      return null;
+    },
   };
 
   async function record(now: number): Promise<MandateError | null> {
