@@ -5,7 +5,7 @@ import { evidenceAudience, type AgentClient } from '@mandate/sdk';
 import { CLIENT_ASSERTION_TYPE, CLIENT_ATTESTATION_POP_TYP, GRANT_TYPE } from '@mandate/sdk/protocol';
 import { loadConfig } from '../src/config/load.ts';
 import { configIssues } from './support/config-issues.ts';
-import { limitClient, limitedRoutes } from '../src/http/rate-limit.ts';
+import { limitClient, limitedRoutes, lookUpFirst } from '../src/http/rate-limit.ts';
 import { authenticateClient } from '../src/http/oauth/client-steps.ts';
 import { stepsOf } from '../src/http/pipeline.ts';
 import { ROUTES } from '../src/http/routes.ts';
@@ -111,28 +111,48 @@ describe('per client: every request of an authenticated client', () => {
     assertLimited(attestAgain, 'client');
   });
 
-  test('a replayed assertion is counted and given back while half the burst is left; below that it is looked up first and refused uncounted', async () => {
+  test('a replayed assertion is counted and given back while counting it leaves half the burst; below that it is looked up first and refused uncounted', async () => {
     const victim = await newActor();
+    const id = victim.agent.agent.id;
     const ip = newAddress();
+    const limits = fx.app.http.rateLimits!;
+    const headroom = () => limits.perClient.headroom(id, limits.now());
     const replay = fx.app.store.replay;
     const realSeen = replay.seen;
     let lookups = 0;
     replay.seen = async (...args) => (lookups++, realSeen.apply(replay, args));
     try {
       const form = { ...(await clientAuth(victim.agent)), grant_type: GRANT_TYPE.ciba, auth_req_id: 'no-such-request' };
-      const send = async (ip: string) => fx.post('/token', form, from(ip, { dpop: await fx.proof(victim.key, '/token') }));
-      assertOAuthError(await send(ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/); // 2 of 3 left
-      assertOAuthError(await send(newAddress()), 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
-      assert.equal(lookups, 0, 'with 2 of 3 left no lookup: the replay was found when it was recorded, and given back');
-      assertOAuthError(await poll(victim, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/); // 1 left
-      assertOAuthError(await send(newAddress()), 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
-      assert.equal(lookups, 1, 'with 1 of 3 left the replay is looked up before it is counted');
-      assertOAuthError(await poll(victim, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/); // 0 left
-      assert.equal(lookups, 2);
+      const send = async (proof?: string) => fx.post('/token', form, from(newAddress(), { dpop: proof ?? (await fx.proof(victim.key, '/token')) }));
+      assertOAuthError(await send(), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/);
+      assert.equal(headroom(), 2);
+      limits.perClient.refund(id, limits.now(), Infinity); // one slot back, as time would give it (the budget refills in 1000 s here)
+      assert.equal(headroom(), 3);
+      // Counting it leaves 2 of 3: counted without a lookup, found when its ids are recorded, given back.
+      assertOAuthError(await send(), 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
+      // The same with a bad DPoP proof: the refusal's answer is the replay's, and it is given back too.
+      assertOAuthError(await send(await fx.proof(victim.key, 'https://elsewhere.example/token')), 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
+      assert.deepEqual([headroom(), lookups], [3, 0]);
+      assertOAuthError(await poll(victim, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/);
+      assert.deepEqual([headroom(), lookups], [2, 0]);
+      // Counting it would leave 1 of 3: looked up first, refused uncounted.
+      assertOAuthError(await send(), 'ERR_CLIENT_ASSERTION_REPLAY', 'the client assertion was already used');
+      assert.deepEqual([headroom(), lookups], [2, 1]);
+      assertOAuthError(await poll(victim, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/);
+      assertOAuthError(await poll(victim, ip), 'ERR_CIBA_INVALID_GRANT', /auth_req_id/);
+      assert.equal(lookups, 3, 'each genuine request below the kept half is looked up too');
       assertLimited(await poll(victim, ip), 'client');
     } finally {
       replay.seen = realSeen;
     }
+  });
+
+  test('replays can never take the kept half: the requests looked up first, by burst', () => {
+    const lookedUp = (burst: number) => Array.from({ length: burst }, (_, i) => burst - i).filter((room) => lookUpFirst(room, Math.ceil(burst / 2)));
+    assert.deepEqual(lookedUp(1), [1], 'burst 1: every request');
+    assert.deepEqual(lookedUp(2), [1], 'burst 2: the second');
+    assert.deepEqual(lookedUp(3), [2, 1]);
+    assert.deepEqual(lookedUp(20), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1], 'burst 20: from the 11th, so replays take at most 10');
   });
 
   test('a used client assertion replayed spends none of its client\'s budget (given back once refused)', async () => {

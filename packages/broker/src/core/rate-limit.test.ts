@@ -7,11 +7,11 @@ const limiter = (rate: number, burst: number, maxKeys = 1000) => createRateLimit
 
 test('a burst is allowed at once, the next request is refused with the time until one more fits', () => {
   const l = limiter(10, 5);
-  for (let i = 0; i < 5; i++) assert.deepEqual(l.take('a', 1000), { allowed: true });
+  for (let i = 0; i < 5; i++) assert.equal(l.take('a', 1000).allowed, true);
   assert.deepEqual(l.take('a', 1000), { allowed: false, retryAfterMs: 100 });
   // A refused request is not counted: it does not push the next allowed time further away.
   assert.deepEqual(l.take('a', 1000), { allowed: false, retryAfterMs: 100 });
-  assert.deepEqual(l.take('a', 1100), { allowed: true });
+  assert.equal(l.take('a', 1100).allowed, true);
   assert.equal(l.take('a', 1100).allowed, false);
 });
 
@@ -33,8 +33,8 @@ test('keys are independent: one key spending its budget leaves another untouched
 
 test('peek answers without counting', () => {
   const l = limiter(1, 1);
-  assert.deepEqual(l.peek('a', 0), { allowed: true });
-  assert.deepEqual(l.peek('a', 0), { allowed: true });
+  assert.equal(l.peek('a', 0).allowed, true);
+  assert.equal(l.peek('a', 0).allowed, true);
   l.take('a', 0);
   assert.deepEqual(l.peek('a', 0), { allowed: false, retryAfterMs: 1000 });
 });
@@ -66,13 +66,13 @@ test('headroom: how many requests would pass now, one after the other; it refill
 test('reserve counts before the outcome: concurrent requests cannot all pass, refund gives the slot back', () => {
   const l = limiter(1, 3);
   // Three in flight at once take the whole burst; a fourth, still at the same instant, is refused.
-  for (let i = 0; i < 3; i++) assert.deepEqual(l.reserve('a', 0), { allowed: true });
+  const taken = [0, 1, 2].map(() => l.reserve('a', 0));
+  assert.ok(taken.every((d) => d.allowed));
   assert.equal(l.reserve('a', 0).allowed, false);
   // Two turn out not to count (successes): their slots come back, exactly.
-  l.refund('a');
-  l.refund('a');
-  assert.deepEqual(l.reserve('a', 0), { allowed: true });
-  assert.deepEqual(l.reserve('a', 0), { allowed: true });
+  for (const d of taken.slice(1)) l.refund('a', 0, (d as { until: number }).until);
+  assert.equal(l.reserve('a', 0).allowed, true);
+  assert.equal(l.reserve('a', 0).allowed, true);
   assert.equal(l.reserve('a', 0).allowed, false);
 });
 
@@ -80,8 +80,9 @@ test('reserve then refund leaves the key as it was', () => {
   const l = limiter(2, 4);
   l.take('a', 0);
   const before = l.peek('a', 0);
-  l.reserve('a', 0);
-  l.refund('a');
+  const reserved = l.reserve('a', 0);
+  assert.ok(reserved.allowed);
+  l.refund('a', 0, reserved.until);
   assert.deepEqual(l.peek('a', 0), before);
   for (let i = 0; i < 3; i++) assert.equal(l.take('a', 0).allowed, true);
   assert.equal(l.take('a', 0).allowed, false);
@@ -97,14 +98,27 @@ test('a refused reservation counts: a flood keeps the key refused until it pause
 
 test('a refund for a forgotten key is a no-op (never a credit beyond the burst)', () => {
   const l = limiter(1, 1);
-  l.refund('never-seen');
+  l.refund('never-seen', 0, 1000);
   assert.equal(l.size(), 0);
-  assert.equal(l.reserve('a', 0).allowed, true);
-  l.refund('a');
-  l.refund('a');
-  l.refund('a');
+  const first = l.reserve('a', 0);
+  assert.ok(first.allowed);
+  for (let i = 0; i < 3; i++) l.refund('a', 0, first.until);
   assert.equal(l.reserve('a', 0).allowed, true);
   assert.equal(l.reserve('a', 0).allowed, false);
+});
+
+test('a refund gives back only what is left of the slot: nothing once time has freed it (never a request beyond the burst)', () => {
+  const l = limiter(1, 1);
+  const replay = l.reserve('a', 0);
+  assert.ok(replay.allowed);
+  assert.equal(l.take('a', 1000).allowed, true, 'the slot is free again at 1000 by itself');
+  l.refund('a', 1000, replay.until);
+  assert.equal(l.take('a', 1000).allowed, false, 'so its refund at 1000 adds nothing');
+  const half = l.reserve('a', 2000);
+  assert.ok(half.allowed);
+  l.refund('a', 2500, half.until);
+  assert.equal(l.take('a', 2500).allowed, true, 'refunded half-way: the rest of the slot comes back');
+  assert.equal(l.take('a', 2500).allowed, false);
 });
 
 test('memory is bounded: a flood of 300,000 distinct keys holds at most maxKeys, in linear time', () => {
@@ -195,8 +209,9 @@ test('property: reservations never refunded obey the same bound as take (burst +
         let now = 0;
         for (const { gap, refund } of steps) {
           now += gap;
-          if (!l.reserve('k', now).allowed) continue;
-          if (refund) l.refund('k');
+          const decision = l.reserve('k', now);
+          if (!decision.allowed) continue;
+          if (refund) l.refund('k', now, decision.until);
           else kept.push(now);
         }
         for (let i = 0; i < kept.length; i++)

@@ -21,7 +21,8 @@ export interface RateLimitSettings {
   maxKeys: number;
 }
 
-export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
+/** Allowed: `until` is when the slot it took is free again by itself (what `refund` may give back is what is left of it). */
+export type RateDecision = { allowed: true; until: number } | { allowed: false; retryAfterMs: number };
 
 export interface RateLimiter {
   /** Counts one request for `key` if the budget allows it; refuses without counting otherwise. */
@@ -31,8 +32,11 @@ export interface RateLimiter {
    * the key refused for one more interval, so a flood keeps it refused until it pauses for 1/rate s.
    */
   reserve(key: string, now: number): RateDecision;
-  /** Gives back one request counted by `reserve` (a no-op once the key has been forgotten). */
-  refund(key: string): void;
+  /**
+   * Gives back what is left at `now` of a request counted until `until` (its decision's): the whole
+   * slot at once, nothing once time has freed it (a no-op once the key has been forgotten).
+   */
+  refund(key: string, now: number, until: number): void;
   /** Whether one more request for `key` would be allowed, without counting it. */
   peek(key: string, now: number): RateDecision;
   /** How many requests for `key` would be allowed now, one after the other (`burst` for a key with no state). */
@@ -61,7 +65,7 @@ export function createRateLimiter(settings: RateLimitSettings): RateLimiter {
     const next = tat + interval;
     const excess = tat - now - ahead;
     // EPSILON_MS absorbs floating-point error in `interval` sums (1000 / 14 is not exact).
-    if (excess <= EPSILON_MS) return { next, decision: { allowed: true } };
+    if (excess <= EPSILON_MS) return { next, decision: { allowed: true, until: next } };
     return { next, decision: { allowed: false, retryAfterMs: excess } };
   };
 
@@ -98,9 +102,9 @@ export function createRateLimiter(settings: RateLimitSettings): RateLimiter {
       store(key, decision.allowed ? next : Math.max(next - interval, now + ahead + interval), now);
       return decision.allowed ? decision : { allowed: false, retryAfterMs: Math.max(decision.retryAfterMs, interval) };
     },
-    refund(key) {
+    refund(key, now, until) {
       const tat = tats.get(key);
-      if (tat !== undefined) tats.set(key, tat - interval);
+      if (tat !== undefined) tats.set(key, Math.max(tat - Math.min(interval, Math.max(0, until - now)), now));
     },
     peek: (key, now) => decide(key, now).decision,
     headroom(key, now) {

@@ -32,8 +32,8 @@ export interface RateLimits {
   perNetwork: RateLimiter;
   /** Milliseconds on a monotonic clock: a wall-clock step must not refill or drain budgets. */
   now(): number;
-  /** Below this headroom of the per-client budget, a request holding its ids is checked for a replayed assertion before it is counted (`limitClient`). */
-  replayCheckBelow: number;
+  /** Half the per-client burst, rounded up: what replayed assertions can never take from a client (`limitClient`). */
+  keptFromReplays: number;
 }
 
 declare module 'fastify' {
@@ -57,7 +57,7 @@ export function createRateLimits(settings: Config['limits'], now: () => number =
     perAddress: limiter(settings.perAddressFailures),
     perNetwork: limiter(settings.perIpv6NetworkFailures),
     now,
-    replayCheckBelow: settings.perClient.burst / 2,
+    keptFromReplays: Math.ceil(settings.perClient.burst / 2),
   };
 }
 
@@ -68,12 +68,11 @@ export function limitedRoutes(routes: readonly RouteSpec[]): Set<string> {
 
 /** What one request holds: the budgets it reserved, and whether it turned out to be a counted failure. */
 interface Held {
-  reserved: Array<[RateLimiter, string]>;
+  reserved: Array<[RateLimiter, string, number]>;
   address: string;
   failed: boolean;
-  /** The client whose budget `limitClient` counted this request against, to give back if it was a replayed assertion. */
-  client?: string;
-  assertionReplayed?: boolean;
+  /** The client whose budget `limitClient` counted this request against (until when), to give back if it was a replayed assertion. */
+  client?: [string, number];
 }
 const held = new WeakMap<FastifyRequest, Held>();
 
@@ -108,29 +107,32 @@ export function installRateLimits(app: FastifyInstance, limits: RateLimits | nul
     if (isMandateError(error) && error.code === 'ERR_RATE_LIMITED') reply.header('retry-after', String(error.details.retry_after));
     const entry = held.get(request);
     if (entry && isCountedFailure(error)) entry.failed = true;
-    if (entry && isMandateError(error) && error.code === 'ERR_CLIENT_ASSERTION_REPLAY') entry.assertionReplayed = true;
+    // A replayed client assertion authenticated no one: its client's budget gets the request back,
+    // here rather than once the response is written (a client that hung up never gets one).
+    if (entry?.client && isMandateError(error) && error.code === 'ERR_CLIENT_ASSERTION_REPLAY') {
+      limits.perClient.refund(entry.client[0], limits.now(), entry.client[1]);
+      entry.client = undefined;
+    }
   });
   // Anything but a counted failure gives its slots back once its response is written ('finish' or
   // 'error'). A request whose response never is (its client went away) keeps them: they drain at the
   // budget's rate, erring towards counting a request whose signature may well have been checked.
   app.addHook('onResponse', async (request) => {
     const entry = held.get(request);
-    if (entry && !entry.failed) release(entry);
-    // A replayed client assertion authenticated no one: its client's budget gets the request back.
-    if (entry?.client !== undefined && entry.assertionReplayed) limits.perClient.refund(entry.client);
+    if (entry && !entry.failed) release(limits, entry);
   });
 }
 
 /** Reserves one slot of `limiter` for this request; refused → the request's other slots go back and it is a 429. */
 function reserve(limits: RateLimits, entry: Held, limiter: RateLimiter, key: string, refusal: string): void {
   const decision = limiter.reserve(key, limits.now());
-  if (decision.allowed) return void entry.reserved.push([limiter, key]);
-  release(entry);
+  if (decision.allowed) return void entry.reserved.push([limiter, key, decision.until]);
+  release(limits, entry);
   throw rateLimited(refusal, decision.retryAfterMs);
 }
 
-function release(entry: Held): void {
-  for (const [limiter, key] of entry.reserved) limiter.refund(key);
+function release(limits: RateLimits, entry: Held): void {
+  for (const [limiter, key, until] of entry.reserved) limiter.refund(key, limits.now(), until);
   entry.reserved = [];
 }
 
@@ -155,25 +157,29 @@ export function claimedClient(body: unknown): string {
  * Route step, right after `authenticateClient`: the authenticated client spends one request.
  *
  * A request that holds its single-use ids for its token's commit (POST /token) has not had its
- * client assertion checked for a replay yet: that is found at the commit (or when a refusal is
- * answered), and the request given back to the budget then (`onResponse`). So a replayed
- * assertion costs its client nothing, yet holds a slot while it is in flight: once the client has
- * less than half of its burst left, the assertion is checked first, by a read of the replay cache,
- * so replays cannot take the rest. The other routes record the assertion when they check it.
+ * client assertion checked for a replay yet: that is found when the ids are recorded (the commit,
+ * or the answer to a refusal), and the request given back to the budget then (`onError`). So a
+ * replayed assertion costs its client nothing, but holds a slot while it is in flight: a request
+ * that would leave the client less than half of its burst (`keptFromReplays`) is looked up in the
+ * replay cache first, so replays can never take that half. The other routes record the assertion
+ * when they check it, before this step.
  */
 export async function limitClient(ctx: RouteContext): Promise<void> {
   const limits = ctx.request.server.rateLimits;
   if (!limits || !ctx.agent) return;
   const key = ctx.agent.id;
-  if (ctx.held && limits.perClient.headroom(key, limits.now()) < limits.replayCheckBelow) {
+  if (ctx.held && lookUpFirst(limits.perClient.headroom(key, limits.now()), limits.keptFromReplays)) {
     const replayed = await ctx.held.replayedBefore(ctx.deps.clock.now());
     if (replayed) throw replayed;
   }
   const decision = limits.perClient.take(key, limits.now());
   if (!decision.allowed) throw rateLimited('too many requests from this client', decision.retryAfterMs);
   const entry = held.get(ctx.request);
-  if (entry && ctx.held) entry.client = key;
+  if (entry && ctx.held) entry.client = [key, decision.until];
 }
+
+/** Whether a request that may be a replay must be looked up before it is counted: counting it would leave less than `kept`. */
+export const lookUpFirst = (headroom: number, kept: number): boolean => headroom - 1 < kept;
 
 /**
  * Behind a TLS proxy (an https issuer) with no `server.trustedProxies`, every request comes from
