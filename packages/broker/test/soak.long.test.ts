@@ -32,11 +32,13 @@ const RATE = positive('MANDATE_SOAK_RATE', 100);
 const AGENTS = positive('MANDATE_SOAK_AGENTS', 16);
 const WORKERS_PER_AGENT = 1;
 const PERIOD_S = 10;
-// Warm-up covers one full replay cache cycle when the run is long enough: a proof's jti lives
-// iatWindow + 1 s, then waits up to one purge interval (121 s with the defaults).
+// Warm-up covers most of a replay cache cycle when the run is long enough: a proof's jti lives
+// iatWindow + 1 s, then the purge grace, then up to one purge interval (181 s with the defaults).
 const WARMUP_S = Math.min(150, SECONDS / 4);
 const IAT_WINDOW_S = 60;
-const PURGE_S = 60; // REPLAY_PURGE_INTERVAL_MS in src/app.ts
+// An entry is purged at the first purge (every REPLAY_PURGE_INTERVAL_MS in src/app.ts) once it has
+// been expired for REPLAY_PURGE_GRACE_MS: it lives up to both after its expiry.
+const PURGE_S = 60 + 60;
 const REATTEST_MS = 60_000;
 const HEAP_TOLERANCE = 0.1;
 
