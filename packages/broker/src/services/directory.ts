@@ -111,13 +111,17 @@ export function createDirectoryService(deps: DirectoryDeps): DirectoryService {
         change: { topic: 'human.disabled', key: id, at: now, publish: false },
       }, disabledEvents(id, orphans, ctx))).applied;
       // A co-owner disabled at the same time was still active when `orphans` was read: the agents
-      // the two leave without an owner are found now that this commit is in.
-      const missed = applied ? (await orphanedBy(store, id)).filter((agent) => !orphans.some((o) => o.id === agent.id)) : [];
-      if (missed.length > 0) await audit.record(...missed.map((agent) => orphanedEvent(agent, ctx)));
-      // PROTOCOL §8: disabling revokes every mandate the human approved (they are its `sub`), each
-      // mandate in its own audited commit after this one. Asking again finishes a cascade a failure
-      // interrupted, without auditing the disabling twice.
-      await deps.cascade?.revokeHumanMandates(id, ctx);
+      // the two leave without an owner are found now that this commit is in (each call may record
+      // one such agent; better twice than never). Then PROTOCOL §8: disabling revokes every mandate
+      // the human approved (they are its `sub`), each in its own audited commit, whatever became of
+      // that record. Asking again finishes a cascade a failure interrupted, without auditing the
+      // disabling twice.
+      try {
+        const missed = applied ? (await orphanedBy(store, id)).filter((agent) => !orphans.some((o) => o.id === agent.id)) : [];
+        if (missed.length > 0) await audit.record(...missed.map((agent) => orphanedEvent(agent, ctx)));
+      } finally {
+        await deps.cascade?.revokeHumanMandates(id, ctx);
+      }
       return applied ? { ...human, status: 'disabled', disabledAt: now } : getHuman(id);
     },
     async addAgent(input, ctx) {

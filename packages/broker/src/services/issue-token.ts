@@ -60,16 +60,11 @@ export function createTokenIssuer(deps: LoopDeps) {
 
   /**
    * A use taken for a token that is not minted goes back: the commit failed, or it refused the
-   * token (the agent or mandate no longer live, the approver disabled). Refused requests must not
-   * exhaust a mandate that may stand again (a suspension can be resumed); one that has ended does
-   * not mind (the cascade to a disabled approver's mandates revokes exhausted ones too).
+   * token (`refused`: the agent or mandate no longer live, the approver disabled). Refused requests
+   * must not exhaust a mandate that may stand again (a suspension can be resumed); one that has
+   * ended does not mind (the cascade to a disabled approver's mandates revokes exhausted ones too).
    */
-  const givesUseBack = (error: unknown) => error instanceof MandateError && (error.code === 'ERR_AUDIT_UNAVAILABLE' || refusedAtCommit.has(error));
-  const refusedAtCommit = new WeakSet<MandateError>();
-  const refuseAtCommit = (error: MandateError): never => {
-    refusedAtCommit.add(error);
-    throw error;
-  };
+  const givesUseBack = (error: unknown, refused: boolean) => refused || (error instanceof MandateError && error.code === 'ERR_AUDIT_UNAVAILABLE');
 
   /**
    * The commit found the agent or the mandate no longer live: ended while the token was being
@@ -77,14 +72,13 @@ export function createTokenIssuer(deps: LoopDeps) {
    * (services/read-cache.ts). The refusal names what the store holds now, as the earlier checks do.
    */
   const notLive = async (credential: Credential): Promise<never> => {
-    deps.forgetReads?.();
     const agent = await store.agents.get(credential.agentId);
-    if (agent?.status !== 'active') refuseAtCommit(new MandateError('ERR_CLIENT_INACTIVE', `the agent is ${agent?.status ?? 'gone'}`));
-    if (credential.mandateId === null) refuseAtCommit(new MandateError('ERR_CLIENT_INACTIVE', 'the agent was suspended or retired while the token was being minted'));
-    const mandate = await store.mandates.get(credential.mandateId!);
+    if (agent?.status !== 'active') throw new MandateError('ERR_CLIENT_INACTIVE', `the agent is ${agent?.status ?? 'gone'}`);
+    if (credential.mandateId === null) throw new MandateError('ERR_CLIENT_INACTIVE', 'the agent was suspended or retired while the token was being minted');
+    const mandate = await store.mandates.get(credential.mandateId);
     const status = mandate ? effectiveStatus(mandate, clock.now()) : null;
-    if (status !== null && !LIVE.includes(status)) refuseAtCommit(new MandateError('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, { mandate_error: inactiveReason(status) }));
-    return refuseAtCommit(new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate ended while the token was being minted', { mandate_error: 'mandate_not_active' }));
+    if (status !== null && !LIVE.includes(status)) throw new MandateError('ERR_MINT_MANDATE_INACTIVE', `the mandate is ${status}`, { mandate_error: inactiveReason(status) });
+    throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the mandate ended while the token was being minted', { mandate_error: 'mandate_not_active' });
   };
 
   /**
@@ -92,7 +86,7 @@ export function createTokenIssuer(deps: LoopDeps) {
    * approver), the status-list slot, the credential and the audit events commit together. A taken slot (a random index collided)
    * stores nothing and the next candidate is tried.
    */
-  const commit = async (credential: Credential, approverId: string | null, exp: number, events: AuditEventInput[], held: HeldIds | undefined): Promise<StatusReference> => {
+  const commit = async (credential: Credential, approverId: string | null, exp: number, events: AuditEventInput[], held: HeldIds | undefined, attempt: { refused: boolean }): Promise<StatusReference> => {
     const { commitIssue } = store.credentials;
     const { within } = deps.audit;
     if (!commitIssue || !within) throw new Error('minting needs a store and an audit log that commit a token in one transaction');
@@ -102,8 +96,13 @@ export function createTokenIssuer(deps: LoopDeps) {
       held?.recorded();
       if (replayed) throw replayError(replayed);
       if (outcome === 'issued') return statusLists.reference(slot);
+      if (outcome === 'not_live' || outcome === 'approver_disabled') {
+        // Refused: any copy in memory of what the request read may be stale (read-cache.ts).
+        attempt.refused = true;
+        deps.forgetReads?.();
+      }
       if (outcome === 'not_live') await notLive(credential);
-      if (outcome === 'approver_disabled') refuseAtCommit(new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', { mandate_error: 'approver_disabled' }));
+      if (outcome === 'approver_disabled') throw new MandateError('ERR_MINT_MANDATE_INACTIVE', 'the approver is disabled', { mandate_error: 'approver_disabled' });
     }
     throw new Error('unreachable: status-list candidates never end');
   };
@@ -146,10 +145,11 @@ export function createTokenIssuer(deps: LoopDeps) {
       jkt: input.jkt, issuedAt: nowSeconds * 1000, expiresAt: exp * 1000, revokedAt: null,
     };
     let status: StatusReference;
+    const attempt = { refused: false };
     try {
-      status = await commit(credential, input.mandate?.approverId ?? null, exp, events, input.held);
+      status = await commit(credential, input.mandate?.approverId ?? null, exp, events, input.held, attempt);
     } catch (error) {
-      if (usesLeft !== null && givesUseBack(error)) await store.counters.release(input.mandate!.id);
+      if (usesLeft !== null && givesUseBack(error, attempt.refused)) await store.counters.release(input.mandate!.id);
       throw error;
     }
     // PROTOCOL §5: at zero the mandate is exhausted; the token just minted stays valid until `exp`.
