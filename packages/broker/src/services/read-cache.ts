@@ -1,3 +1,4 @@
+import { ExpiringMap } from '@mandate/sdk/expiring-map';
 import type { Mandate } from '../core/mandate.ts';
 import type { Agent } from '../core/model.ts';
 import type { ChangeSubscription } from '../ports/change-feed.ts';
@@ -28,35 +29,33 @@ export interface ReadCacheOptions<T> {
 }
 
 /**
- * A bounded in-memory cache in front of `read`. Null is never kept, nor a value `keep` refuses. A
- * read that started before a `clear()` does not fill the cache when it ends: its row may predate
- * the change that caused the clear.
+ * A bounded in-memory cache in front of `read` (an `ExpiringMap`: at most `maxEntries`, the oldest
+ * forgotten first). Null is never kept, nor a value `keep` refuses. A read that started before a
+ * `clear()` does not fill the cache when it ends: its row may predate the change that caused the
+ * clear.
  */
 export function createReadCache<T>(read: (key: string) => Promise<T | null>, options: ReadCacheOptions<T>): ReadCache<T> {
   const ttlMs = options.ttlMs ?? READ_CACHE_TTL_MS;
   const maxEntries = options.maxEntries ?? READ_CACHE_MAX_ENTRIES;
-  const entries = new Map<string, { value: T; until: number }>();
+  let entries = new ExpiringMap<{ value: T; until: number }>(maxEntries);
   let generation = 0;
   return {
     async get(key) {
-      const held = entries.get(key);
-      if (held && held.until > options.now()) return held.value;
-      if (held) entries.delete(key);
+      const held = entries.live(key, options.now());
+      if (held) return held.value;
       const started = generation;
       const value = await read(key);
-      if (value !== null && started === generation && options.keep(value)) {
-        if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
-        entries.set(key, { value, until: options.now() + ttlMs });
-      }
+      const now = options.now();
+      if (value !== null && started === generation && options.keep(value)) entries.set(key, { value, until: now + ttlMs }, now);
       return value;
     },
     update(key, change) {
-      const held = entries.get(key);
+      const held = entries.live(key, options.now());
       if (held) held.value = change(held.value);
     },
     clear() {
       generation++;
-      entries.clear();
+      entries = new ExpiringMap(maxEntries);
     },
     size: () => entries.size,
   };
