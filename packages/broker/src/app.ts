@@ -107,9 +107,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const changes = instrumentChangeFeed(store.changes, metrics, () => clock.now());
   store.changes = changes;
   const propagation = changes.observeRemote((error) => process.stderr.write(`change feed subscription failed: ${error.message}\n`));
-  // On PostgreSQL the token endpoint's agent and mandate reads are kept in memory while active,
-  // emptied by any change on the feed (docs/deployment.md); SQLite reads them in-process.
-  const hot = config.store.url === undefined ? null : await cacheHotReads(store, {
+  // The token endpoint's agent and mandate reads are kept in memory while active, emptied by any
+  // change on the feed (docs/deployment.md); the token's commit checks both again.
+  const hot = await cacheHotReads(store, {
     clock, pollIntervalMs: config.store.pollInterval, onError: (error) => process.stderr.write(`read cache subscription failed: ${error.message}\n`),
   });
   const audit = createAuditLog({
@@ -126,7 +126,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const loop = instrumentLoop(metrics, await createLoop(
     {
       store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }), notifier: notifications.notifier,
-      ...(hot ? { forgetReads: hot.clear } : {}),
+      forgetReads: hot.clear,
     },
     overrides.attestors,
     hot,
@@ -166,7 +166,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       serving.markDraining();
       await propagation?.close();
       await keySync?.close();
-      await hot?.subscription.close();
+      await hot.subscription.close();
       clearInterval(purge);
       clearInterval(resumeSweep);
       clearInterval(sweep);
@@ -182,7 +182,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 }
 
 /** The core loop: proofs, attestation, asking, deciding, minting, introspection, revocation. */
-async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors'] = (attestors) => attestors, hot: HotReads | null = null): Promise<LoopServices> {
+async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors'] = (attestors) => attestors, hot: HotReads): Promise<LoopServices> {
   const { store, clock, random, config, keys, audit } = deps;
   const sharedKey = async (name: string) => Buffer.from(await store.secrets.getOrCreate(name, random.base64url(32), clock.now()), 'base64url');
   const nonces = createDpopNonces(await sharedKey('dpop-nonce'), clock, config.dpop.nonceLifetime / 1000);
@@ -202,11 +202,11 @@ async function createLoop(deps: LoopDeps, wrapAttestors: AppOverrides['attestors
   });
   return {
     authenticateClient: createClientAuthenticator({
-      agents: store.agents, ...(hot ? { committedAgents: hot.agents } : {}), replay: store.replay, clock, issuer: config.issuer, skewSeconds: CLIENT_ASSERTION_SKEW_SECONDS,
+      agents: store.agents, committedAgents: hot.agents, replay: store.replay, clock, issuer: config.issuer, skewSeconds: CLIENT_ASSERTION_SKEW_SECONDS,
     }),
     verifyDpop: createDpopVerifier({ replay: store.replay, clock, nonces, requireNonce: config.dpop.requireNonce, iatWindowSeconds: config.dpop.iatWindow / 1000 }),
     nonces, challenges, attest, verifyAttestation: deps.verifyAttestation,
-    ask: createAskService(deps), decisions, collect: createCollectService(deps), mint: createMintService(deps, hot ? { mandateByGrantHash: hot.mandateByGrantHash } : {}),
+    ask: createAskService(deps), decisions, collect: createCollectService(deps), mint: createMintService(deps, { mandateByGrantHash: hot.mandateByGrantHash }),
     mintAutonomous: createAutonomousService(deps), introspect: createIntrospectionService(deps), revocation,
     keyEnrolment: createKeyEnrolmentService({
       enrolment: tpm?.ekCaFile === undefined ? null : createEnrolment(tpm, { repository: store.attestationKeys, clock }),

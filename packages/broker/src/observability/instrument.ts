@@ -44,16 +44,14 @@ export function instrumentLoop(metrics: Metrics, loop: LoopServices): LoopServic
 }
 
 /** The in-memory caches of the hot path, read at each scrape (`mandate_cache_entries{cache}`). */
-export function registerCacheGauges(metrics: Metrics, loop: LoopServices, hot: Pick<HotReads, 'sizes'> | null = null): void {
+export function registerCacheGauges(metrics: Metrics, loop: LoopServices, hot: Pick<HotReads, 'sizes'>): void {
   const sizeOf = (verifier: unknown) => () => (verifier as Partial<{ cacheSize(): number }>).cacheSize?.() ?? 0;
   metrics.cacheSize('dpop_keys', sizeOf(loop.verifyDpop));
   metrics.cacheSize('client_keys', sizeOf(loop.authenticateClient));
   metrics.cacheSize('attestation_results', sizeOf(loop.verifyAttestation));
   metrics.cacheSize('pop_keys', popKeyCacheSize);
-  if (hot) {
-    metrics.cacheSize('agents', () => hot.sizes().agents);
-    metrics.cacheSize('mandates', () => hot.sizes().mandates);
-  }
+  metrics.cacheSize('agents', () => hot.sizes().agents);
+  metrics.cacheSize('mandates', () => hot.sizes().mandates);
 }
 
 /** Wraps `run` so each call reports its success word or its failure, then answers as before. */

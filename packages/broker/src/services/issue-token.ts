@@ -44,9 +44,11 @@ export function createTokenIssuer(deps: LoopDeps) {
   const { store, clock, config } = deps;
   const statusLists = createStatusListService(deps);
 
+  /** The feed does not carry a mandate used up, so this process's copies in memory are forgotten here (read-cache.ts). */
   const exhaust = async (mandate: Mandate, requestId: string) => {
-    if (await store.mandates.transition(mandate.id, ['approved', 'active'], { status: 'exhausted', endedAt: clock.now(), endReason: 'max_uses' }))
-      await deps.audit.record({ type: 'mandate.exhausted', actor: mandate.agentId, approver: mandate.approverId, mandateId: mandate.id, requestId });
+    const ended = await store.mandates.transition(mandate.id, ['approved', 'active'], { status: 'exhausted', endedAt: clock.now(), endReason: 'max_uses' });
+    deps.forgetReads?.();
+    if (ended) await deps.audit.record({ type: 'mandate.exhausted', actor: mandate.agentId, approver: mandate.approverId, mandateId: mandate.id, requestId });
   };
 
   /** Returns the uses left after this one (null when the mandate has no `maxUses`). */
