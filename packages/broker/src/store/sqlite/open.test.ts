@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openSqlite, openSqliteConnection, scrubRewrittenPages } from './open.ts';
+import { openSqlite, openSqliteConnection, scrubRewrittenPages, WAL_AUTOCHECKPOINT_PAGES } from './open.ts';
 
 test('migrations create every table and are idempotent across reopen', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-open-'));
@@ -23,6 +23,7 @@ test('migrations create every table and are idempotent across reopen', async () 
       'use_counters', 'webhook_attempts', 'webhook_deliveries',
     ]);
     assert.equal(second.raw.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(second.raw.pragma('wal_autocheckpoint', { simple: true }), WAL_AUTOCHECKPOINT_PAGES, 'checkpoints every 4,000 pages, not every 1,000');
     await second.db.destroy();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -27,6 +27,9 @@ export interface SqliteHandle {
   syncWal: (() => Promise<void>) | null;
 }
 
+/** WAL pages after which a commit checkpoints (`PRAGMA wal_autocheckpoint`; SQLite's default is 1,000). */
+export const WAL_AUTOCHECKPOINT_PAGES = 4000;
+
 export function openSqliteConnection(options: SqliteOptions): Sqlite.Database {
   const raw = new Sqlite(options.path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
@@ -38,6 +41,10 @@ export function openSqliteConnection(options: SqliteOptions): Sqlite.Database {
     // Keys at rest (docs/keys-at-rest.md): a row rewritten sealed must not leave its plaintext in the
     // page's free space. FAST zeroes freed cell content without extra page writes (sqlite.org/pragma.html#pragma_secure_delete).
     raw.pragma('secure_delete = FAST');
+    // A checkpoint runs inside the commit that crosses the threshold, on the event loop, with two
+    // fsyncs the loop waits out. SQLite's 1,000 pages (4 MiB) meant one every few hundred mints;
+    // 4,000 (16 MiB) cost ~3 % less CPU and gave ~10 % more mints/s (docs/architecture.md).
+    raw.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   }
   return raw;
 }
