@@ -2,15 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from './ports/clock.ts';
 import type { Random } from './ports/random.ts';
 
-/** Requests up to this many bytes (ids: request ids, jtis, status-list indexes) are cut from a pool. */
+/** Requests up to this many bytes are cut from a pool: ids (requests, jtis, agents, mandates, …), status-list indexes, 16-byte challenges. */
 export const POOLED_MAX_BYTES = 16;
 const POOL_BYTES = 4096;
 
 /**
  * The CSPRNG, with small requests served from a pool drawn from it 4 KiB at a time: each call of
  * `randomBytes` costs more than the bytes (a mint asks three times). A byte is handed out once;
- * the pool is replaced, never refilled in place. Secrets and grants (32 bytes and more) come
- * straight from `randomBytes`, so the pool never holds them before they exist.
+ * the pool is replaced, never refilled in place. Up to 4 KiB of values not yet handed out sit in
+ * the heap (as in node's `randomUUID`), so secrets, grants and tokens (32 bytes and more) come
+ * straight from `randomBytes`: the pool never holds them before they exist.
  */
 export function pooledRandom(draw: (n: number) => Buffer = randomBytes): Random {
   let pool: Buffer = Buffer.alloc(0);

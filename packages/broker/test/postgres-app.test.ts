@@ -9,11 +9,9 @@ import { verifyAudit } from '../src/audit/verify.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { nodeChainHashing } from '../src/store/chain-hashing.ts';
 import type { PostgresStore } from '../src/store/postgres/index.ts';
-import { OAuthResponseError } from '@mandate/sdk';
-import { GRANT_TYPE, TOKEN_TYPE } from '@mandate/sdk/protocol';
 import { TEST_POLICIES } from './support/app-fixture.ts';
 import { runCli } from './support/cli-runner.ts';
-import { API, assertOAuthError, clientAuth, generateDpopKey, startLoopFixture, startResourceServer, type LoopFixture, type ResourceServer } from './support/loop-fixture.ts';
+import { API, startLoopFixture, startResourceServer, type LoopFixture, type ResourceServer } from './support/loop-fixture.ts';
 import { hotReadTests } from './support/hot-reads.ts';
 import { databaseFactory, startPostgres, type PostgresCluster } from './support/postgres.ts';
 

@@ -36,7 +36,7 @@ export interface LoopDeps {
   verifyAttestation: AttestationResultVerifier;
   /** Notifies humans (inbox, live console pages, webhooks): never store calls sprinkled around. */
   notifier: Pick<Notifier, 'notify'>;
-  /** Called when a token's commit finds its agent or mandate no longer live: copies held in memory (services/read-cache.ts) are dropped. */
+  /** Called when a token's commit finds its agent, mandate or approver no longer live, and when a mandate is used up: copies held in memory (services/read-cache.ts) are dropped. */
   forgetReads?: () => void;
 }
 

@@ -75,15 +75,15 @@ export interface HotReads {
 
 export interface HotReadOptions {
   clock: Clock;
-  /** The change feed's polling bound (config `store.pollInterval`): a change lost by LISTEN/NOTIFY still empties the caches within it. */
+  /** The change feed's polling bound (config `store.pollInterval`): a change lost by LISTEN/NOTIFY, or written into a SQLite file by another process, still empties the caches within it. */
   pollIntervalMs: number;
   onError?: (error: Error) => void;
 }
 
 /**
- * The two reads every token request makes on a remote store (docs/deployment.md "Active agents
- * and mandates in memory"): the client's agent and the grant's mandate, kept in memory while
- * active. Any change on the feed (a revocation, a suspension, a retirement, from any replica)
+ * The two reads every token request makes (docs/deployment.md "Active agents and mandates in
+ * memory"): the client's agent and the grant's mandate, kept in memory while active, on either
+ * store. Any change on the feed (a revocation, a suspension, a retirement, from any replica)
  * empties both. Until it arrives a replica may still find a just-suspended agent or revoked mandate
  * active here, which is why only requests whose token's commit checks them again under a lock
  * (the agent active, the mandate live, the approver not disabled: store `commitIssue`) read here:

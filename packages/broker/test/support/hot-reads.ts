@@ -73,6 +73,17 @@ export function hotReadTests(fixture: () => LoopFixture): void {
     assert.equal(await tokens(), before + 1, 'no credential was stored for a refused request');
   });
 
+  test('a mandate used up empties the copies where it was used up: its next request is refused before a use is taken, as exhausted', async () => {
+    const fx = fixture();
+    const { mandateId, exchanger } = await agentWithMintedMandate(fx, 3); // the CIBA token and one mint: 1 use left
+    const exchange = await exchanger();
+    assert.ok((await cached(fx, 'mandates')) >= 1, 'the mandate is held');
+    assert.equal((await exchange()).status, 200, 'the last use');
+    assert.equal(await cached(fx, 'mandates'), 0, 'using it up emptied the copies');
+    assertOAuthError(await exchange(), 'ERR_MINT_MANDATE_INACTIVE', 'the mandate is exhausted', 'mandate_exhausted');
+    assert.equal(await fx.app.store.counters.remaining(mandateId), 0);
+  });
+
   test('a change on the feed empties the replica\'s copies: the next request is refused at authentication', async () => {
     const fx = fixture();
     const { agent, client } = await agentWithMintedMandate(fx);
