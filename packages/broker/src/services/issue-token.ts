@@ -44,10 +44,10 @@ export function createTokenIssuer(deps: LoopDeps) {
   const { store, clock, config } = deps;
   const statusLists = createStatusListService(deps);
 
-  /** The feed does not carry a mandate used up, so this process's copies in memory are forgotten here (read-cache.ts). */
+  /** The feed does not carry a mandate used up, so this process's copy of it in memory is forgotten here (read-cache.ts). */
   const exhaust = async (mandate: Mandate, requestId: string) => {
     const ended = await store.mandates.transition(mandate.id, ['approved', 'active'], { status: 'exhausted', endedAt: clock.now(), endReason: 'max_uses' });
-    deps.forgetReads?.();
+    deps.forgetReads?.(mandate.grantHash === null ? undefined : { grantHash: mandate.grantHash });
     if (ended) await deps.audit.record({ type: 'mandate.exhausted', actor: mandate.agentId, approver: mandate.approverId, mandateId: mandate.id, requestId });
   };
 

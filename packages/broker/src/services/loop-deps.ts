@@ -36,8 +36,11 @@ export interface LoopDeps {
   verifyAttestation: AttestationResultVerifier;
   /** Notifies humans (inbox, live console pages, webhooks): never store calls sprinkled around. */
   notifier: Pick<Notifier, 'notify'>;
-  /** Called when a token's commit finds its agent, mandate or approver no longer live, and when a mandate is used up: copies held in memory (services/read-cache.ts) are dropped. */
-  forgetReads?: () => void;
+  /**
+   * Drops copies held in memory (services/read-cache.ts): all of them when a token's commit finds
+   * its agent, mandate or approver no longer live; only the mandate of `grantHash` when it is used up.
+   */
+  forgetReads?: (only?: { grantHash: string }) => void;
 }
 
 /** PROTOCOL §8 backstop: a mandate whose approver is disabled yields nothing, even if a cascade is pending. */

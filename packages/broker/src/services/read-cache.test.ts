@@ -64,6 +64,28 @@ describe('createReadCache', () => {
     assert.equal(cache.size(), 1, 'a read started after the clear is');
   });
 
+  test('forget(key) drops that entry only, and a read under way when it ran does not fill it', async () => {
+    const rows = new Map([['a', { status: 'active' }], ['b', { status: 'active' }]]);
+    const { read, counted } = source(rows);
+    const cache = createReadCache(read, { keep: active, now: () => 0 });
+    await cache.get('a');
+    await cache.get('b');
+    cache.forget('a');
+    assert.equal(cache.size(), 1);
+    await cache.get('b');
+    assert.equal(counted.calls, 2, 'b is still held');
+    let open!: () => void;
+    counted.gate = new Promise<void>((resolve) => (open = resolve));
+    const underWay = cache.get('a');
+    cache.forget('a');
+    counted.gate = null;
+    open();
+    await underWay;
+    assert.equal(cache.size(), 1, 'the read under way is not kept');
+    await cache.get('a');
+    assert.equal(cache.size(), 2);
+  });
+
   test('holds at most maxEntries: the oldest goes first', async () => {
     const { read, counted } = source(new Map(['a', 'b', 'c'].map((k) => [k, { status: 'active' }])));
     const cache = createReadCache(read, { keep: active, now: () => 0, maxEntries: 2 });

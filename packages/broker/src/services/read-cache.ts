@@ -17,6 +17,8 @@ export interface ReadCache<T> {
   update(key: string, change: (value: T) => T): void;
   /** Forgets every entry, and every read still under way (it cannot have seen what the caller learnt). */
   clear(): void;
+  /** Forgets the entry of `key`, and every read still under way (as `clear`, for one key). */
+  forget(key: string): void;
   size(): number;
 }
 
@@ -57,6 +59,10 @@ export function createReadCache<T>(read: (key: string) => Promise<T | null>, opt
       generation++;
       entries = new ExpiringMap(maxEntries);
     },
+    forget(key) {
+      generation++;
+      entries.delete(key);
+    },
     size: () => entries.size,
   };
 }
@@ -68,6 +74,8 @@ export interface HotReads {
   mandateByGrantHash(hash: string): Promise<Mandate | null>;
   /** Forgets both caches: a token's commit found a row they may hold no longer live (a change the feed never announced). */
   clear(): void;
+  /** Forgets the mandate of one grant: it was used up here (a change the feed does not carry); the agents stay. */
+  forgetMandate(grantHash: string): void;
   sizes(): { agents: number; mandates: number };
   /** The change-feed subscription that empties the caches. */
   subscription: ChangeSubscription;
@@ -113,6 +121,7 @@ export async function cacheHotReads(store: Store, options: HotReadOptions): Prom
     },
     mandateByGrantHash: (hash) => mandates.get(hash),
     clear,
+    forgetMandate: (grantHash) => mandates.forget(grantHash),
     sizes: () => ({ agents: agents.size(), mandates: mandates.size() }),
     subscription,
   };

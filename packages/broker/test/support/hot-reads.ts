@@ -73,13 +73,15 @@ export function hotReadTests(fixture: () => LoopFixture): void {
     assert.equal(await tokens(), before + 1, 'no credential was stored for a refused request');
   });
 
-  test('a mandate used up empties the copies where it was used up: its next request is refused before a use is taken, as exhausted', async () => {
+  test('a mandate used up is forgotten where it was used up (the agents stay): its next request is refused before a use is taken, as exhausted', async () => {
     const fx = fixture();
+    await agentWithMintedMandate(fx); // another agent and mandate, held throughout
     const { mandateId, exchanger } = await agentWithMintedMandate(fx, 3); // the CIBA token and one mint: 1 use left
     const exchange = await exchanger();
-    assert.ok((await cached(fx, 'mandates')) >= 1, 'the mandate is held');
+    const [agents, mandates] = [await cached(fx, 'agents'), await cached(fx, 'mandates')];
+    assert.ok(agents >= 2 && mandates >= 2, 'both agents and both mandates are held');
     assert.equal((await exchange()).status, 200, 'the last use');
-    assert.equal(await cached(fx, 'mandates'), 0, 'using it up emptied the copies');
+    assert.deepEqual([await cached(fx, 'agents'), await cached(fx, 'mandates')], [agents, mandates - 1], 'only the used-up mandate was forgotten');
     assertOAuthError(await exchange(), 'ERR_MINT_MANDATE_INACTIVE', 'the mandate is exhausted', 'mandate_exhausted');
     assert.equal(await fx.app.store.counters.remaining(mandateId), 0);
   });

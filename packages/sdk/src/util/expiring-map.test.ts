@@ -12,6 +12,18 @@ test('set again, a key becomes the newest: the full map evicts the oldest other 
   assert.equal(map.size, 2);
 });
 
+test('delete forgets one key; its stale place in the order does not evict the entry set after it', () => {
+  const map = new ExpiringMap<{ until: number }>(2);
+  map.set('a', { until: 100 }, 0);
+  map.set('b', { until: 100 }, 0);
+  assert.equal(map.delete('a'), true);
+  assert.equal(map.delete('a'), false);
+  map.set('a', { until: 100 }, 1); // room again: nothing evicted
+  assert.deepEqual([map.live('a', 2)?.until, map.live('b', 2)?.until], [100, 100]);
+  map.set('c', { until: 100 }, 2); // full: the oldest live entry (b) goes, not the new a
+  assert.deepEqual([map.live('a', 3)?.until, map.live('b', 3), map.live('c', 3)?.until], [100, undefined, 100]);
+});
+
 test('expired entries are forgotten from the oldest on the next set; live ones stay', () => {
   const map = new ExpiringMap<{ until: number }>(10);
   map.set('old', { until: 5 }, 0);

@@ -34,6 +34,11 @@ export class ExpiringMap<V extends { until: number }> {
     return this.entries.size;
   }
 
+  /** Forgets `key`; its place in the queue goes stale and is dropped as the others are. */
+  delete(key: string): boolean {
+    return this.entries.delete(key);
+  }
+
   set(key: string, value: V, now: number): void {
     this.entries.delete(key);
     this.sweep(now);
