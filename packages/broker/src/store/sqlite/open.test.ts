@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openSqlite, openSqliteConnection, scrubRewrittenPages, WAL_AUTOCHECKPOINT_PAGES } from './open.ts';
+import { openSqlite, openSqliteConnection, scrubRewrittenPages, TEMP_STORE, WAL_AUTOCHECKPOINT_PAGES } from './open.ts';
 
 test('migrations create every table and are idempotent across reopen', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-open-'));
@@ -24,8 +24,39 @@ test('migrations create every table and are idempotent across reopen', async () 
     ]);
     assert.equal(second.raw.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(second.raw.pragma('wal_autocheckpoint', { simple: true }), WAL_AUTOCHECKPOINT_PAGES, 'checkpoints every 4,000 pages, not every 1,000');
+    assert.equal(second.raw.pragma('temp_store', { simple: true }), TEMP_STORE.memory);
     await second.db.destroy();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Files this process holds open that SQLite made for itself in the temp directory (Linux: /proc). */
+const sqliteTempFiles = () => readdirSync('/proc/self/fd').flatMap((fd) => {
+  try {
+    return [readlinkSync(`/proc/self/fd/${fd}`)];
+  } catch {
+    return []; // closed between the listing and the read
+  }
+}).filter((target) => target.includes('etilqs_'));
+
+test('a savepoint that changes many pages keeps their old copies in memory, not in a temp file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-subjournal-'));
+  const store = await openSqlite({ path: join(dir, 'store.db') });
+  try {
+    const insert = store.raw.prepare('insert into replay_cache (namespace, id, expires_at) values (?, ?, ?)');
+    store.raw.transaction(() => {
+      for (let i = 0; i < 4000; i++) insert.run('n', `${i}`.padStart(64, '0'), i);
+    })();
+    const before = sqliteTempFiles();
+    // A group commit's work: a savepoint inside the batch's transaction, rewriting pages that
+    // existed before it (well past SQLite's 64 KiB spill threshold).
+    store.raw.transaction(() => {
+      store.raw.transaction(() => store.raw.prepare('update replay_cache set expires_at = expires_at + 1').run())();
+      assert.deepEqual(sqliteTempFiles(), before, 'no statement journal in the temp directory');
+    }).immediate();
+  } finally {
+    await store.db.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -39,6 +70,7 @@ test('scrubRewrittenPages: true and an empty WAL when alone; false when a reader
     assert.equal(scrubRewrittenPages(store.raw), true);
     assert.equal(statSync(`${path}-wal`).size, 0, 'the TRUNCATE checkpoint emptied the WAL');
     assert.equal(store.raw.pragma('freelist_count', { simple: true }), 0);
+    assert.equal(store.raw.pragma('temp_store', { simple: true }), TEMP_STORE.memory, 'back in memory after the VACUUM');
 
     store.raw.prepare('update broker_secrets set value = ? where name = ?').run('sealed', 's');
     const reader = openSqliteConnection({ path, busyTimeoutMs: 50 });
