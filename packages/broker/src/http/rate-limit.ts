@@ -90,20 +90,23 @@ export function installRateLimits(app: FastifyInstance, limits: RateLimits | nul
   metrics?.cacheSize('rate_limit_networks', () => limits.perNetwork.size());
   const limited = limitedRoutes(routes);
   const isLimited = (request: FastifyRequest) => limited.has(`${request.method} ${request.routeOptions.url ?? ''}`);
-  app.addHook('onRequest', async (request) => {
-    if (!isLimited(request)) return;
+  // Hooks in callback form: Fastify awaits an async hook's promise, a microtask each, on every request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!isLimited(request)) return done();
     const { key, network } = clientAddress(request.ip, request.raw.socket?.remoteAddress);
     const entry: Held = { reserved: [], address: key, failed: false };
     held.set(request, entry);
-    if (network !== null) reserve(limits, entry, limits.perNetwork, network, 'too many failed requests from this network');
-    reserve(limits, entry, limits.perAddress, key, 'too many failed requests from this address');
+    done(refusal(() => {
+      if (network !== null) reserve(limits, entry, limits.perNetwork, network, 'too many failed requests from this network');
+      reserve(limits, entry, limits.perAddress, key, 'too many failed requests from this address');
+    }));
   });
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     const entry = held.get(request);
-    if (entry) reserve(limits, entry, limits.perClientAddress, `${entry.address} ${claimedClient(request.body)}`, 'too many failed requests for this client from this address');
+    done(entry ? refusal(() => reserve(limits, entry, limits.perClientAddress, `${entry.address} ${claimedClient(request.body)}`, 'too many failed requests for this client from this address')) : undefined);
   });
   // onError runs before the error handler writes the response: the header set here is kept.
-  app.addHook('onError', async (request, reply, error) => {
+  app.addHook('onError', (request, reply, error, done) => {
     if (isMandateError(error) && error.code === 'ERR_RATE_LIMITED') reply.header('retry-after', String(error.details.retry_after));
     const entry = held.get(request);
     if (entry && isCountedFailure(error)) entry.failed = true;
@@ -113,14 +116,27 @@ export function installRateLimits(app: FastifyInstance, limits: RateLimits | nul
       limits.perClient.refund(entry.client[0], limits.now(), entry.client[1]);
       entry.client = undefined;
     }
+    done();
   });
   // Anything but a counted failure gives its slots back once its response is written ('finish' or
   // 'error'). A request whose response never is (its client went away) keeps them: they drain at the
   // budget's rate, erring towards counting a request whose signature may well have been checked.
-  app.addHook('onResponse', async (request) => {
+  app.addHook('onResponse', (request, _reply, done) => {
     const entry = held.get(request);
     if (entry && !entry.failed) release(limits, entry);
+    done();
   });
+}
+
+/** Runs `reserve` steps; the 429 one of them throws, or undefined when every slot was reserved. */
+function refusal(steps: () => void): MandateError | undefined {
+  try {
+    steps();
+    return undefined;
+  } catch (error) {
+    if (isMandateError(error)) return error;
+    throw error;
+  }
 }
 
 /** Reserves one slot of `limiter` for this request; refused → the request's other slots go back and it is a 429. */

@@ -11,8 +11,9 @@ import { methodsAt } from './routes.ts';
  * do not exist yet.
  */
 export function installRequestHandling(app: FastifyInstance, routes: readonly RouteSpec[]): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   registerBodyParsers(app);
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));

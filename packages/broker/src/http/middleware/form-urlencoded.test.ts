@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { MandateError } from '../../core/errors.ts';
 import { parseUrlEncoded } from './form-urlencoded.ts';
 
@@ -41,4 +42,20 @@ test('rejects an encoded lone surrogate', () => rejects('a=%ED%A0%80', 'ERR_REQU
 test('rejects an empty name', () => rejects('=1', 'ERR_REQUEST_MALFORMED_BODY', /empty name/));
 test('query strings report malformed input with their own code', () => {
   assert.throws(() => parseUrlEncoded('a=%', 'ERR_REQUEST_INVALID_PARAMETER'), { code: 'ERR_REQUEST_INVALID_PARAMETER' });
+});
+
+test('a value with no escape and no + comes back as it is; every other value as decodeURIComponent decodes it', () => {
+  const chars = fc.constantFrom('a', 'Z', '0', '-', '_', '.', '~', '+', '%', '4', '1', 'C', '3', 'é', ' ', '=');
+  fc.assert(fc.property(fc.string({ unit: chars, maxLength: 24 }), (value) => {
+    const text = `v=${value.replaceAll('&', '').replaceAll('=', '%3D')}`;
+    const raw = text.slice(2);
+    let expected: string | undefined;
+    try {
+      expected = /%(?![0-9A-Fa-f]{2})/.test(raw) ? undefined : decodeURIComponent(raw.replace(/\+/g, ' '));
+    } catch {
+      expected = undefined;
+    }
+    if (expected === undefined) assert.throws(() => parse(text), { code: 'ERR_REQUEST_MALFORMED_BODY' });
+    else assert.deepEqual(parse(text), { v: expected });
+  }), { numRuns: 2000 });
 });

@@ -27,7 +27,11 @@ const NONE: ReadonlySet<string> = new Set();
 
 const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
+/** Nothing to decode: no escape and no `+` (JWTs, ids and grant types are sent as they are). */
+const PLAIN = /^[^%+]*$/;
+
 function decodeComponent(raw: string, malformed: ErrorCode): string {
+  if (PLAIN.test(raw)) return raw;
   if (BAD_ESCAPE.test(raw)) throw new MandateError(malformed, 'malformed percent-encoding');
   try {
     // decodeURIComponent throws on byte sequences that are not UTF-8.

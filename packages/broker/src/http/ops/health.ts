@@ -52,17 +52,18 @@ function bearerMatches(header: string | undefined, expected: string): boolean {
 
 /** In-flight count (for draining) and per-route counts and times; `route` is the pattern, never the raw URL. */
 function trackRequests(app: FastifyInstance, deps: HttpDeps): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     deps.serving.requestStarted();
     reply.raw.once('close', () => {
       deps.serving.requestEnded();
       deps.metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     });
+    done();
   });
   // While draining, a finished response also ends its keep-alive connection (RFC 9112 §9.6),
   // so the server can close as soon as the last in-flight request is answered.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (deps.serving.draining) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 }
