@@ -17,9 +17,13 @@ import { transactImmediate } from './sync-transaction.ts';
  */
 export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHashing): CredentialRepository {
   const { db } = handle;
-  const agentStatus = prepared<{ id: string }, { status: string }>((p) => db.selectFrom('agents').select('status').where('id', '=', p('id')));
-  const mandateStatus = prepared<{ id: string }, { status: string }>((p) => db.selectFrom('mandates').select('status').where('id', '=', p('id')));
-  const humanStatus = prepared<{ id: string }, { status: string }>((p) => db.selectFrom('humans').select('status').where('id', '=', p('id')));
+  /** The mint's live check in one statement: each status, null for a row that is not there (or no id). */
+  const statuses = prepared<{ agent: string; mandate: string | null; approver: string | null }, { agent: string | null; mandate: string | null; approver: string | null }>((p) =>
+    db.selectNoFrom((eb) => [
+      eb.selectFrom('agents').select('status').where('id', '=', p('agent')).as('agent'),
+      eb.selectFrom('mandates').select('status').where('id', '=', p('mandate')).as('mandate'),
+      eb.selectFrom('humans').select('status').where('id', '=', p('approver')).as('approver'),
+    ]));
   const insertRow = prepared<CredentialsTable>((p) => db.insertInto('credentials').values({
     jti: p('jti'), mandate_id: p('mandate_id'), agent_id: p('agent_id'), subject: p('subject'), audience: p('audience'),
     jkt: p('jkt'), issued_at: p('issued_at'), expires_at: p('expires_at'), revoked_at: p('revoked_at'),
@@ -49,9 +53,7 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
     ...(hashing ? {
       async commitIssue(write, audit, events): Promise<CommittedIssue> {
         const { credential } = write;
-        const agent = agentStatus({ id: credential.agentId });
-        const mandate = credential.mandateId === null ? null : mandateStatus({ id: credential.mandateId });
-        const approver = write.approverId === null ? null : humanStatus({ id: write.approverId });
+        const live = statuses({ agent: credential.agentId, mandate: credential.mandateId, approver: write.approverId });
         const claimSlot = claim(write);
         const insert = insertRow(toRow(credential));
         const ids = write.singleUse.map((c) => ({ claim: c, query: recordId({ namespace: c.namespace, id: c.id, expiresAt: c.expiresAt, now: write.now }) }));
@@ -59,9 +61,9 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
           let replayed: ReplayClaim | undefined;
           for (const { claim: c, query } of ids) if ((isSpent(c, write.now) || q.run(query) !== 1) && !replayed) replayed = c;
           if (replayed) return { outcome: 'replayed', records: [], replayed };
-          const live = q.first(agent)?.status === 'active' && (mandate === null || write.live.includes((q.first(mandate)?.status ?? '') as MandateStatus));
-          if (!live) return { outcome: 'not_live', records: [] };
-          if (approver !== null && q.first(approver)?.status !== 'active') return { outcome: 'approver_disabled', records: [] };
+          const now = q.first(live)!;
+          if (now.agent !== 'active' || (credential.mandateId !== null && !write.live.includes(now.mandate as MandateStatus))) return { outcome: 'not_live', records: [] };
+          if (write.approverId !== null && now.approver !== 'active') return { outcome: 'approver_disabled', records: [] };
           if (q.run(claimSlot) !== 1) return { outcome: 'slot_taken', records: [] };
           q.run(insert);
           return { outcome: 'issued', records: events.length > 0 ? appendLocked(handle, q, { ...audit, hashing }, events) : [] };
