@@ -96,14 +96,14 @@ export function installRateLimits(app: FastifyInstance, limits: RateLimits | nul
     const { key, network } = clientAddress(request.ip, request.raw.socket?.remoteAddress);
     const entry: Held = { reserved: [], address: key, failed: false };
     held.set(request, entry);
-    done(refusal(() => {
+    done(refusedBy(() => {
       if (network !== null) reserve(limits, entry, limits.perNetwork, network, 'too many failed requests from this network');
       reserve(limits, entry, limits.perAddress, key, 'too many failed requests from this address');
     }));
   });
   app.addHook('preHandler', (request, _reply, done) => {
     const entry = held.get(request);
-    done(entry ? refusal(() => reserve(limits, entry, limits.perClientAddress, `${entry.address} ${claimedClient(request.body)}`, 'too many failed requests for this client from this address')) : undefined);
+    done(entry ? refusedBy(() => reserve(limits, entry, limits.perClientAddress, `${entry.address} ${claimedClient(request.body)}`, 'too many failed requests for this client from this address')) : undefined);
   });
   // onError runs before the error handler writes the response: the header set here is kept.
   app.addHook('onError', (request, reply, error, done) => {
@@ -128,8 +128,8 @@ export function installRateLimits(app: FastifyInstance, limits: RateLimits | nul
   });
 }
 
-/** Runs `reserve` steps; the 429 one of them throws, or undefined when every slot was reserved. */
-function refusal(steps: () => void): MandateError | undefined {
+/** Runs `reserve` steps: the 429 one of them threw, or undefined when every slot was reserved. */
+function refusedBy(steps: () => void): MandateError | undefined {
   try {
     steps();
     return undefined;

@@ -47,7 +47,7 @@ test('query strings report malformed input with their own code', () => {
 test('a value with no escape and no + comes back as it is; every other value as decodeURIComponent decodes it', () => {
   const chars = fc.constantFrom('a', 'Z', '0', '-', '_', '.', '~', '+', '%', '4', '1', 'C', '3', 'é', ' ', '=');
   fc.assert(fc.property(fc.string({ unit: chars, maxLength: 24 }), (value) => {
-    const text = `v=${value.replaceAll('&', '').replaceAll('=', '%3D')}`;
+    const text = `v=${value.replaceAll('=', '%3D')}`;
     const raw = text.slice(2);
     let expected: string | undefined;
     try {

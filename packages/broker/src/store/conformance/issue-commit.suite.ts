@@ -113,6 +113,17 @@ export function issueCommitSuite(makeFixture: MakeFixture): void {
       assert.ok(stored.every((c) => c === null || c.revokedAt === AT + 1), 'no token of the suspended agent outlives the suspension');
     });
 
+    test('an agent or a mandate that is not in the store: not_live, and nothing is stored', async () => {
+      const f = fixture();
+      await seed(f.a);
+      const noAgent = write('jti-1', 7, { credential: aCredential('jti-1', 'agt_9', 'mdt_1', { issuedAt: AT, expiresAt: AT + 60_000 }) });
+      const noMandate = write('jti-2', 8, { credential: aCredential('jti-2', 'agt_1', 'mdt_9', { issuedAt: AT, expiresAt: AT + 60_000 }) });
+      assert.equal((await f.a.credentials.commitIssue!(noAgent, append, issued('jti-1'))).outcome, 'not_live');
+      assert.equal((await f.a.credentials.commitIssue!(noMandate, append, issued('jti-2'))).outcome, 'not_live');
+      assert.deepEqual(await seen(f, 'jti-1'), { credential: false, slot: false, events: 0 });
+      assert.deepEqual(await seen(f, 'jti-2'), { credential: false, slot: false, events: 0 });
+    });
+
     test('a suspended agent: not_live, and nothing is stored', async () => {
       const f = fixture();
       await seed(f.a);

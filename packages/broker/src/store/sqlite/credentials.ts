@@ -61,9 +61,9 @@ export function createSqliteCredentials(handle: SqliteHandle, hashing?: ChainHas
           let replayed: ReplayClaim | undefined;
           for (const { claim: c, query } of ids) if ((isSpent(c, write.now) || q.run(query) !== 1) && !replayed) replayed = c;
           if (replayed) return { outcome: 'replayed', records: [], replayed };
-          const now = q.first(live)!;
-          if (now.agent !== 'active' || (credential.mandateId !== null && !write.live.includes(now.mandate as MandateStatus))) return { outcome: 'not_live', records: [] };
-          if (write.approverId !== null && now.approver !== 'active') return { outcome: 'approver_disabled', records: [] };
+          const status = q.first(live)!;
+          if (status.agent !== 'active' || (credential.mandateId !== null && !write.live.includes(status.mandate as MandateStatus))) return { outcome: 'not_live', records: [] };
+          if (write.approverId !== null && status.approver !== 'active') return { outcome: 'approver_disabled', records: [] };
           if (q.run(claimSlot) !== 1) return { outcome: 'slot_taken', records: [] };
           q.run(insert);
           return { outcome: 'issued', records: events.length > 0 ? appendLocked(handle, q, { ...audit, hashing }, events) : [] };

@@ -61,6 +61,25 @@ test('a savepoint that changes many pages keeps their old copies in memory, not 
   }
 });
 
+test('scrubRewrittenPages builds the VACUUM copy on disk, not in memory, and then keeps temporary data in memory again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-vacuum-'));
+  const store = await openSqlite({ path: join(dir, 'store.db') });
+  try {
+    const seen: unknown[] = [];
+    const exec = store.raw.exec.bind(store.raw);
+    store.raw.exec = (sql: string) => {
+      if (sql === 'VACUUM') seen.push(store.raw.pragma('temp_store', { simple: true }));
+      return exec(sql);
+    };
+    assert.equal(scrubRewrittenPages(store.raw), true);
+    assert.deepEqual(seen, [TEMP_STORE.file], 'one VACUUM, with temp_store = FILE');
+    assert.equal(store.raw.pragma('temp_store', { simple: true }), TEMP_STORE.memory);
+  } finally {
+    await store.db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('scrubRewrittenPages: true and an empty WAL when alone; false when a reader keeps the checkpoint from finishing', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-scrub-'));
   try {
@@ -70,7 +89,6 @@ test('scrubRewrittenPages: true and an empty WAL when alone; false when a reader
     assert.equal(scrubRewrittenPages(store.raw), true);
     assert.equal(statSync(`${path}-wal`).size, 0, 'the TRUNCATE checkpoint emptied the WAL');
     assert.equal(store.raw.pragma('freelist_count', { simple: true }), 0);
-    assert.equal(store.raw.pragma('temp_store', { simple: true }), TEMP_STORE.memory, 'back in memory after the VACUUM');
 
     store.raw.prepare('update broker_secrets set value = ? where name = ?').run('sealed', 's');
     const reader = openSqliteConnection({ path, busyTimeoutMs: 50 });
