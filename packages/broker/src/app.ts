@@ -126,7 +126,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const loop = instrumentLoop(metrics, await createLoop(
     {
       store, audit, clock, random, keys, config, hashing: nodeChainHashing, verifyAttestation: createAttestationResultVerifier({ keys, issuer: config.issuer, clock }), notifier: notifications.notifier,
-      forgetReads: (only) => (only ? hot.forgetMandate(only.grantHash) : hot.clear()),
+      forgetReads: hot.clear, forgetMandate: hot.forgetMandate,
     },
     overrides.attestors,
     hot,

@@ -47,7 +47,8 @@ export function createTokenIssuer(deps: LoopDeps) {
   /** The feed does not carry a mandate used up, so this process's copy of it in memory is forgotten here (read-cache.ts). */
   const exhaust = async (mandate: Mandate, requestId: string) => {
     const ended = await store.mandates.transition(mandate.id, ['approved', 'active'], { status: 'exhausted', endedAt: clock.now(), endReason: 'max_uses' });
-    deps.forgetReads?.(mandate.grantHash === null ? undefined : { grantHash: mandate.grantHash });
+    // Copies are keyed by grant hash: a mandate with none is never held.
+    if (mandate.grantHash !== null) deps.forgetMandate?.(mandate.grantHash);
     if (ended) await deps.audit.record({ type: 'mandate.exhausted', actor: mandate.agentId, approver: mandate.approverId, mandateId: mandate.id, requestId });
   };
 

@@ -36,11 +36,10 @@ export interface LoopDeps {
   verifyAttestation: AttestationResultVerifier;
   /** Notifies humans (inbox, live console pages, webhooks): never store calls sprinkled around. */
   notifier: Pick<Notifier, 'notify'>;
-  /**
-   * Drops copies held in memory (services/read-cache.ts): all of them when a token's commit finds
-   * its agent, mandate or approver no longer live; only the mandate of `grantHash` when it is used up.
-   */
-  forgetReads?: (only?: { grantHash: string }) => void;
+  /** Called when a token's commit finds its agent, mandate or approver no longer live: copies held in memory (services/read-cache.ts) are dropped. */
+  forgetReads?: () => void;
+  /** Called when a mandate is used up here (a change the feed does not carry): the copy of the mandate of `grantHash` is dropped. */
+  forgetMandate?: (grantHash: string) => void;
 }
 
 /** PROTOCOL §8 backstop: a mandate whose approver is disabled yields nothing, even if a cascade is pending. */

@@ -96,7 +96,8 @@ export interface HotReadOptions {
  * active here, which is why only requests whose token's commit checks them again under a lock
  * (the agent active, the mandate live, the approver not disabled: store `commitIssue`) read here:
  * no token is ever issued from a stale entry. A commit that finds one empties both caches
- * (`LoopDeps.forgetReads`), which also covers the changes the feed does not carry.
+ * (`LoopDeps.forgetReads`); a mandate used up here, a change the feed does not carry, forgets its
+ * own entry (`LoopDeps.forgetMandate`).
  */
 export async function cacheHotReads(store: Store, options: HotReadOptions): Promise<HotReads> {
   const now = () => options.clock.now();
